@@ -1,0 +1,3 @@
+from keras_wgan.cli import main
+
+raise SystemExit(main())
