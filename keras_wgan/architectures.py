@@ -1,0 +1,136 @@
+"""Network builders: the seed's DCGAN-style image nets and the WGAN-GP paper's toy MLPs.
+
+The image builders reproduce the seed experiments layer for layer, so their parameter
+counts match (at ``dim=128``: WGAN-GP generator 6,013,697 / critic 4,107,393; WGAN
+generator 5,190,657 / critic 4,111,361) and speed comparisons with the seed are fair.
+"""
+
+import keras
+from keras import layers
+
+NORMALIZATIONS = (None, "batch", "layer")
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+
+
+def _check_image_shape(image_shape):
+    if (
+        not isinstance(image_shape, (tuple, list))
+        or len(image_shape) != 3
+        or not all(isinstance(d, int) and d > 0 for d in image_shape)
+    ):
+        raise ValueError(
+            "`image_shape` must be (height, width, channels) with positive integers, "
+            f"got {image_shape!r}."
+        )
+    height, width, _ = image_shape
+    if height % 8 or width % 8:
+        raise ValueError(
+            "`image_shape` height and width must be divisible by 8 (three 2x "
+            f"up/down-sampling stages), got {tuple(image_shape)!r}."
+        )
+    return tuple(image_shape)
+
+
+def build_generator(
+    latent_dim=128,
+    image_shape=(32, 32, 1),
+    dim=128,
+    middle_filters=None,
+    name="generator",
+):
+    """The seed's generator: Dense -> (H/8, W/8, 4*dim), three upsample + 5x5 conv blocks, tanh.
+
+    Blocks use bilinear 2x upsampling followed by a 5x5 "same" convolution with
+    ``2*dim``, ``middle_filters`` and ``channels`` filters; BatchNorm + ReLU after the
+    dense layer and the first two convolutions. ``middle_filters`` defaults to ``2*dim``
+    (the seed's WGAN-GP generator); the seed's WGAN generator uses ``dim``
+    (``build_generator(..., middle_filters=dim)``, or ``variant="wgan"`` in the examples).
+    Outputs are in [-1, 1].
+    """
+    _check_positive_int("latent_dim", latent_dim)
+    _check_positive_int("dim", dim)
+    height, width, channels = _check_image_shape(image_shape)
+    middle_filters = 2 * dim if middle_filters is None else middle_filters
+    _check_positive_int("middle_filters", middle_filters)
+    h0, w0 = height // 8, width // 8
+
+    z = keras.Input(shape=(latent_dim,), name="noise")
+    x = layers.Dense(h0 * w0 * 4 * dim, name="project")(z)
+    x = layers.BatchNormalization(name="project_bn")(x)
+    x = layers.ReLU(name="project_relu")(x)
+    x = layers.Reshape((h0, w0, 4 * dim), name="reshape")(x)
+    for i, filters in enumerate((2 * dim, middle_filters)):
+        x = layers.UpSampling2D(2, interpolation="bilinear", name=f"up{i + 1}")(x)
+        x = layers.Conv2D(filters, 5, padding="same", name=f"conv{i + 1}")(x)
+        x = layers.BatchNormalization(name=f"bn{i + 1}")(x)
+        x = layers.ReLU(name=f"relu{i + 1}")(x)
+    x = layers.UpSampling2D(2, interpolation="bilinear", name="up3")(x)
+    x = layers.Conv2D(channels, 5, padding="same", name="conv3")(x)
+    images = layers.Activation("tanh", name="tanh")(x)
+    return keras.Model(z, images, name=name)
+
+
+def build_critic(image_shape=(32, 32, 1), dim=128, normalization=None, name="critic"):
+    """The seed's critic: three 5x5 stride-2 convs (dim, 2*dim, 4*dim), LeakyReLU(0.2), Dense(1).
+
+    ``normalization``:
+    - ``None`` (default): the seed's WGAN-GP critic, convolutions without bias (the
+      penalty needs per-sample gradients, so no batch-coupled layers).
+    - ``"batch"``: the seed's WGAN critic, convolutions with bias and BatchNormalization
+      after the second and third convolutions. Do not use it with WGANGP.
+    - ``"layer"``: LayerNormalization after the second and third convolutions, the
+      per-sample normalisation the WGAN-GP paper recommends in place of batch norm.
+    The output is an unbounded score (no sigmoid).
+    """
+    _check_positive_int("dim", dim)
+    image_shape = _check_image_shape(image_shape)
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(
+            f"`normalization` must be one of {NORMALIZATIONS}, got {normalization!r}."
+        )
+    use_bias = normalization is not None
+    x = images = keras.Input(shape=image_shape, name="images")
+    for i, filters in enumerate((dim, 2 * dim, 4 * dim)):
+        x = layers.Conv2D(
+            filters, 5, strides=2, padding="same", use_bias=use_bias, name=f"conv{i + 1}"
+        )(x)
+        if i > 0 and normalization == "batch":
+            x = layers.BatchNormalization(name=f"bn{i + 1}")(x)
+        elif i > 0 and normalization == "layer":
+            x = layers.LayerNormalization(axis=(1, 2, 3), name=f"ln{i + 1}")(x)
+        x = layers.LeakyReLU(0.2, name=f"lrelu{i + 1}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    score = layers.Dense(1, name="score")(x)
+    return keras.Model(images, score, name=name)
+
+
+def build_mlp_generator(latent_dim, output_dim, width=512, depth=3, name="mlp_generator"):
+    """The WGAN-GP paper's toy generator: ``depth`` ReLU layers of ``width``, linear output."""
+    for arg, value in (
+        ("latent_dim", latent_dim),
+        ("output_dim", output_dim),
+        ("width", width),
+        ("depth", depth),
+    ):
+        _check_positive_int(arg, value)
+    z = keras.Input(shape=(latent_dim,), name="noise")
+    x = z
+    for i in range(depth):
+        x = layers.Dense(width, activation="relu", name=f"dense{i + 1}")(x)
+    out = layers.Dense(output_dim, name="output")(x)
+    return keras.Model(z, out, name=name)
+
+
+def build_mlp_critic(input_dim, width=512, depth=3, name="mlp_critic"):
+    """The WGAN-GP paper's toy critic: ``depth`` ReLU layers of ``width``, one linear score."""
+    for arg, value in (("input_dim", input_dim), ("width", width), ("depth", depth)):
+        _check_positive_int(arg, value)
+    x = inputs = keras.Input(shape=(input_dim,), name="points")
+    for i in range(depth):
+        x = layers.Dense(width, activation="relu", name=f"dense{i + 1}")(x)
+    score = layers.Dense(1, name="score")(x)
+    return keras.Model(inputs, score, name=name)

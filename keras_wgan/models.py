@@ -1,0 +1,590 @@
+"""WGAN and WGAN-GP as Keras 3 models trained with the standard ``fit``.
+
+One base class, ``WassersteinGAN``, holds everything the two share: noise sampling, the
+critic/generator alternation inside ``train_step``, metrics, generator weight averaging,
+``get_config`` / compile config and ``generate``. The subclasses differ only in how they
+keep the critic (approximately) 1-Lipschitz: ``WGAN`` clips weights, ``WGANGP``
+penalises the input-gradient norm.
+
+The alternation: each ``train_step`` makes **one critic update on its own real batch**
+and, on every step that completes a block of ``n_critic`` critic updates, one generator
+update (a graph-side conditional, no host synchronisation). So every critic update sees
+a fresh real batch, as in the papers, and an epoch of a plain batched dataset uses each
+real batch once. After any number of steps,
+``critic_iterations == n_critic * generator_iterations + pending`` with
+``0 <= pending < n_critic``; after epochs whose length is a multiple of ``n_critic``
+(``fit`` warns otherwise), ``pending`` is 0.
+"""
+
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_wgan import losses
+
+CRITIC_SCHEDULES = ("fixed", "wgan_paper")
+# The WGAN paper's schedule (Arjovsky et al. 2017, Algorithm 1 in the reference code):
+# 100 critic updates per generator update for the first 25 generator updates and every
+# 500th one, ``n_critic`` otherwise.
+PAPER_SCHEDULE_CRITIC_ITERS = 100
+PAPER_SCHEDULE_WARMUP = 25
+PAPER_SCHEDULE_PERIOD = 500
+
+BATCH_COUPLED_LAYERS = (keras.layers.BatchNormalization,)
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _check_number(name, value, minimum, strict):
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    if ok:
+        ok = value > minimum if strict else value >= minimum
+    if not ok:
+        relation = ">" if strict else ">="
+        raise ValueError(f"`{name}` must be a number {relation} {minimum}, got {value!r}.")
+    return float(value)
+
+
+def _has_layer(model, layer_types):
+    return any(isinstance(layer, layer_types) for layer in model._flatten_layers())
+
+
+def _shape_tuple(shape):
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+class WassersteinGAN(keras.Model):
+    """Base class: a generator and a critic trained with a Wasserstein objective.
+
+    Args:
+        generator: a built ``keras.Model`` mapping noise (B, latent_dim) to samples.
+        critic: a built ``keras.Model`` mapping samples to scores (B, 1).
+        latent_dim: noise size; inferred from the generator's input when None.
+        n_critic: critic updates per generator update.
+        critic_schedule: ``"fixed"`` (``n_critic`` always) or ``"wgan_paper"`` (100
+            critic updates for the first 25 generator updates and every 500th).
+        ema_decay: when set (e.g. 0.999), keep an exponential moving average of the
+            generator's weights, updated after each generator update; ``call``,
+            ``predict`` and ``generate`` then use the averaged generator.
+        seed: seed of the model's ``SeedGenerator`` (noise, interpolation weights), so
+            runs are reproducible.
+    """
+
+    # Subclasses set these: their paper's optimizer defaults.
+    default_critic_optimizer = None
+    default_generator_optimizer = None
+
+    def __init__(
+        self,
+        generator,
+        critic,
+        latent_dim=None,
+        n_critic=5,
+        critic_schedule="fixed",
+        ema_decay=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if keras.backend.backend() != "tensorflow":
+            raise RuntimeError(
+                "keras_wgan needs the TensorFlow backend (its train steps use nested "
+                f"tf.GradientTape); KERAS_BACKEND is {keras.backend.backend()!r}."
+            )
+        for arg, model in (("generator", generator), ("critic", critic)):
+            if not isinstance(model, keras.Model):
+                raise TypeError(f"`{arg}` must be a keras.Model, got {type(model).__name__}.")
+        self.generator = generator
+        self.critic = critic
+        self.latent_dim = self._resolve_latent_dim(generator, latent_dim)
+        self.n_critic = _check_int("n_critic", n_critic, 1)
+        if critic_schedule not in CRITIC_SCHEDULES:
+            raise ValueError(
+                f"`critic_schedule` must be one of {CRITIC_SCHEDULES}, got {critic_schedule!r}."
+            )
+        self.critic_schedule = critic_schedule
+        if ema_decay is not None:
+            ema_decay = _check_number("ema_decay", ema_decay, 0.0, strict=True)
+            if ema_decay >= 1.0:
+                raise ValueError(f"`ema_decay` must be in (0, 1), got {ema_decay!r}.")
+        self.ema_decay = ema_decay
+        self.seed = seed
+        self.sample_shape = self._check_compatible(generator, critic, self.latent_dim)
+        # Real and fake batches can share one critic call unless a layer couples the
+        # samples of a batch (batch statistics would then mix real and fake).
+        self._critic_batch_coupled = _has_layer(critic, BATCH_COUPLED_LAYERS)
+
+        self.seed_generator = keras.random.SeedGenerator(seed, name="seed_generator")
+        if ema_decay is not None:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+        else:
+            self.ema_generator = None
+        # Critic updates since the last generator update: a saved variable, so a
+        # resumed run continues the block it was in.
+        self.pending_critic_updates = self.add_weight(
+            shape=(), dtype="int64", initializer="zeros", trainable=False,
+            name="pending_critic_updates",
+        )
+        self.critic_loss_tracker = keras.metrics.Mean(name="critic_loss")
+        self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
+        self.wasserstein_tracker = keras.metrics.Mean(name="wasserstein")
+        self.critic_optimizer = None
+        self.generator_optimizer = None
+        self.built = True
+
+    # ------------------------------------------------------------------ checks
+    @staticmethod
+    def _resolve_latent_dim(generator, latent_dim):
+        inputs = getattr(generator, "inputs", None)
+        inferred = None
+        if inputs and len(inputs) == 1 and len(inputs[0].shape) == 2:
+            inferred = inputs[0].shape[-1]
+        if latent_dim is None:
+            if inferred is None:
+                raise ValueError(
+                    "`latent_dim` is required: it cannot be inferred from the generator "
+                    "(expected a functional model with one input of shape (batch, latent_dim))."
+                )
+            return int(inferred)
+        latent_dim = _check_int("latent_dim", latent_dim, 1)
+        if inferred is not None and inferred != latent_dim:
+            raise ValueError(
+                f"`latent_dim`={latent_dim} does not match the generator's input size "
+                f"{inferred} (generator input shape {tuple(inputs[0].shape)})."
+            )
+        return latent_dim
+
+    @staticmethod
+    def _check_compatible(generator, critic, latent_dim):
+        noise = keras.KerasTensor((None, latent_dim))
+        try:
+            fake = generator.compute_output_spec(noise)
+        except Exception as error:  # noqa: BLE001 - re-raised with context
+            raise ValueError(
+                f"The generator could not be run on noise of shape (batch, {latent_dim}): {error}"
+            ) from error
+        sample_shape = _shape_tuple(fake.shape[1:])
+        critic_inputs = getattr(critic, "inputs", None)
+        if critic_inputs and len(critic_inputs) == 1:
+            expected = _shape_tuple(critic_inputs[0].shape[1:])
+            if expected != sample_shape:
+                raise ValueError(
+                    f"The generator's output shape {sample_shape} differs from the critic's "
+                    f"input shape {expected}: `generator` and `critic` must agree on the "
+                    "sample shape (without the batch axis)."
+                )
+        try:
+            scores = critic.compute_output_spec(fake)
+        except Exception as error:  # noqa: BLE001
+            raise ValueError(
+                f"The critic could not be run on the generator's output of shape "
+                f"{sample_shape}: {error}"
+            ) from error
+        if _shape_tuple(scores.shape[1:]) not in ((1,), ()):
+            raise ValueError(
+                f"The critic must output one score per sample, shape (batch, 1); it outputs "
+                f"{_shape_tuple(scores.shape)}."
+            )
+        return sample_shape
+
+    # --------------------------------------------------------------- compile
+    def compile(
+        self,
+        critic_optimizer=None,
+        generator_optimizer=None,
+        **kwargs,
+    ):
+        """Set up both optimizers (paper defaults when omitted); other kwargs go to Keras.
+
+        ``loss``, ``metrics`` and ``optimizer`` are not accepted: the Wasserstein
+        objective is fixed and the two optimizers are named explicitly.
+        """
+        for forbidden in ("loss", "optimizer", "metrics", "loss_weights", "weighted_metrics"):
+            if kwargs.get(forbidden) is not None:
+                raise ValueError(
+                    f"`{forbidden}` is not accepted by {type(self).__name__}.compile(): the "
+                    "Wasserstein losses are built in; pass `critic_optimizer=` and "
+                    "`generator_optimizer=` instead."
+                )
+            kwargs.pop(forbidden, None)
+        critic_optimizer = self._make_optimizer(
+            "critic_optimizer", critic_optimizer, self.default_critic_optimizer
+        )
+        generator_optimizer = self._make_optimizer(
+            "generator_optimizer", generator_optimizer, self.default_generator_optimizer
+        )
+        if critic_optimizer is generator_optimizer:
+            raise ValueError(
+                "`critic_optimizer` and `generator_optimizer` must be two different "
+                "optimizer instances (each keeps its own slots and iteration count)."
+            )
+        # The critic optimizer doubles as Keras' `self.optimizer`, so learning-rate
+        # callbacks act on it and Keras creates no third, unused optimizer.
+        super().compile(optimizer=critic_optimizer, **kwargs)
+        self.critic_optimizer = critic_optimizer
+        self.generator_optimizer = generator_optimizer
+        # Build both now, with explicit variable lists: loading a saved model restores
+        # optimizer variables right after compile, and unbuilt optimizers would be
+        # skipped (silently restarting Adam/RMSprop state).
+        self.critic_optimizer.build(self.critic.trainable_variables)
+        self.generator_optimizer.build(self.generator.trainable_variables)
+        self._requested_jit_compile = kwargs.get("jit_compile", "auto")
+
+    @staticmethod
+    def _make_optimizer(arg, value, default):
+        if value is None:
+            return default()
+        try:
+            optimizer = keras.optimizers.get(value)
+        except (ValueError, TypeError) as error:
+            raise ValueError(
+                f"`{arg}` must be a keras.optimizers.Optimizer, its name or config; got {value!r}."
+            ) from error
+        if isinstance(value, keras.optimizers.Optimizer):
+            return value
+        return optimizer
+
+    def get_compile_config(self):
+        if self.critic_optimizer is None:
+            return None
+        return {
+            "critic_optimizer": keras.saving.serialize_keras_object(self.critic_optimizer),
+            "generator_optimizer": keras.saving.serialize_keras_object(
+                self.generator_optimizer
+            ),
+            "steps_per_execution": self.steps_per_execution,
+            "jit_compile": self._requested_jit_compile,
+        }
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("critic_optimizer", "generator_optimizer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+
+    # ----------------------------------------------------------------- config
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "critic": keras.saving.serialize_keras_object(self.critic),
+            "latent_dim": self.latent_dim,
+            "n_critic": self.n_critic,
+            "critic_schedule": self.critic_schedule,
+            "ema_decay": self.ema_decay,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "critic"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+    # -------------------------------------------------------------- metrics
+    @property
+    def metrics(self):
+        return [self.critic_loss_tracker, self.generator_loss_tracker, self.wasserstein_tracker]
+
+    # ------------------------------------------------------------- sampling
+    @property
+    def sampling_generator(self):
+        """The generator used for samples: the weight average when ``ema_decay`` is set."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def call(self, noise, training=False):
+        return self.sampling_generator(noise, training=training)
+
+    def sample_noise(self, batch_size):
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def generate(self, n, seed=None, batch_size=256):
+        """Return ``n`` samples as a numpy array (images in [-1, 1] for the image nets).
+
+        With an integer ``seed`` the same noise (and so the same samples) comes back
+        every call; with None, noise comes from the model's seed generator.
+        """
+        n = _check_int("n", n, 1)
+        batch_size = _check_int("batch_size", batch_size, 1)
+        if seed is None:
+            noise = self.sample_noise(n)
+        else:
+            noise = keras.random.normal((n, self.latent_dim), seed=int(seed))
+        return self.generate_from_noise(noise, batch_size=batch_size)
+
+    def generate_from_noise(self, noise, batch_size=256):
+        """Run the sampling generator on given noise, in batches, returning numpy."""
+        noise = ops.convert_to_tensor(noise, dtype="float32")
+        if len(noise.shape) != 2 or noise.shape[-1] != self.latent_dim:
+            raise ValueError(
+                f"`noise` must have shape (n, {self.latent_dim}), got {tuple(noise.shape)}."
+            )
+        parts = [
+            ops.convert_to_numpy(self(noise[i : i + batch_size], training=False))
+            for i in range(0, noise.shape[0], batch_size)
+        ]
+        return np.concatenate(parts, axis=0)
+
+    # ---------------------------------------------------------- train step
+    def _real_batch(self, data, method="fit"):
+        """Extract and check the real samples of a batch; labels are ignored."""
+        if isinstance(data, (tuple, list)):
+            if not data:
+                raise ValueError(f"`{method}()` received an empty batch.")
+            data = data[0]
+        if isinstance(data, dict) or not hasattr(data, "shape"):
+            raise ValueError(
+                f"`{method}()` expects batches of samples (a tensor, or an (images, labels) "
+                f"tuple whose labels are ignored); got {type(data).__name__}."
+            )
+        if not data.dtype.is_floating:
+            raise ValueError(
+                f"`{method}()` expects floating-point samples scaled to [-1, 1]; got dtype "
+                f"{data.dtype.name}. Scale uint8 images with x / 127.5 - 1 "
+                "(keras_wgan.data.load_dataset does this)."
+            )
+        got = _shape_tuple(data.shape[1:])
+        if got != self.sample_shape:
+            raise ValueError(
+                f"`{method}()` received samples of shape {got} (without the batch axis), but "
+                f"the critic expects {self.sample_shape}."
+            )
+        return ops.cast(data, self.compute_dtype)
+
+    def _critic_scores(self, real, fake, training):
+        if self._critic_batch_coupled:
+            return self.critic(real, training=training), self.critic(fake, training=training)
+        scores = self.critic(ops.concatenate([real, fake], axis=0), training=training)
+        return ops.split(scores, 2, axis=0)
+
+    def critic_regularizer(self, real, fake, real_scores, training):
+        """Term added to the critic loss and extra metric values; WGAN-GP's penalty."""
+        return 0.0, {}
+
+    def after_critic_update(self):
+        """Hook run after each critic update; WGAN clips the weights here."""
+
+    def _required_critic_updates(self):
+        if self.critic_schedule == "fixed":
+            return tf.constant(self.n_critic, dtype="int64")
+        done = self.generator_optimizer.iterations
+        burst = (done < PAPER_SCHEDULE_WARMUP) | (done % PAPER_SCHEDULE_PERIOD == 0)
+        return tf.where(
+            burst,
+            tf.constant(PAPER_SCHEDULE_CRITIC_ITERS, "int64"),
+            tf.constant(self.n_critic, "int64"),
+        )
+
+    def _critic_update(self, real):
+        batch_size = ops.shape(real)[0]
+        fake = self.generator(self.sample_noise(batch_size), training=True)
+        fake = ops.stop_gradient(fake)
+        with tf.GradientTape() as tape:
+            real_scores, fake_scores = self._critic_scores(real, fake, training=True)
+            loss = losses.critic_loss(real_scores, fake_scores)
+            regularizer, extras = self.critic_regularizer(real, fake, real_scores, True)
+            loss = loss + regularizer
+        variables = self.critic.trainable_variables
+        self.critic_optimizer.apply(tape.gradient(loss, variables), variables)
+        self.after_critic_update()
+        self.critic_loss_tracker.update_state(loss)
+        self.wasserstein_tracker.update_state(
+            losses.wasserstein_estimate(real_scores, fake_scores)
+        )
+        return extras
+
+    def _generator_update(self, batch_size):
+        variables = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.sample_noise(batch_size), training=True)
+            loss = losses.generator_loss(self.critic(fake, training=True))
+        self.generator_optimizer.apply(tape.gradient(loss, variables), variables)
+        self.generator_loss_tracker.update_state(loss)
+        if self.ema_generator is not None:
+            self._update_ema()
+        self.pending_critic_updates.assign(0)
+        return tf.constant(True)
+
+    def _update_ema(self):
+        decay = self.ema_decay
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            if weight.trainable:
+                average.assign(decay * average + (1.0 - decay) * weight)
+            else:  # normalisation statistics: follow the live generator
+                average.assign(weight)
+
+    def train_step(self, data):
+        real = self._real_batch(data, "fit")
+        extras = self._critic_update(real)
+        self.pending_critic_updates.assign_add(1)
+        tf.cond(
+            self.pending_critic_updates >= self._required_critic_updates(),
+            lambda: self._generator_update(ops.shape(real)[0]),
+            lambda: tf.constant(False),
+        )
+        return self._logs(extras)
+
+    def test_step(self, data):
+        """Evaluate the losses on a real batch without updating anything."""
+        real = self._real_batch(data, "evaluate")
+        batch_size = ops.shape(real)[0]
+        fake = self.generator(self.sample_noise(batch_size), training=False)
+        real_scores, fake_scores = self._critic_scores(real, fake, training=False)
+        regularizer, extras = self.critic_regularizer(real, fake, real_scores, False)
+        self.critic_loss_tracker.update_state(
+            losses.critic_loss(real_scores, fake_scores) + regularizer
+        )
+        self.generator_loss_tracker.update_state(losses.generator_loss(fake_scores))
+        self.wasserstein_tracker.update_state(
+            losses.wasserstein_estimate(real_scores, fake_scores)
+        )
+        return self._logs(extras)
+
+    def _logs(self, extras):
+        for name, value in extras.items():
+            self._extra_trackers[name].update_state(value)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    @property
+    def _extra_trackers(self):
+        return {}
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, x=None, *args, **kwargs):
+        """Keras ``fit``; warns when an epoch's length breaks the n_critic blocks."""
+        if self.critic_optimizer is None:
+            raise RuntimeError(
+                f"You must call `compile()` on this {type(self).__name__} before `fit()` "
+                "(e.g. `gan.compile()` for the paper's optimizers)."
+            )
+        steps = kwargs.get("steps_per_epoch")
+        if steps is None and isinstance(x, tf.data.Dataset):
+            cardinality = int(x.cardinality())
+            steps = cardinality if cardinality > 0 else None
+        if self.critic_schedule == "fixed" and steps is not None and steps % self.n_critic:
+            warnings.warn(
+                f"An epoch of {steps} steps is not a multiple of n_critic={self.n_critic}: "
+                f"{steps % self.n_critic} critic updates per epoch wait for their generator "
+                "update in the next epoch. Use a multiple of n_critic for whole blocks.",
+                stacklevel=2,
+            )
+        return super().fit(x, *args, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="keras_wgan")
+class WGAN(WassersteinGAN):
+    """Wasserstein GAN with weight clipping (Arjovsky et al. 2017).
+
+    After every critic update each *trainable* critic weight is clipped to
+    ``[-clip_value, clip_value]``. Unlike the seed, BatchNormalization moving
+    statistics are not clipped: they are not parameters of the critic function
+    being constrained, and clipping them would corrupt inference-mode scores.
+    Defaults: RMSprop(5e-5) for both networks, ``n_critic=5``, ``clip_value=0.01``.
+    """
+
+    def __init__(self, generator, critic, clip_value=0.01, **kwargs):
+        super().__init__(generator, critic, **kwargs)
+        self.clip_value = _check_number("clip_value", clip_value, 0.0, strict=True)
+
+    @staticmethod
+    def default_critic_optimizer():
+        return keras.optimizers.RMSprop(learning_rate=5e-5)
+
+    default_generator_optimizer = default_critic_optimizer
+
+    def after_critic_update(self):
+        for variable in self.critic.trainable_variables:
+            variable.assign(ops.clip(variable, -self.clip_value, self.clip_value))
+
+    def get_config(self):
+        return {**super().get_config(), "clip_value": self.clip_value}
+
+
+@keras.saving.register_keras_serializable(package="keras_wgan")
+class WGANGP(WassersteinGAN):
+    """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017).
+
+    The critic loss adds ``gp_weight * E[(||grad D(x_hat)||_2 - gp_target)^2]`` at
+    ``x_hat = a*real + (1-a)*fake``, ``a ~ U(0, 1)`` per sample (``one_sided`` uses
+    ``max(0, ||g|| - gp_target)^2``), plus ``drift_weight * E[D(real)^2]``.
+    Defaults: Adam(1e-4, beta_1=0.5, beta_2=0.9) for both networks, ``n_critic=5``,
+    ``gp_weight=10``. The penalty is per sample, so a critic with BatchNormalization
+    (which couples the samples of a batch) breaks it: use ``normalization="layer"``
+    or none.
+    """
+
+    def __init__(
+        self,
+        generator,
+        critic,
+        gp_weight=10.0,
+        gp_target=1.0,
+        one_sided=False,
+        drift_weight=0.0,
+        **kwargs,
+    ):
+        super().__init__(generator, critic, **kwargs)
+        self.gp_weight = _check_number("gp_weight", gp_weight, 0.0, strict=False)
+        self.gp_target = _check_number("gp_target", gp_target, 0.0, strict=False)
+        if not isinstance(one_sided, bool):
+            raise ValueError(f"`one_sided` must be True or False, got {one_sided!r}.")
+        self.one_sided = one_sided
+        self.drift_weight = _check_number("drift_weight", drift_weight, 0.0, strict=False)
+        self.gradient_penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
+        if self._critic_batch_coupled:
+            warnings.warn(
+                "The critic contains BatchNormalization, which mixes the samples of a "
+                "batch: the gradient penalty is then not a per-sample penalty and "
+                "WGAN-GP training is unreliable. Build the critic without it "
+                "(build_critic(normalization=None or 'layer')).",
+                stacklevel=2,
+            )
+
+    @staticmethod
+    def default_critic_optimizer():
+        return keras.optimizers.Adam(learning_rate=1e-4, beta_1=0.5, beta_2=0.9)
+
+    default_generator_optimizer = default_critic_optimizer
+
+    @property
+    def metrics(self):
+        return super().metrics + [self.gradient_penalty_tracker]
+
+    @property
+    def _extra_trackers(self):
+        return {"gradient_penalty": self.gradient_penalty_tracker}
+
+    def critic_regularizer(self, real, fake, real_scores, training):
+        batch_size = ops.shape(real)[0]
+        alpha_shape = (batch_size,) + (1,) * (len(real.shape) - 1)
+        alpha = keras.random.uniform(alpha_shape, dtype=real.dtype, seed=self.seed_generator)
+        penalty, _ = losses.gradient_penalty(
+            self.critic,
+            losses.interpolate(real, fake, alpha),
+            target=self.gp_target,
+            one_sided=self.one_sided,
+            training=training,
+        )
+        term = self.gp_weight * penalty
+        if self.drift_weight:
+            term = term + self.drift_weight * losses.drift_penalty(real_scores)
+        return term, {"gradient_penalty": penalty}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "gp_weight": self.gp_weight,
+            "gp_target": self.gp_target,
+            "one_sided": self.one_sided,
+            "drift_weight": self.drift_weight,
+        }
