@@ -16,6 +16,7 @@ real batch once. After any number of steps,
 (``fit`` warns otherwise), ``pending`` is 0.
 """
 
+import copy
 import warnings
 
 import keras
@@ -265,7 +266,7 @@ class WassersteinGAN(keras.Model):
         }
 
     def compile_from_config(self, config):
-        config = dict(config)
+        config = copy.deepcopy(config)
         for key in ("critic_optimizer", "generator_optimizer"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
@@ -286,10 +287,25 @@ class WassersteinGAN(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        # Keras' deserializer consumes nested configs in place: work on a copy.
+        config = copy.deepcopy(config)
         for key in ("generator", "critic"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+    # Keras saves a layer's own weights but not its SeedGenerator's state; without it a
+    # resumed run would replay the noise of the first steps instead of continuing.
+    _SEED_STATE_KEY = "seed_generator_state"
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[self._SEED_STATE_KEY] = ops.convert_to_numpy(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        if self._SEED_STATE_KEY in keys:
+            self.seed_generator.state.assign(store[self._SEED_STATE_KEY])
+        super().load_own_variables({k: store[k] for k in keys if k != self._SEED_STATE_KEY})
 
     # -------------------------------------------------------------- metrics
     @property

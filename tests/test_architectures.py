@@ -1,0 +1,67 @@
+"""The builders reproduce the seed's networks and refuse bad shapes."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_wgan.architectures import (
+    build_critic,
+    build_generator,
+    build_mlp_critic,
+    build_mlp_generator,
+)
+
+
+def test_parameter_counts_match_the_seed_at_dim_128():
+    # Counted by hand from the seed's layer list: e.g. WGAN-GP critic
+    # 5*5*1*128 + 5*5*128*256 + 5*5*256*512 (no bias) + 8192 + 1 = 4,107,393.
+    assert build_generator(128, (32, 32, 1), 128).count_params() == 6_013_697
+    assert build_critic((32, 32, 1), 128).count_params() == 4_107_393
+    assert build_generator(128, (32, 32, 1), 128, middle_filters=128).count_params() == 5_190_657
+    assert build_critic((32, 32, 1), 128, normalization="batch").count_params() == 4_111_361
+
+
+@pytest.mark.parametrize("image_shape", [(16, 16, 1), (24, 40, 3)])
+def test_generator_and_critic_shapes(image_shape):
+    generator = build_generator(6, image_shape, dim=4)
+    critic = build_critic(image_shape, dim=4, normalization="layer")
+    z = np.random.default_rng(0).normal(size=(3, 6)).astype("float32")
+    images = keras.ops.convert_to_numpy(generator(z))
+    assert images.shape == (3,) + image_shape
+    assert images.min() >= -1 and images.max() <= 1
+    assert keras.ops.convert_to_numpy(critic(images)).shape == (3, 1)
+
+
+def test_critic_normalization_variants():
+    layer_types = lambda m: {type(layer).__name__ for layer in m.layers}  # noqa: E731
+    assert "BatchNormalization" not in layer_types(build_critic((16, 16, 1), 4))
+    assert "BatchNormalization" in layer_types(build_critic((16, 16, 1), 4, normalization="batch"))
+    assert "LayerNormalization" in layer_types(build_critic((16, 16, 1), 4, normalization="layer"))
+    with pytest.raises(ValueError, match="normalization"):
+        build_critic((16, 16, 1), 4, normalization="instance")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"image_shape": (28, 28, 1)}, "divisible by 8"),
+        ({"image_shape": (32, 32)}, "image_shape"),
+        ({"dim": 0}, "dim"),
+        ({"latent_dim": -1}, "latent_dim"),
+    ],
+)
+def test_generator_refuses_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        build_generator(**kwargs)
+
+
+def test_mlp_builders_are_the_papers_toy_nets():
+    generator = build_mlp_generator(2, 2, width=16, depth=3)
+    critic = build_mlp_critic(2, width=16, depth=3)
+    dense = [layer for layer in critic.layers if isinstance(layer, keras.layers.Dense)]
+    assert [layer.units for layer in dense] == [16, 16, 16, 1]
+    assert generator.output_shape == (None, 2) and critic.output_shape == (None, 1)
+    # 3 hidden layers of 512 as in the WGAN-GP toy experiments.
+    assert build_mlp_critic(2).count_params() == 2 * 512 + 512 + 2 * (512 * 512 + 512) + 513
+    with pytest.raises(ValueError, match="width"):
+        build_mlp_critic(2, width=0)

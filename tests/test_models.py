@@ -1,0 +1,282 @@
+"""WGAN / WGANGP behaviour through the public Keras API: fit, evaluate, save, load, resume."""
+
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import (
+    IMAGE_SHAPE,
+    LATENT_DIM,
+    assert_weights_equal,
+    image_dataset,
+    point_dataset,
+    run_model_saving_test,
+    run_serialization_test,
+    tiny_image_gan,
+    tiny_mlp_gan,
+)
+
+from keras_wgan import WGAN, WGANGP
+from keras_wgan.architectures import build_critic, build_generator
+
+
+# ------------------------------------------------------------------ schedule
+@pytest.mark.parametrize("cls", [WGAN, WGANGP])
+@pytest.mark.parametrize("n_critic, batches, epochs", [(5, 10, 2), (2, 6, 1), (1, 3, 2)])
+def test_exact_update_counts_after_whole_epochs(cls, n_critic, batches, epochs):
+    gan = tiny_mlp_gan(cls, n_critic=n_critic)
+    gan.compile()
+    gan.fit(point_dataset(batches), epochs=epochs, verbose=0)
+    critic_updates = int(gan.critic_optimizer.iterations)
+    generator_updates = int(gan.generator_optimizer.iterations)
+    assert critic_updates == batches * epochs  # one critic update per real batch
+    assert critic_updates == n_critic * generator_updates
+    assert int(gan.pending_critic_updates) == 0
+
+
+def test_partial_block_carries_over_and_warns():
+    gan = tiny_mlp_gan(n_critic=5)
+    gan.compile()
+    with pytest.warns(UserWarning, match="not a multiple of n_critic"):
+        gan.fit(point_dataset(7), epochs=1, verbose=0)
+    assert int(gan.critic_optimizer.iterations) == 7
+    assert int(gan.generator_optimizer.iterations) == 1
+    assert int(gan.pending_critic_updates) == 2
+    with pytest.warns(UserWarning):
+        gan.fit(point_dataset(3), epochs=1, verbose=0)  # completes the pending block
+    assert int(gan.generator_optimizer.iterations) == 2
+    assert int(gan.pending_critic_updates) == 0
+
+
+def test_wgan_paper_schedule_uses_100_critic_updates_early():
+    gan = tiny_mlp_gan(WGAN, n_critic=5, critic_schedule="wgan_paper")
+    gan.compile()
+    gan.fit(point_dataset(41, batch_size=4), epochs=5, verbose=0)  # 205 critic updates
+    assert int(gan.critic_optimizer.iterations) == 205
+    assert int(gan.generator_optimizer.iterations) == 2
+    assert int(gan.pending_critic_updates) == 5
+
+
+def test_steps_per_execution_keeps_the_schedule():
+    gan = tiny_mlp_gan(n_critic=3)
+    gan.compile(steps_per_execution=4)
+    gan.fit(point_dataset(12), epochs=1, verbose=0)
+    assert int(gan.critic_optimizer.iterations) == 12
+    assert int(gan.generator_optimizer.iterations) == 4
+
+
+# ---------------------------------------------------------------- constraints
+def test_wgan_clips_trainable_critic_weights_but_not_batchnorm_statistics():
+    gan = tiny_image_gan(WGAN, normalization="batch", clip_value=0.02, n_critic=2)
+    gan.compile(critic_optimizer=keras.optimizers.RMSprop(1e-2))  # big steps hit the clip
+    gan.fit(image_dataset(4), epochs=1, verbose=0)
+    trainable = gan.critic.trainable_variables
+    assert max(float(np.abs(v.numpy()).max()) for v in trainable) <= 0.02 + 1e-7
+    assert any(float(np.abs(v.numpy()).max()) == pytest.approx(0.02) for v in trainable)
+    variances = [v for v in gan.critic.non_trainable_variables if "moving_variance" in v.path]
+    assert variances and all(float(v.numpy().min()) > 0.02 for v in variances)
+
+
+def test_wgangp_logs_the_penalty_and_its_metric_names():
+    gan = tiny_image_gan(WGANGP, n_critic=2)
+    gan.compile()
+    history = gan.fit(image_dataset(4), epochs=2, verbose=0)
+    names = ["critic_loss", "generator_loss", "wasserstein", "gradient_penalty"]
+    assert [m.name for m in gan.metrics] == names
+    assert all(isinstance(m, keras.metrics.Mean) for m in gan.metrics)
+    assert sorted(history.history) == sorted(names)
+    assert all(len(v) == 2 and np.all(np.isfinite(v)) for v in history.history.values())
+    assert min(history.history["gradient_penalty"]) > 0
+
+
+def test_history_holds_epoch_means_not_last_batch_values():
+    batch_logs = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: batch_logs.append(dict(logs))
+    )
+    gan = tiny_mlp_gan(WGAN, n_critic=1)
+    gan.compile()
+    history = gan.fit(point_dataset(6), epochs=1, verbose=0, callbacks=[record])
+    # Recover each step's own critic loss from the running means, then average.
+    means = np.array([logs["critic_loss"] for logs in batch_logs])
+    steps = np.arange(1, len(means) + 1)
+    per_step = steps * means - np.concatenate([[0.0], (steps * means)[:-1]])
+    np.testing.assert_allclose(history.history["critic_loss"][0], per_step.mean(), rtol=1e-4)
+    assert not np.allclose(per_step, per_step[-1])  # so the mean differs from the last value
+
+
+def test_wgan_metric_names():
+    gan = tiny_mlp_gan(WGAN)
+    gan.compile()
+    history = gan.fit(point_dataset(5), epochs=1, verbose=0)
+    assert sorted(history.history) == ["critic_loss", "generator_loss", "wasserstein"]
+    logs = gan.evaluate(point_dataset(2), verbose=0, return_dict=True)
+    assert sorted(logs) == ["critic_loss", "generator_loss", "wasserstein"]
+
+
+def test_critic_objective_and_reported_wasserstein_agree():
+    """With n_critic=1 and no penalty the critic loss is exactly -wasserstein per step."""
+    gan = tiny_mlp_gan(WGANGP, gp_weight=0.0, n_critic=1)
+    gan.compile()
+    history = gan.fit(point_dataset(3), epochs=1, verbose=0)
+    np.testing.assert_allclose(
+        history.history["critic_loss"], -np.array(history.history["wasserstein"]), rtol=1e-5
+    )
+
+
+# -------------------------------------------------------------- reproducibility
+def _train_weights(seed, data_seed=0):
+    gan = tiny_image_gan(WGANGP, seed=seed, n_critic=2)
+    gan.compile()
+    gan.fit(image_dataset(4, seed=data_seed), epochs=1, verbose=0)
+    return gan.generator.get_weights() + gan.critic.get_weights()
+
+
+def test_same_seed_reproduces_training_exactly():
+    assert_weights_equal(_train_weights(seed=7), _train_weights(seed=7))
+    other = _train_weights(seed=8)
+    assert any(not np.array_equal(a, b) for a, b in zip(_train_weights(seed=7), other))
+
+
+# --------------------------------------------------------------------- sampling
+def test_generate_predict_and_call_agree(noise):
+    gan = tiny_image_gan(WGANGP)
+    images = gan.generate(10, seed=3, batch_size=4)
+    assert images.shape == (10,) + IMAGE_SHAPE and images.dtype == np.float32
+    assert images.min() >= -1 and images.max() <= 1
+    np.testing.assert_array_equal(images, gan.generate(10, seed=3, batch_size=10))
+    assert not np.array_equal(images, gan.generate(10, seed=4))
+    np.testing.assert_allclose(gan.predict(noise, verbose=0), gan.generate_from_noise(noise),
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="noise"):
+        gan.generate_from_noise(noise[:, :3])
+    with pytest.raises(ValueError, match="`n`"):
+        gan.generate(0)
+
+
+def test_ema_averages_generator_weights_and_is_used_for_samples(noise):
+    decay = 0.5
+    gan = tiny_mlp_gan(WGANGP, n_critic=1, ema_decay=decay)
+    gan.compile()
+    before = [w.numpy() for w in gan.generator.trainable_weights]
+    gan.fit(point_dataset(1), epochs=1, verbose=0)  # exactly one generator update
+    after = [w.numpy() for w in gan.generator.trainable_weights]
+    average = [w.numpy() for w in gan.ema_generator.trainable_weights]
+    for b, a, e in zip(before, after, average):
+        np.testing.assert_allclose(e, decay * b + (1 - decay) * a, rtol=1e-5, atol=1e-7)
+    z = noise[:, :2]
+    np.testing.assert_allclose(gan.generate_from_noise(z),
+                               keras.ops.convert_to_numpy(gan.ema_generator(z)), atol=1e-6)
+    assert not np.allclose(gan.generate_from_noise(z),
+                           keras.ops.convert_to_numpy(gan.generator(z)))
+
+
+# ----------------------------------------------------------------- saving
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [(WGAN, {"normalization": "batch", "clip_value": 0.05}),
+     (WGANGP, {"gp_weight": 5.0, "one_sided": True, "drift_weight": 1e-3, "ema_decay": 0.9})],
+)
+def test_save_load_resume_round_trip(tmp_path, noise, cls, kwargs):
+    gan = tiny_image_gan(cls, n_critic=2, **kwargs)
+    gan.compile()
+    run_serialization_test(gan)
+    gan.fit(image_dataset(5), epochs=1, verbose=0)  # leaves one pending critic update
+    restored = run_model_saving_test(gan, tmp_path / "gan.keras", noise)
+    assert int(restored.pending_critic_updates) == 1
+    # Resuming needs no compile; both models then continue identically.
+    restored.fit(image_dataset(3), epochs=1, verbose=0)
+    gan.fit(image_dataset(3), epochs=1, verbose=0)
+    assert int(restored.critic_optimizer.iterations) == 8
+    assert int(restored.generator_optimizer.iterations) == 4
+    assert_weights_equal(restored.generator.get_weights(), gan.generator.get_weights(), atol=1e-5)
+    assert_weights_equal(restored.critic.get_weights(), gan.critic.get_weights(), atol=1e-5)
+
+
+def test_custom_optimizers_survive_saving(tmp_path, noise):
+    gan = tiny_mlp_gan(WGANGP)
+    gan.compile(critic_optimizer=keras.optimizers.Adam(3e-4, beta_1=0.0, beta_2=0.99),
+                generator_optimizer="sgd")
+    gan.fit(point_dataset(5), epochs=1, verbose=0)
+    restored = run_model_saving_test(gan, tmp_path / "gan.keras", noise[:, :2])
+    assert restored.critic_optimizer.get_config()["beta_2"] == pytest.approx(0.99)
+    assert isinstance(restored.generator_optimizer, keras.optimizers.SGD)
+
+
+# ---------------------------------------------------------------- bad input
+def test_images_with_labels_are_accepted():
+    gan = tiny_image_gan(WGANGP, n_critic=2)
+    gan.compile()
+    gan.fit(image_dataset(2, labels=True), epochs=1, verbose=0)
+    assert int(gan.generator_optimizer.iterations) == 1
+
+
+@pytest.mark.parametrize(
+    "dataset, match",
+    [
+        (tf.data.Dataset.from_tensor_slices(np.zeros((8, 8, 8, 1), "float32")).batch(4),
+         r"shape \(8, 8, 1\).*critic expects \(16, 16, 1\)"),
+        (tf.data.Dataset.from_tensor_slices(np.zeros((8,) + IMAGE_SHAPE, "uint8")).batch(4),
+         "floating-point"),
+        (tf.data.Dataset.from_tensor_slices({"a": np.zeros((8,) + IMAGE_SHAPE, "float32")})
+         .batch(4), "batches of samples"),
+    ],
+)
+def test_fit_refuses_data_that_is_not_matching_images(dataset, match):
+    gan = tiny_image_gan(WGANGP)
+    gan.compile()
+    with pytest.raises(ValueError, match=match):
+        gan.fit(dataset, epochs=1, verbose=0)
+
+
+def test_fit_before_compile_is_refused():
+    gan = tiny_mlp_gan()
+    with pytest.raises(RuntimeError, match="compile"):
+        gan.fit(point_dataset(2), epochs=1, verbose=0)
+
+
+def test_mismatched_networks_are_refused():
+    generator = build_generator(LATENT_DIM, (16, 16, 1), 4)
+    with pytest.raises(ValueError, match="output shape .* differs from the critic"):
+        WGANGP(generator, build_critic((32, 32, 1), 4))
+    with pytest.raises(ValueError, match="latent_dim"):
+        WGANGP(generator, build_critic((16, 16, 1), 4), latent_dim=LATENT_DIM + 1)
+    with pytest.raises(TypeError, match="critic"):
+        WGANGP(generator, "critic")
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs, match",
+    [
+        (WGAN, {"n_critic": 0}, "n_critic"),
+        (WGAN, {"clip_value": 0.0}, "clip_value"),
+        (WGANGP, {"gp_weight": -1.0}, "gp_weight"),
+        (WGANGP, {"drift_weight": -0.1}, "drift_weight"),
+        (WGANGP, {"critic_schedule": "sometimes"}, "critic_schedule"),
+        (WGANGP, {"ema_decay": 1.0}, "ema_decay"),
+    ],
+)
+def test_bad_settings_are_refused(cls, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        tiny_mlp_gan(cls, **kwargs)
+
+
+def test_bad_compile_arguments_are_refused():
+    gan = tiny_mlp_gan()
+    optimizer = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="two different"):
+        gan.compile(critic_optimizer=optimizer, generator_optimizer=optimizer)
+    with pytest.raises(ValueError, match="`loss` is not accepted"):
+        gan.compile(loss="mse")
+    with pytest.raises(ValueError, match="critic_optimizer"):
+        gan.compile(critic_optimizer=42)
+
+
+def test_batchnorm_critic_warns_for_gradient_penalty():
+    with pytest.warns(UserWarning, match="BatchNormalization"):
+        tiny_image_gan(WGANGP, normalization="batch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny_image_gan(WGANGP, normalization="layer")
