@@ -1,0 +1,714 @@
+"""Tests for keras_wgan.data: IDX parsing, every load_dataset source, toy sets.
+
+All offline and tiny: the data is written into tmp_path by the tests
+themselves (IDX through an independent struct-based writer, PNGs through
+PIL). The only external data is the Debian Fashion-MNIST package, and that
+smoke test is skipped when the package is absent.
+"""
+
+import gzip
+import os
+import struct
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_wgan import data
+
+DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+# --------------------------------------------------------------------------
+# Helpers: an IDX writer independent of the reader (struct + tobytes).
+# --------------------------------------------------------------------------
+
+_CODES = {
+    "uint8": (0x08, ">u1"),
+    "int8": (0x09, ">i1"),
+    "int16": (0x0B, ">i2"),
+    "int32": (0x0C, ">i4"),
+    "float32": (0x0D, ">f4"),
+    "float64": (0x0E, ">f8"),
+}
+
+
+def idx_bytes(arr):
+    code, be = _CODES[arr.dtype.name]
+    header = struct.pack(">BBBB", 0, 0, code, arr.ndim)
+    header += b"".join(struct.pack(">I", d) for d in arr.shape)
+    return header + arr.astype(be).tobytes()
+
+
+def write_idx(path, arr, gz=False):
+    raw = idx_bytes(arr)
+    if gz:
+        with gzip.open(path, "wb") as f:
+            f.write(raw)
+    else:
+        with open(path, "wb") as f:
+            f.write(raw)
+    return str(path)
+
+
+def make_idx_dir(directory, train, test=None, gz=True):
+    directory.mkdir(parents=True, exist_ok=True)
+    ext = ".gz" if gz else ""
+    write_idx(directory / f"train-images-idx3-ubyte{ext}", train, gz=gz)
+    write_idx(
+        directory / f"train-labels-idx1-ubyte{ext}",
+        np.arange(len(train), dtype=np.uint8) % 10,
+        gz=gz,
+    )
+    if test is not None:
+        write_idx(directory / f"t10k-images-idx3-ubyte{ext}", test, gz=gz)
+    return str(directory)
+
+
+def batches(ds):
+    return [b.numpy() for b in ds]
+
+
+def ramp_images(n, h=4, w=4):
+    """uint8 images where image k has every pixel equal to k (distinct)."""
+    return np.repeat(np.arange(n, dtype=np.uint8), h * w).reshape(n, h, w)
+
+
+# --------------------------------------------------------------------------
+# read_idx
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", list(_CODES))
+@pytest.mark.parametrize("gz", [False, True])
+def test_read_idx_roundtrip_all_dtypes(tmp_path, dtype, gz):
+    rng = np.random.default_rng(0)
+    if dtype.startswith("float"):
+        arr = rng.normal(size=(3, 5, 2)).astype(dtype)
+    else:
+        info = np.iinfo(dtype)
+        arr = rng.integers(info.min, info.max, size=(3, 5, 2), endpoint=True).astype(dtype)
+    path = write_idx(tmp_path / ("a.idx" + (".gz" if gz else "")), arr, gz=gz)
+    out = data.read_idx(path)
+    assert out.dtype == np.dtype(dtype)  # native byte order, same kind
+    assert out.dtype.isnative
+    assert out.shape == arr.shape
+    np.testing.assert_array_equal(out, arr)
+    out[0, 0, 0] = 0  # writable
+
+
+def test_read_idx_1d_labels(tmp_path):
+    labels = np.array([3, 1, 4, 1, 5, 9, 2, 6], dtype=np.uint8)
+    out = data.read_idx(write_idx(tmp_path / "l-idx1-ubyte", labels))
+    np.testing.assert_array_equal(out, labels)
+
+
+def test_read_idx_bad_magic(tmp_path):
+    raw = bytearray(idx_bytes(np.zeros((2, 2), np.uint8)))
+    raw[0] = 0x01
+    p = tmp_path / "bad"
+    p.write_bytes(bytes(raw))
+    with pytest.raises(data.IdxFormatError, match="bad IDX magic"):
+        data.read_idx(p)
+
+
+def test_read_idx_unknown_type_code(tmp_path):
+    raw = bytearray(idx_bytes(np.zeros((2, 2), np.uint8)))
+    raw[2] = 0x0A
+    p = tmp_path / "bad"
+    p.write_bytes(bytes(raw))
+    with pytest.raises(data.IdxFormatError, match="unknown IDX type code 0x0A"):
+        data.read_idx(p)
+
+
+def test_read_idx_truncated_payload(tmp_path):
+    raw = idx_bytes(np.zeros((4, 3, 3), np.uint8))
+    p = tmp_path / "short"
+    p.write_bytes(raw[:-5])
+    with pytest.raises(data.IdxFormatError, match=r"31 bytes.*need 36 bytes \(truncated\)"):
+        data.read_idx(p)
+
+
+def test_read_idx_trailing_bytes(tmp_path):
+    p = tmp_path / "long"
+    p.write_bytes(idx_bytes(np.zeros((2, 2), np.int16)) + b"\x00")
+    with pytest.raises(data.IdxFormatError, match="trailing bytes"):
+        data.read_idx(p)
+
+
+def test_read_idx_truncated_header_and_tiny_file(tmp_path):
+    p = tmp_path / "hdr"
+    p.write_bytes(struct.pack(">BBBB", 0, 0, 0x08, 3) + struct.pack(">I", 5))
+    with pytest.raises(data.IdxFormatError, match="truncated IDX header"):
+        data.read_idx(p)
+    p.write_bytes(b"\x00\x00")
+    with pytest.raises(data.IdxFormatError, match="too short"):
+        data.read_idx(p)
+
+
+def test_read_idx_truncated_gzip(tmp_path):
+    raw = gzip.compress(idx_bytes(np.arange(600, dtype=np.uint8).reshape(6, 10, 10)))
+    p = tmp_path / "cut.gz"
+    p.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(data.IdxFormatError, match="truncated or corrupt gzip"):
+        data.read_idx(p)
+
+
+def test_read_idx_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        data.read_idx(tmp_path / "nope")
+
+
+def test_find_idx_files(tmp_path):
+    x = ramp_images(4)
+    make_idx_dir(tmp_path, x, test=x[:2], gz=True)
+    files = data.find_idx_files(tmp_path, "train")
+    assert files.images.endswith("train-images-idx3-ubyte.gz")
+    assert files.labels.endswith("train-labels-idx1-ubyte.gz")
+    test = data.find_idx_files(tmp_path, "test")
+    assert test.images.endswith("t10k-images-idx3-ubyte.gz") and test.labels is None
+    # An uncompressed copy is preferred over the .gz one.
+    write_idx(tmp_path / "train-images-idx3-ubyte", x)
+    assert data.find_idx_files(tmp_path, "train").images.endswith("train-images-idx3-ubyte")
+    with pytest.raises(ValueError, match=r"split='valid'.*available splits: \['test', 'train'\]"):
+        data.find_idx_files(tmp_path, "valid")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="no IDX images file for split 'train'"):
+        data.find_idx_files(empty, "train")
+
+
+# --------------------------------------------------------------------------
+# load_dataset: IDX directories
+# --------------------------------------------------------------------------
+
+
+def test_load_idx_dir_exact_values_and_splits(tmp_path):
+    train = ramp_images(10, 5, 5)
+    train[0, 0, 0], train[0, 0, 1] = 0, 255
+    test = np.full((4, 5, 5), 200, np.uint8)
+    d = make_idx_dir(tmp_path / "idx", train, test=test, gz=False)
+    ds = data.load_dataset(d, image_size=None, batch_size=4, shuffle=False)
+    out = batches(ds)
+    assert len(out) == 2  # 10 images, drop_remainder: 2 full batches
+    assert all(b.shape == (4, 5, 5, 1) and b.dtype == np.float32 for b in out)
+    got = np.concatenate(out)
+    np.testing.assert_array_equal(got[..., 0], train[:8] / np.float32(127.5) - 1)
+    assert got[0, 0, 0, 0] == -1.0 and got[0, 0, 1, 0] == 1.0
+    test_out = batches(data.load_dataset(d, image_size=None, batch_size=4, split="test"))
+    assert len(test_out) == 1
+    np.testing.assert_allclose(test_out[0], 200 / 127.5 - 1, rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="available splits"):
+        data.load_dataset(d, split="validation")
+
+
+def test_load_resize_28_to_32_static_shape(tmp_path):
+    x = np.zeros((6, 28, 28), np.uint8)
+    x[1] = 255
+    x[2, :, 14:] = 255
+    d = make_idx_dir(tmp_path / "idx", x)
+    ds = data.load_dataset(d, batch_size=3, shuffle=False)  # image_size=32 default
+    assert ds.element_spec.shape == (3, 32, 32, 1)
+    assert ds.element_spec.dtype == tf.float32
+    b = next(iter(ds)).numpy()
+    assert b.shape == (3, 32, 32, 1)
+    assert np.all(b[0] == -1.0) and np.all(b[1] == 1.0)
+    assert b.min() >= -1.0 and b.max() <= 1.0
+    # Half black / half white stays so after the resize, blended at the edge.
+    assert np.all(b[2, :, :15] == -1.0) and np.all(b[2, :, 17:] == 1.0)
+    # (H, W) tuples work too.
+    ds2 = data.load_dataset(d, image_size=(16, 20), batch_size=3)
+    assert ds2.element_spec.shape == (3, 16, 20, 1)
+
+
+def test_single_idx_file_source(tmp_path):
+    x = ramp_images(8)
+    p = write_idx(tmp_path / "train-images-idx3-ubyte.gz", x, gz=True)
+    got = np.concatenate(batches(data.load_dataset(p, image_size=None, batch_size=4, shuffle=False)))
+    np.testing.assert_array_equal(got[..., 0], x / np.float32(127.5) - 1)
+
+
+# --------------------------------------------------------------------------
+# load_dataset: arrays, .npy, .npz
+# --------------------------------------------------------------------------
+
+
+def test_numpy_uint8_exact_mapping():
+    x = np.zeros((4, 3, 3, 1), np.uint8)
+    x[0] = 255
+    x[1] = 128
+    got = np.concatenate(batches(data.load_dataset(x, image_size=None, batch_size=2, shuffle=False)))
+    assert got.dtype == np.float32 and got.shape == (4, 3, 3, 1)
+    assert np.all(got[0] == 1.0) and np.all(got[2] == -1.0)
+    np.testing.assert_allclose(got[1], 128 / 127.5 - 1, atol=1e-7)
+
+
+def test_numpy_float_minus1_1_passthrough():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, size=(6, 4, 4, 3)).astype(np.float32)
+    got = np.concatenate(batches(data.load_dataset(x, image_size=None, batch_size=3, shuffle=False)))
+    np.testing.assert_array_equal(got, x)
+
+
+def test_numpy_float_0_255_and_int64():
+    x = np.array([0.0, 51.0, 255.0] * 4, np.float64).reshape(4, 1, 3)
+    got = np.concatenate(batches(data.load_dataset(x, image_size=None, batch_size=4, shuffle=False)))
+    np.testing.assert_allclose(got[0, 0, :, 0], [-1.0, 51 / 127.5 - 1, 1.0], atol=1e-7)
+    xi = x.astype(np.int64)
+    goti = np.concatenate(batches(data.load_dataset(xi, image_size=None, batch_size=4, shuffle=False)))
+    np.testing.assert_array_equal(goti, got)
+
+
+def test_numpy_ambiguous_and_bad_ranges():
+    x01 = np.linspace(0, 1, 2 * 16).reshape(2, 4, 4).astype(np.float32)
+    with pytest.raises(ValueError, match=r"fits both \[0, 1\] and \[-1, 1\].*value_range"):
+        data.load_dataset(x01, batch_size=2)
+    got = next(iter(data.load_dataset(x01, image_size=None, batch_size=2, shuffle=False,
+                                      value_range=(0, 1)))).numpy()
+    np.testing.assert_allclose(got[..., 0], x01 * 2 - 1, atol=1e-6)
+    with pytest.raises(ValueError, match=r"span \[-3, 5\].*\[-1, 1\] or in \[0, 255\]"):
+        data.load_dataset(np.linspace(-3, 5, 32).reshape(2, 4, 4), batch_size=2)
+    with pytest.raises(ValueError, match=r"span \[-2, 0\]"):
+        data.load_dataset(np.linspace(-2, 0, 32).reshape(2, 4, 4), batch_size=2)
+    with pytest.raises(ValueError, match=r"integer \(int32\) values span \[0, 300\]"):
+        data.load_dataset(np.linspace(0, 300, 32).astype(np.int32).reshape(2, 4, 4), batch_size=2)
+    nan = np.zeros((2, 4, 4), np.float32)
+    nan[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        data.load_dataset(nan, batch_size=2)
+    with pytest.raises(ValueError, match="outside the declared value_range"):
+        data.load_dataset(np.full((2, 4, 4), 2.0), batch_size=2, value_range=(0, 1))
+
+
+def test_numpy_bad_shapes():
+    with pytest.raises(ValueError, match="channels-first"):
+        data.load_dataset(np.zeros((2, 3, 8, 8), np.uint8), batch_size=2)
+    with pytest.raises(ValueError, match=r"shape \(8, 8\)"):
+        data.load_dataset(np.zeros((8, 8), np.uint8), batch_size=2)
+    with pytest.raises(ValueError, match="no splits"):
+        data.load_dataset(np.zeros((2, 4, 4), np.uint8), batch_size=2, split="test")
+
+
+def test_channels_conversion():
+    gray = np.full((2, 4, 4, 1), 255, np.uint8)
+    rgb = next(iter(data.load_dataset(gray, image_size=None, batch_size=2, channels=3))).numpy()
+    assert rgb.shape == (2, 4, 4, 3) and np.all(rgb == 1.0)
+    col = np.zeros((2, 4, 4, 3), np.uint8)
+    col[..., 1] = 255  # pure green
+    g = next(iter(data.load_dataset(col, image_size=None, batch_size=2, channels=1))).numpy()
+    assert g.shape == (2, 4, 4, 1)
+    np.testing.assert_allclose(g, 2 * 0.587 - 1, atol=1e-3)  # luma weight of green
+
+
+def test_npy_and_npz_sources(tmp_path):
+    x = ramp_images(8)
+    np.save(tmp_path / "a.npy", x)
+    got = np.concatenate(batches(data.load_dataset(str(tmp_path / "a.npy"), image_size=None,
+                                                   batch_size=4, shuffle=False)))
+    np.testing.assert_array_equal(got[..., 0], x / np.float32(127.5) - 1)
+
+    np.savez(tmp_path / "splits.npz", x_train=x, x_test=x[:4][::-1], y_train=np.arange(8))
+    test = next(iter(data.load_dataset(tmp_path / "splits.npz", image_size=None, batch_size=4,
+                                       split="test", shuffle=False))).numpy()
+    np.testing.assert_array_equal(test[..., 0], x[:4][::-1] / np.float32(127.5) - 1)
+    with pytest.raises(ValueError, match=r"no key 'x_valid'.*keys found: .*x_train"):
+        data.load_dataset(tmp_path / "splits.npz", split="valid")
+
+    for key in ("x", "images", "whatever"):
+        np.savez(tmp_path / f"{key}.npz", **{key: x})
+        b = next(iter(data.load_dataset(tmp_path / f"{key}.npz", image_size=None, batch_size=8,
+                                        shuffle=False))).numpy()
+        np.testing.assert_array_equal(b[..., 0], x / np.float32(127.5) - 1)
+
+    np.savez(tmp_path / "two.npz", a=x, b=x)
+    with pytest.raises(ValueError, match=r"cannot tell which array.*keys found: \['a', 'b'\]"):
+        data.load_dataset(tmp_path / "two.npz")
+
+
+# --------------------------------------------------------------------------
+# load_dataset: pipeline behaviour
+# --------------------------------------------------------------------------
+
+
+def test_drop_remainder_and_limit():
+    x = ramp_images(10)
+    kept = batches(data.load_dataset(x, image_size=None, batch_size=4, shuffle=False))
+    assert [b.shape[0] for b in kept] == [4, 4]
+    ds = data.load_dataset(x, image_size=None, batch_size=4, shuffle=False, drop_remainder=False)
+    assert [b.shape[0] for b in batches(ds)] == [4, 4, 2]
+    assert ds.element_spec.shape.as_list() == [None, 4, 4, 1]
+    lim = batches(data.load_dataset(x, image_size=None, batch_size=4, shuffle=False, limit=8))
+    assert len(lim) == 2
+    with pytest.raises(ValueError, match=r"only 3 images, fewer than batch_size=4"):
+        data.load_dataset(x, batch_size=4, limit=3)
+
+
+def first_pixels(ds):
+    return [tuple(np.round((b[:, 0, 0, 0] + 1) * 127.5).astype(int)) for b in ds]
+
+
+def test_seeded_shuffle_reproducible_and_reshuffled():
+    x = ramp_images(40)
+    a = data.load_dataset(x, image_size=None, batch_size=8, seed=7)
+    b = data.load_dataset(x, image_size=None, batch_size=8, seed=7)
+    a1, a2 = first_pixels(batches(a)), first_pixels(batches(a))
+    b1, b2 = first_pixels(batches(b)), first_pixels(batches(b))
+    assert (a1, a2) == (b1, b2)  # same seed: same epochs
+    assert a1 != a2  # reshuffled each epoch
+    assert sorted(sum(a1, ())) == list(range(40))  # a permutation, nothing lost
+    c1 = first_pixels(batches(data.load_dataset(x, image_size=None, batch_size=8, seed=8)))
+    assert c1 != a1
+    plain = first_pixels(batches(data.load_dataset(x, image_size=None, batch_size=8, shuffle=False)))
+    assert sum(plain, ()) == tuple(range(40))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(batch_size=0), "batch_size must be a positive int, got 0"),
+        (dict(batch_size=2.5), "batch_size must be a positive int"),
+        (dict(batch_size=True), "batch_size must be a positive int"),
+        (dict(image_size=0), "image_size must be positive"),
+        (dict(image_size=(32,)), r"image_size must be .*\(height, width\)"),
+        (dict(channels=2), "channels must be 1"),
+        (dict(limit=-1), "limit must be a positive int or None"),
+        (dict(split=""), "split must be a non-empty string"),
+        (dict(seed=-3), "seed must be a non-negative int"),
+        (dict(shuffle="yes"), "shuffle must be True or False"),
+        (dict(value_range=(1, 0)), "value_range must be"),
+    ],
+)
+def test_argument_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        data.load_dataset(np.zeros((4, 4, 4), np.uint8), **kwargs)
+
+
+def test_bad_source_types(tmp_path):
+    with pytest.raises(TypeError, match="source must be a TFDS dataset name"):
+        data.load_dataset(12)
+    (tmp_path / "notes.txt").write_text("hi")
+    with pytest.raises(ValueError, match="not a .npy/.npz or IDX"):
+        data.load_dataset(tmp_path / "notes.txt")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no IDX files and no image files"):
+        data.load_dataset(tmp_path / "empty")
+
+
+# --------------------------------------------------------------------------
+# load_dataset: image folders
+# --------------------------------------------------------------------------
+
+
+def write_png(path, array):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+def test_image_folder_class_subfolders_grayscale(tmp_path):
+    root = tmp_path / "imgs"
+    values = {}
+    for k in range(6):
+        v = 0 if k == 0 else (255 if k == 1 else 40 * k)
+        cls = "cat" if k % 2 else "dog"
+        write_png(root / cls / "deeper" / f"{k}.png", np.full((6, 6), v, np.uint8))
+        values[k] = v
+    (root / "readme.txt").write_text("not an image")
+    ds = data.load_dataset(root, image_size=None, batch_size=3, shuffle=False)
+    assert ds.element_spec.shape == (3, 6, 6, 1)  # grayscale inferred
+    got = np.concatenate(batches(ds))
+    assert got.shape == (6, 6, 6, 1) and got.dtype == np.float32
+    assert np.all(got == got[:, :1, :1, :])  # each image is constant
+    seen = sorted(np.round((got[:, 0, 0, 0] + 1) * 127.5).astype(int).tolist())
+    assert seen == sorted(values.values())
+    assert got.min() == -1.0 and got.max() == 1.0
+    # Resized and as RGB on request.
+    rs = data.load_dataset(root, image_size=8, batch_size=3, channels=3, seed=0)
+    b = next(iter(rs)).numpy()
+    assert b.shape == (3, 8, 8, 3)
+    assert np.all(b[..., 0] == b[..., 1]) and b.min() >= -1 and b.max() <= 1
+
+
+def test_image_folder_rgb_split_and_mixed_sizes(tmp_path):
+    root = tmp_path / "rgb"
+    col = np.zeros((5, 7, 3), np.uint8)
+    col[..., 0] = 255
+    for k in range(4):
+        write_png(root / "train" / "a" / f"{k}.png", col)
+    write_png(root / "test" / "a" / "0.png", col)
+    b = next(iter(data.load_dataset(root, image_size=None, batch_size=4))).numpy()
+    assert b.shape == (4, 5, 7, 3)  # RGB inferred; train/ sub-folder used
+    assert np.all(b[..., 0] == 1.0) and np.all(b[..., 1:] == -1.0)
+    t = batches(data.load_dataset(root, image_size=None, batch_size=1, split="test"))
+    assert len(t) == 1
+    flat = tmp_path / "flat"
+    write_png(flat / "a.png", np.zeros((4, 4), np.uint8))
+    write_png(flat / "b.png", np.zeros((8, 6), np.uint8))
+    with pytest.raises(ValueError, match="no sub-folder named 'test'"):
+        data.load_dataset(flat, split="test", batch_size=1)
+    with pytest.raises(ValueError, match="different sizes.*pass image_size"):
+        data.load_dataset(flat, image_size=None, batch_size=1)
+    mixed = batches(data.load_dataset(flat, image_size=5, batch_size=2))
+    assert len(mixed) == 1 and mixed[0].shape == (2, 5, 5, 1)
+    np.testing.assert_allclose(mixed[0], -1.0, atol=1e-6)  # antialiased shrink: round-off
+
+
+def test_image_folder_bad_file_named(tmp_path):
+    root = tmp_path / "bad"
+    write_png(root / "ok.png", np.zeros((4, 4), np.uint8))
+    (root / "broken.png").write_bytes(b"not a png at all")
+    with pytest.raises(ValueError, match=r"cannot read image file .*broken\.png"):
+        data.load_dataset(root, batch_size=1)
+
+
+def test_image_folder_truncated_body_named_at_iteration(tmp_path):
+    # A valid header with a cut body passes the header scan; decoding must
+    # then fail naming the file, not yield garbage.
+    root = tmp_path / "cut"
+    rng = np.random.default_rng(0)
+    for k in range(2):
+        write_png(root / f"{k}.png", rng.integers(0, 256, (16, 16), dtype=np.uint8))
+    raw = (root / "1.png").read_bytes()
+    (root / "1.png").write_bytes(raw[: len(raw) // 2])
+    ds = data.load_dataset(root, batch_size=1, shuffle=False)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"cannot decode image file .*1\.png"):
+        batches(ds)
+
+
+# --------------------------------------------------------------------------
+# fashion_mnist / mnist: local IDX lookup order and the offline error
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_local(tmp_path, monkeypatch):
+    """No env var and an empty Debian location: nothing local by default."""
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    empty = tmp_path / "no-debian"
+    empty.mkdir()
+    monkeypatch.setitem(data.DEBIAN_DATA_DIRS, "fashion_mnist", str(empty))
+    return tmp_path
+
+
+def _constant_idx(directory, value):
+    return make_idx_dir(directory, np.full((4, 28, 28), value, np.uint8))
+
+
+def _source_value(ds):
+    return int(round((float(next(iter(ds)).numpy()[0, 0, 0, 0]) + 1) * 127.5))
+
+
+def test_fashion_mnist_lookup_order(no_local, monkeypatch):
+    tmp = no_local
+    debian = _constant_idx(tmp / "debian", 30)
+    env_root = tmp / "envroot"
+    _constant_idx(env_root / "fashion-mnist", 20)
+    ddir = _constant_idx(tmp / "dd", 10)
+    monkeypatch.setitem(data.DEBIAN_DATA_DIRS, "fashion_mnist", debian)
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(env_root))
+
+    def boom(*a, **k):
+        raise AssertionError("tfds must not be asked when local files exist")
+
+    import tensorflow_datasets as tfds
+
+    monkeypatch.setattr(tfds, "load", boom)
+    kw = dict(batch_size=2, image_size=None)
+    assert data.local_idx_dir("fashion_mnist", "train", ddir) == ddir
+    assert _source_value(data.load_dataset("fashion_mnist", data_dir=ddir, **kw)) == 10
+    assert data.local_idx_dir("fashion_mnist") == str(env_root / "fashion-mnist")
+    assert _source_value(data.load_dataset("fashion_mnist", **kw)) == 20
+    monkeypatch.delenv(data.DATA_DIR_ENV)
+    assert data.local_idx_dir("fashion_mnist") == debian
+    assert _source_value(data.load_dataset("fashion_mnist", **kw)) == 30
+    # The env var may also point straight at the IDX files.
+    monkeypatch.setenv(data.DATA_DIR_ENV, ddir)
+    assert _source_value(data.load_dataset("fashion_mnist", **kw)) == 10
+    # mnist has no Debian location; a "mnist" sub-folder is found.
+    _constant_idx(env_root / "mnist", 50)
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(env_root))
+    assert _source_value(data.load_dataset("mnist", **kw)) == 50
+
+
+def test_local_dir_missing_requested_split_is_an_error(no_local):
+    ddir = _constant_idx(no_local / "dd", 10)  # train files only
+    with pytest.raises(FileNotFoundError, match=r"not for split 'test'"):
+        data.load_dataset("fashion_mnist", data_dir=ddir, split="test")
+    with pytest.raises(ValueError, match=r"only the splits 'train' and 'test'; .*limit=N"):
+        data.load_dataset("fashion_mnist", data_dir=ddir, split="train[:10%]")
+    # With nothing local, a TFDS slice is left to TFDS.
+    assert data.local_idx_dir("fashion_mnist", "train[:10%]") is None
+
+
+def test_offline_error_lists_three_ways(no_local, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    def offline(*a, **k):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(tfds, "load", offline)
+    with pytest.raises(data.DataUnavailableError) as info:
+        data.load_dataset("fashion_mnist", data_dir=str(no_local / "nothing-here"))
+    msg = str(info.value)
+    assert "no network" in msg
+    assert "data_dir=DIR" in msg
+    assert "KERAS_WGAN_DATA_DIR" in msg
+    assert "apt-get install dataset-fashion-mnist" in msg
+    assert "or let tfds download it when online" in msg
+    assert "1." in msg and "2." in msg and "3." in msg
+    # Other names get a plain (still explicit) error.
+    with pytest.raises(data.DataUnavailableError, match="not an existing file or directory"):
+        data.load_dataset("cifar10")
+
+
+# --------------------------------------------------------------------------
+# TFDS path (mocked, offline)
+# --------------------------------------------------------------------------
+
+
+def test_tfds_mock_cifar10(tmp_path):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=8):
+        ds = data.load_dataset("cifar10", image_size=16, batch_size=4, data_dir=str(tmp_path), seed=0)
+        out = batches(ds)
+        gray = next(iter(data.load_dataset("cifar10", image_size=None, batch_size=4,
+                                           channels=1, data_dir=str(tmp_path))))
+    assert len(out) == 2
+    assert all(b.shape == (4, 16, 16, 3) and b.dtype == np.float32 for b in out)
+    assert min(b.min() for b in out) >= -1.0 and max(b.max() for b in out) <= 1.0
+    assert np.std(np.concatenate(out)) > 0.1  # real (random) pixels came through
+    assert gray.shape == (4, 32, 32, 1)
+
+
+def test_tfds_mock_mnist_not_intercepted_when_nothing_local(no_local):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=8):
+        ds = data.load_dataset("mnist", batch_size=4, data_dir=str(no_local / "tfds"))
+        b = next(iter(ds)).numpy()
+    assert b.shape == (4, 32, 32, 1) and b.min() >= -1.0 and b.max() <= 1.0
+
+
+def test_tfds_dataset_without_image_feature(monkeypatch):
+    import tensorflow_datasets as tfds
+
+    class Info:
+        features = {"text": None, "label": None}
+
+    def fake_load(name, **kwargs):
+        ds = tf.data.Dataset.from_tensor_slices({"text": ["a", "b"], "label": [0, 1]})
+        return ds, Info()
+
+    monkeypatch.setattr(tfds, "load", fake_load)
+    with pytest.raises(ValueError, match=r"has no 'image' feature \(features: \['text', 'label'\]\)"):
+        data.load_dataset("imdb_reviews", batch_size=1)
+
+
+# --------------------------------------------------------------------------
+# Real Debian Fashion-MNIST (skipped when the package is not installed)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    not os.path.isfile(os.path.join(DEBIAN_FASHION, "train-images-idx3-ubyte.gz")),
+    reason="Debian package dataset-fashion-mnist not installed "
+    "(apt-get install dataset-fashion-mnist)",
+)
+def test_debian_fashion_mnist_smoke(monkeypatch):
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    monkeypatch.setitem(data.DEBIAN_DATA_DIRS, "fashion_mnist", DEBIAN_FASHION)
+    assert data.local_idx_dir("fashion_mnist") == DEBIAN_FASHION
+    ds = data.load_dataset("fashion_mnist", batch_size=100, seed=0)
+    assert int(ds.cardinality()) == 60000 // 100
+    for b in ds.take(2):
+        b = b.numpy()
+        assert b.shape == (100, 32, 32, 1) and b.dtype == np.float32
+        assert b.min() == -1.0 and b.max() <= 1.0 and b.max() > 0.9
+    labels = data.read_idx(data.find_idx_files(DEBIAN_FASHION, "train").labels)
+    assert labels.shape == (60000,)
+    np.testing.assert_array_equal(np.bincount(labels, minlength=10), [6000] * 10)
+    test_labels = data.read_idx(data.find_idx_files(DEBIAN_FASHION, "test").labels)
+    assert test_labels.shape == (10000,)
+
+
+# --------------------------------------------------------------------------
+# Toy 2-D sets
+# --------------------------------------------------------------------------
+
+
+def test_toy_centers_definitions():
+    c8, s8 = data.toy_centers("8gaussians")
+    assert c8.shape == (8, 2)
+    np.testing.assert_allclose(np.hypot(c8[:, 0], c8[:, 1]), 2 / 1.414, rtol=1e-12)
+    angles = np.sort(np.degrees(np.arctan2(c8[:, 1], c8[:, 0])) % 360)
+    np.testing.assert_allclose(angles, np.arange(8) * 45.0, atol=1e-9)
+    assert s8 == pytest.approx(0.02 / 1.414)
+
+    c25, s25 = data.toy_centers("25gaussians")
+    expected = {(2 * i / 2.828, 2 * j / 2.828) for i in range(-2, 3) for j in range(-2, 3)}
+    assert c25.shape == (25, 2)
+    got = {tuple(p) for p in c25}
+    assert len(got) == 25
+    for p in expected:
+        assert min(np.hypot(*(np.array(p) - c25).T)) < 1e-12
+    assert s25 == pytest.approx(0.05 / 2.828)
+    with pytest.raises(ValueError, match="no discrete centres"):
+        data.toy_centers("swissroll")
+
+
+@pytest.mark.parametrize("name", ["8gaussians", "25gaussians"])
+def test_toy_gaussian_samples_match_definition(name):
+    centers, std = data.toy_centers(name)
+    x = data.sample_toy(name, 25000, seed=0)
+    assert x.shape == (25000, 2) and x.dtype == np.float32
+    d = np.linalg.norm(x[:, None, :] - centers[None], axis=-1)
+    nearest = d.argmin(1)
+    assert d.min(1).max() < 6 * std * np.sqrt(2)  # every point is near a centre
+    counts = np.bincount(nearest, minlength=len(centers))
+    expected = len(x) / len(centers)
+    assert np.all(np.abs(counts - expected) < 5 * np.sqrt(expected))  # uniform over modes
+    for k, c in enumerate(centers):
+        pts = x[nearest == k]
+        np.testing.assert_allclose(pts.mean(0), c, atol=5 * std / np.sqrt(len(pts)))
+        np.testing.assert_allclose(pts.std(0), std, rtol=0.1)
+
+
+def test_toy_swissroll():
+    x = data.sample_toy("swissroll", 20000, seed=1)
+    assert x.shape == (20000, 2) and x.dtype == np.float32
+    noise = 0.25 / 7.5
+    r = np.hypot(x[:, 0], x[:, 1])
+    t_min, t_max = 1.5 * np.pi / 7.5, 4.5 * np.pi / 7.5
+    assert r.min() > t_min - 6 * noise and r.max() < t_max + 6 * noise
+    assert r.min() < t_min + 0.05 and r.max() > t_max - 0.05  # the whole roll is covered
+    assert np.abs(x).max() < t_max + 6 * noise
+    # The noise-free curve: at t = 3 pi the point is (t cos t, t sin t) = (-3 pi, 0).
+    near = x[np.hypot(x[:, 0] + 3 * np.pi / 7.5, x[:, 1]) < 0.1]
+    assert len(near) > 10
+
+
+def test_toy_reproducible_and_dataset():
+    a = data.sample_toy("25gaussians", 100, seed=3)
+    np.testing.assert_array_equal(a, data.sample_toy("25gaussians", 100, seed=3))
+    assert not np.array_equal(a, data.sample_toy("25gaussians", 100, seed=4))
+    ds = data.toy_dataset("8gaussians", batch_size=64, seed=5)
+    assert ds.element_spec.shape == (64, 2) and ds.element_spec.dtype == tf.float32
+    got = [b.numpy() for b in ds.take(3)]
+    np.testing.assert_array_equal(got[0], data.sample_toy("8gaussians", 64, seed=5))
+    assert not np.array_equal(got[0], got[1])  # the stream goes on
+    again = [b.numpy() for b in data.toy_dataset("8gaussians", batch_size=64, seed=5).take(3)]
+    for g, h in zip(got, again):
+        np.testing.assert_array_equal(g, h)
+
+
+def test_toy_unknown_name_and_args():
+    for fn in (lambda: data.sample_toy("moons", 10), lambda: data.toy_dataset("moons"),
+               lambda: data.toy_centers("moons")):
+        with pytest.raises(ValueError, match=r"unknown toy dataset 'moons'.*8gaussians.*25gaussians.*swissroll"):
+            fn()
+    with pytest.raises(ValueError, match="n must be a positive int"):
+        data.sample_toy("8gaussians", 0)
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        data.toy_dataset("8gaussians", batch_size=-1)
