@@ -991,6 +991,67 @@ def load_dataset(
     return _from_tfds(path, split=split, data_dir=data_dir, cache=cache, **common)
 
 
+def load_labelled_arrays(source, split="train", image_size=32, data_dir=None, limit=None,
+                         channels=None):
+    """``(images, labels)`` as numpy: float32 images in [-1, 1] (N, H, W, C), int labels.
+
+    For the evaluation yardstick, which trains a classifier on the real training
+    split and compares against the real test split. Sources with labels: local IDX
+    folders (and the fashion_mnist / mnist lookup of :func:`load_dataset`), or a TFDS
+    dataset with ``image`` and ``label`` features. Images go through the same
+    conversion as :func:`load_dataset`, so they match what the models were trained on.
+    """
+    path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
+    if path is None:
+        raise TypeError(
+            "source must be a dataset name or an IDX directory for labelled data, got "
+            f"{type(source).__name__}"
+        )
+    if os.path.isdir(path) and _has_any_idx_images(path):
+        local = path
+    else:
+        local = local_idx_dir(path, split, data_dir)
+    if local is not None:
+        files = find_idx_files(local, split)
+        if files.labels is None:
+            raise FileNotFoundError(
+                f"{local!r} has {split} images but no labels file "
+                f"({_IDX_SPLIT_PREFIX[split]}-labels-idx1-ubyte[.gz]); labels are needed "
+                "to train the evaluation classifier"
+            )
+        raw, labels = read_idx(files.images), read_idx(files.labels)
+        if len(raw) != len(labels):
+            raise IdxFormatError(
+                f"{files.images!r} holds {len(raw)} images but {files.labels!r} holds "
+                f"{len(labels)} labels"
+            )
+    else:
+        import tensorflow_datasets as tfds
+
+        try:
+            data = tfds.as_numpy(tfds.load(path, split=split, data_dir=data_dir,
+                                           batch_size=-1))
+        except Exception as exc:
+            if path in IDX_SUBDIRS:
+                raise DataUnavailableError(_unavailable_message(path, split, exc)) from exc
+            raise DataUnavailableError(
+                f"could not load labelled data {path!r} (split {split!r}) from a local "
+                f"IDX folder or tensorflow_datasets: {type(exc).__name__}: {str(exc)[:300]}"
+            ) from exc
+        if "image" not in data or "label" not in data:
+            raise ValueError(
+                f"dataset {path!r} needs 'image' and 'label' features for labelled "
+                f"evaluation; it has {sorted(data)}"
+            )
+        raw, labels = data["image"], data["label"]
+    if limit is not None:
+        raw, labels = raw[:limit], labels[:limit]
+    batches = load_dataset(raw, image_size=image_size, batch_size=min(1024, len(raw)),
+                           shuffle=False, drop_remainder=False, channels=channels)
+    images = np.concatenate([b.numpy() for b in batches], axis=0)
+    return images, np.asarray(labels, dtype="int64")
+
+
 # ==========================================================================
 # 2-D toy distributions (WGAN-GP paper, reference code's definitions)
 # ==========================================================================

@@ -712,3 +712,27 @@ def test_toy_unknown_name_and_args():
         data.sample_toy("8gaussians", 0)
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         data.toy_dataset("8gaussians", batch_size=-1)
+
+
+# ------------------------------------------------------------- labelled arrays
+def test_load_labelled_arrays_from_idx_folder(tmp_path):
+    import struct
+
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, (12, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, 12, dtype=np.uint8)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(
+        struct.pack(">BBBBIII", 0, 0, 8, 3, 12, 28, 28) + images.tobytes())
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(
+        struct.pack(">BBBBI", 0, 0, 8, 1, 12) + labels.tobytes())
+    from keras_wgan.data import load_labelled_arrays
+
+    x, y = load_labelled_arrays(str(tmp_path), image_size=None)
+    assert x.shape == (12, 28, 28, 1) and x.dtype == np.float32
+    np.testing.assert_allclose(x[..., 0], images / 127.5 - 1.0, atol=1e-6)
+    np.testing.assert_array_equal(y, labels)
+    x32, _ = load_labelled_arrays(str(tmp_path), image_size=32, limit=5)
+    assert x32.shape == (5, 32, 32, 1)
+    (tmp_path / "train-labels-idx1-ubyte").unlink()
+    with pytest.raises(FileNotFoundError, match="no labels file"):
+        load_labelled_arrays(str(tmp_path))
