@@ -1,0 +1,602 @@
+"""Training callbacks: sample grids, a loss history on disk, and an atomic checkpoint.
+
+All three write files while a (possibly long) run is going, so every file that is
+rewritten as a whole goes through a temporary file in the same directory and
+``os.replace``: a kill at any moment leaves either the previous or the new version,
+never a truncated one. Append-only CSVs are appended to and flushed instead.
+
+- :class:`SampleGrid`: a PNG grid of samples from *fixed* noise every N epochs, so
+  grids of different epochs show the same latent points and can be compared.
+- :class:`LossHistory`: every logged metric, per epoch and per batch, as CSV files in
+  a directory (appended to when a run resumes) plus a plot of the losses.
+- :class:`AtomicModelCheckpoint`: the whole model (optimizer state included) saved
+  after every epoch, plus a small JSON state file that records how many epochs it
+  holds; :func:`checkpoint_epochs` reads that back to resume with ``initial_epoch``.
+"""
+
+import csv
+import importlib.util
+import json
+import math
+import os
+import tempfile
+from array import array
+
+import keras
+import numpy as np
+
+from keras_wgan.images import tile_images, write_png
+
+# ---------------------------------------------------------------- file helpers
+
+
+def _atomic_write(path, write, binary=False):
+    """Write ``path`` via ``write(file)`` on a temporary sibling, then ``os.replace``."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": ""})) as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _atomic_write_json(path, obj):
+    _atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def _check_directory(name, directory):
+    directory = os.fspath(directory)
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise NotADirectoryError(f"`{name}` {directory!r} exists and is not a directory.")
+    return directory
+
+
+def _scalar(value):
+    """The log value as a Python float, or None when it is not a scalar number."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return float(array) if array.size == 1 else None
+
+
+# ------------------------------------------------------------------ SampleGrid
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Write a grid of samples from fixed noise every ``every_n_epochs`` epochs.
+
+    The noise, shape ``(num_samples, model.latent_dim)``, is drawn once from ``seed``
+    (numpy's generator, so it does not depend on or disturb Keras' random state) when
+    training first begins and then reused, also across further ``fit`` calls, so each
+    grid shows the same latent points. Files are named with 1-based epoch numbers
+    (``epoch_001.png`` after the first epoch), which continue correctly on a resumed
+    ``fit(initial_epoch=...)``. Samples come from ``model.generate_from_noise``, i.e.
+    from the weight-averaged generator when the model has ``ema_decay``.
+
+    Args:
+        directory: folder for the PNGs (created).
+        num_samples: images per grid.
+        every_n_epochs: write after epochs N, 2N, ...
+        seed: seed of the fixed noise (None: different noise each run).
+        columns: images per row; default a near-square grid.
+        log_dir: when given, also log each grid to TensorBoard there
+            (``tf.summary.image`` named "samples", step = epoch number); needs the
+            ``tensorboard`` package.
+        filename_format: ``str.format`` pattern with an ``epoch`` field.
+    """
+
+    def __init__(
+        self,
+        directory,
+        num_samples=64,
+        every_n_epochs=1,
+        seed=0,
+        columns=None,
+        log_dir=None,
+        filename_format="epoch_{epoch:03d}.png",
+    ):
+        super().__init__()
+        self.directory = _check_directory("directory", directory)
+        self.num_samples = _check_positive_int("num_samples", num_samples)
+        self.every_n_epochs = _check_positive_int("every_n_epochs", every_n_epochs)
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+        ):
+            raise ValueError(f"`seed` must be a non-negative integer or None, got {seed!r}.")
+        self.seed = seed
+        if columns is not None:
+            _check_positive_int("columns", columns)
+        self.columns = columns
+        if log_dir is not None and importlib.util.find_spec("tensorboard") is None:
+            raise ImportError(
+                "`log_dir` logs the grids with tf.summary.image, which needs the "
+                "`tensorboard` package: pip install tensorboard (or pass log_dir=None)."
+            )
+        self.log_dir = None if log_dir is None else os.fspath(log_dir)
+        try:
+            filename_format.format(epoch=1)
+        except (AttributeError, KeyError, IndexError, ValueError) as error:
+            raise ValueError(
+                "`filename_format` must be a str.format pattern with one `epoch` field, "
+                f"e.g. 'epoch_{{epoch:03d}}.png'; got {filename_format!r} ({error})."
+            ) from None
+        self.filename_format = filename_format
+        self.noise = None
+        self.last_path = None
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        model = self.model
+        if not hasattr(model, "generate_from_noise") or not hasattr(model, "latent_dim"):
+            raise TypeError(
+                "SampleGrid needs a keras_wgan model (one with `latent_dim` and "
+                f"`generate_from_noise`), got {type(model).__name__}."
+            )
+        if self.noise is None or self.noise.shape[1] != model.latent_dim:
+            rng = np.random.default_rng(self.seed)
+            self.noise = rng.standard_normal((self.num_samples, model.latent_dim)).astype(
+                np.float32
+            )
+        os.makedirs(self.directory, exist_ok=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        number = epoch + 1
+        if number % self.every_n_epochs == 0:
+            self.write(number)
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def write(self, epoch_number):
+        """Write the grid for ``epoch_number`` (1-based) now; returns its path."""
+        grid = tile_images(self.model.generate_from_noise(self.noise), columns=self.columns)
+        path = os.path.join(self.directory, self.filename_format.format(epoch=epoch_number))
+        write_png(grid, path)
+        self.last_path = path
+        if self.log_dir is not None:
+            self._log_image(grid, epoch_number)
+        return path
+
+    def _log_image(self, grid, step):
+        import tensorflow as tf
+
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.log_dir)
+        image = grid[np.newaxis, ..., np.newaxis] if grid.ndim == 2 else grid[np.newaxis]
+        with self._writer.as_default():
+            tf.summary.image("samples", image, step=step)
+        self._writer.flush()
+
+
+# ----------------------------------------------------------------- LossHistory
+
+
+class _CsvLog:
+    """An append-only CSV file whose unwritten rows are the only ones held in memory.
+
+    Rows are dicts; a missing value is an empty cell. Appending is the normal path;
+    the file is rewritten (streamed into a temporary file, then ``os.replace``) only
+    when new columns appear or :meth:`load` drops rows, so memory stays small even
+    for a million batch rows.
+    """
+
+    def __init__(self, path, key_columns):
+        self.path = path
+        self.key_columns = tuple(key_columns)
+        self.columns = list(self.key_columns)
+        self.loaded = False
+        self._pending = []
+        self._header = None  # the header of the file on disk; None: no usable file
+        self._keep = None
+
+    def load(self, keep, visit):
+        """Adopt the existing file: rows with ``keep(row)`` false and unparsable lines
+        (a killed append) are dropped, ``visit(row)`` sees each kept row."""
+        self.columns, self._pending, self._header = list(self.key_columns), [], None
+        self._keep, self.loaded = keep, True
+        header = self._read_header()
+        if header is None:
+            return
+        missing = [c for c in self.key_columns if c not in header]
+        if missing:
+            raise ValueError(
+                f"{self.path!r} exists but is not a LossHistory CSV: it has no "
+                f"{missing} column(s). Move it away or use another directory."
+            )
+        self._header = header
+        self.columns += [c for c in header if c not in self.columns]
+        clean = header == self.columns
+        for row in self._stored_rows():
+            if row is None or not keep(row):
+                clean = False
+            else:
+                visit(row)
+        if not clean:
+            self._rewrite()
+
+    def add(self, row):
+        self.columns += [c for c in row if c not in self.columns]
+        self._pending.append(row)
+
+    def flush(self):
+        """Write the pending rows: appended, or a rewrite when the columns changed."""
+        if not self.loaded:
+            return
+        if self._header is not None and self._header == self.columns:
+            if self._pending:
+                with open(self.path, "a", newline="") as f:
+                    csv.writer(f, lineterminator="\n").writerows(map(self._line, self._pending))
+            self._pending = []
+        else:
+            self._rewrite()
+
+    def _read_header(self):
+        if not os.path.isfile(self.path):
+            return None
+        with open(self.path, newline="") as f:
+            return next(csv.reader(f), None) or None
+
+    def _stored_rows(self):
+        """Parsed rows of the file on disk, None for a line that does not parse."""
+        with open(self.path, newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, None) or []
+            for line in reader:
+                yield self._parse(header, line)
+
+    def _parse(self, header, line):
+        if len(line) != len(header):
+            return None
+        row = {}
+        try:
+            for column, text in zip(header, line, strict=True):
+                if column in self.key_columns:
+                    row[column] = int(text)
+                elif text != "":
+                    row[column] = float(text)
+        except ValueError:
+            return None
+        return row
+
+    def _line(self, row):
+        return ["" if row.get(c) is None else repr(row[c]) for c in self.columns]
+
+    def _rewrite(self):
+        stored = ()
+        if self._header is not None and os.path.isfile(self.path):
+            stored = (r for r in self._stored_rows() if r is not None and self._keep(r))
+
+        def write(f):
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(self.columns)
+            writer.writerows(map(self._line, stored))
+            writer.writerows(map(self._line, self._pending))
+
+        _atomic_write(self.path, write)
+        self._header, self._pending = list(self.columns), []
+
+
+class LossHistory(keras.callbacks.Callback):
+    """Record every logged metric per epoch and per batch in a run directory.
+
+    Writes, in ``directory``:
+
+    - ``history.csv``: one row per epoch, columns ``epoch`` (1-based, as in the
+      progress bar) and every scalar in the epoch logs. The values are the ones
+      ``History.history`` holds. Written at every epoch end.
+    - ``history_batches.csv``: one row per training batch, columns ``epoch``, ``step``
+      (global, 1-based) and the metrics. Keras logs *running means over the epoch*
+      at each batch; this file holds what each batch itself contributed, recovered
+      from the metric's total/count (exact up to float32 rounding), so a value is
+      missing where a metric was not updated, e.g. ``generator_loss`` on the steps
+      without a generator update. Metrics that are not a ``keras.metrics.Mean`` are
+      written as logged. Appended every ``flush_every`` batches and at epoch end.
+    - ``losses.png`` (``plot=True``): critic loss, generator loss, Wasserstein
+      estimate and gradient penalty (those present; otherwise every metric) against
+      the step: the per-batch values and their trailing moving average over
+      ``smoothing`` values. Redrawn at each epoch end and at the end of training.
+
+    Resuming: existing files are appended to. Rows of the epoch being started and of
+    later ones (left by a run killed after logging but before its checkpoint) are
+    dropped first, so a resumed ``fit(initial_epoch=k)`` continues at epoch ``k + 1``
+    without duplicates; a fresh fit (``initial_epoch=0``) into the same directory
+    therefore starts the files over. When new metric columns appear, the file is
+    rewritten with the merged header, older rows keeping empty cells.
+    """
+
+    EPOCH_FILE = "history.csv"
+    BATCH_FILE = "history_batches.csv"
+    PLOT_FILE = "losses.png"
+    PLOT_METRICS = {
+        "critic_loss": "critic loss",
+        "generator_loss": "generator loss",
+        "wasserstein": "Wasserstein estimate",
+        "gradient_penalty": "gradient penalty",
+    }
+    MAX_PLOT_POINTS = 20_000
+
+    def __init__(self, directory, plot=True, flush_every=100, smoothing=50):
+        super().__init__()
+        self.directory = _check_directory("directory", directory)
+        if not isinstance(plot, bool):
+            raise ValueError(f"`plot` must be True or False, got {plot!r}.")
+        self.plot = plot
+        self.flush_every = _check_positive_int("flush_every", flush_every)
+        self.smoothing = _check_positive_int("smoothing", smoothing)
+        self.epochs = _CsvLog(os.path.join(self.directory, self.EPOCH_FILE), ("epoch",))
+        self.batches = _CsvLog(os.path.join(self.directory, self.BATCH_FILE), ("epoch", "step"))
+        self._trackers = {}
+        self._previous = {}
+        self._series = {}  # metric -> (steps, values) of the batch rows, for the plot
+        self._last_step = 0
+        self._epoch_number = None
+        self._epoch_start_step = 0
+        self._unflushed = 0
+        self._plotted = True
+
+    @property
+    def epoch_path(self):
+        return self.epochs.path
+
+    @property
+    def batch_path(self):
+        return self.batches.path
+
+    @property
+    def plot_path(self):
+        return os.path.join(self.directory, self.PLOT_FILE)
+
+    # ------------------------------------------------------------ callbacks
+    def on_train_begin(self, logs=None):
+        _check_directory("directory", self.directory)
+        os.makedirs(self.directory, exist_ok=True)
+        self._trackers = {
+            metric.name: metric
+            for metric in self.model.metrics
+            if isinstance(metric, keras.metrics.Mean)
+        }
+        self.epochs.loaded = self.batches.loaded = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_number = epoch + 1
+        if not self.batches.loaded:  # the first epoch of this fit: adopt the files
+            self._series, self._last_step = {}, 0
+
+            def keep(row, first=self._epoch_number):
+                return row["epoch"] < first
+
+            self.epochs.load(keep, visit=lambda row: None)
+            self.batches.load(keep, visit=self._remember)
+        self._epoch_start_step = self._last_step
+        self._previous = {}  # Keras resets the metrics at each epoch start
+
+    def on_train_batch_end(self, batch, logs=None):
+        row = {"epoch": self._epoch_number, "step": self._epoch_start_step + batch + 1}
+        row.update(self._batch_values(logs or {}))
+        self.batches.add(row)
+        self._remember(row)
+        self._plotted = False
+        self._unflushed += 1
+        if self._unflushed >= self.flush_every:
+            self.batches.flush()
+            self._unflushed = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1}
+        for name, value in (logs or {}).items():
+            value = _scalar(value)
+            if value is not None:
+                row[name] = value
+        self.epochs.add(row)
+        self.batches.flush()
+        self._unflushed = 0
+        self.epochs.flush()
+        self._plotted = False
+        if self.plot:
+            self.write_plot()
+
+    def on_train_end(self, logs=None):
+        self.batches.flush()
+        self._unflushed = 0
+        self.epochs.flush()
+        if self.plot and not self._plotted and self.batches.loaded:
+            self.write_plot()
+
+    def _remember(self, row):
+        self._last_step = max(self._last_step, row["step"])
+        for name, value in row.items():
+            if name not in self.batches.key_columns and math.isfinite(value):
+                steps, values = self._series.setdefault(name, (array("d"), array("d")))
+                steps.append(row["step"])
+                values.append(value)
+
+    def _batch_values(self, logs):
+        values = {}
+        for name, logged in logs.items():
+            tracker = self._trackers.get(name)
+            if tracker is None:
+                value = _scalar(logged)
+                if value is not None:
+                    values[name] = value
+                continue
+            total = float(keras.ops.convert_to_numpy(tracker.total))
+            count = float(keras.ops.convert_to_numpy(tracker.count))
+            previous_total, previous_count = self._previous.get(name, (0.0, 0.0))
+            self._previous[name] = (total, count)
+            if count > previous_count:
+                values[name] = (total - previous_total) / (count - previous_count)
+        return values
+
+    # ----------------------------------------------------------------- plot
+    def write_plot(self):
+        """Draw the loss curves into ``losses.png`` (atomically); returns the path.
+
+        Uses ``matplotlib.figure.Figure`` with the Agg canvas directly, so the user's
+        pyplot backend and open figures are left alone.
+        """
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        names = [n for n in self.PLOT_METRICS if n in self._series] or list(self._series)
+        columns = 1 if len(names) <= 1 else 2
+        rows = max(1, math.ceil(len(names) / columns))
+        figure = Figure(figsize=(5.5 * columns, 3.2 * rows), dpi=100)
+        FigureCanvasAgg(figure)
+        axes = figure.subplots(rows, columns, squeeze=False).ravel()
+        for axis, name in zip(axes, names, strict=False):
+            steps, values = (np.asarray(a) for a in self._series[name])
+            smooth = _moving_average(values, self.smoothing)
+            stride = max(1, len(values) // self.MAX_PLOT_POINTS)
+            axis.plot(steps[::stride], values[::stride], lw=0.6, alpha=0.4, color="C0",
+                      label="per batch")
+            axis.plot(steps[::stride], smooth[::stride], lw=1.5, color="C1",
+                      label=f"moving average of {min(self.smoothing, len(values))}")
+            axis.legend(loc="best", fontsize="small")
+            axis.set_title(self.PLOT_METRICS.get(name, name))
+            axis.set_xlabel("step")
+            axis.grid(True, alpha=0.3)
+        for axis in axes[len(names):]:
+            axis.set_visible(False)
+        if not names:
+            axes[0].set_visible(True)
+            axes[0].set_title("no metrics logged yet")
+        figure.tight_layout()
+        _atomic_write(self.plot_path, lambda f: figure.savefig(f, format="png"), binary=True)
+        self._plotted = True
+        return self.plot_path
+
+
+def _moving_average(values, window):
+    """Trailing mean over ``window`` points (fewer at the start), same length as input."""
+    cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(0, ends - window)
+    return (cumulative[ends] - cumulative[starts]) / (ends - starts)
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def checkpoint_state_path(path):
+    """The JSON state file beside the model file ``path``: ``x.keras`` -> ``x.state.json``."""
+    path = os.fspath(path)
+    return os.path.splitext(path)[0] + ".state.json"
+
+
+class AtomicModelCheckpoint(keras.callbacks.Callback):
+    """Save the whole model to ``path`` after every ``every_n_epochs`` epochs, atomically.
+
+    The model (weights, optimizer state, config) is saved to ``path + ".tmp.keras"``
+    and moved over ``path`` with ``os.replace``, so a kill never leaves a broken
+    ``.keras`` file. Alongside, ``checkpoint_state_path(path)`` records the number of
+    epochs the saved model has completed; :func:`checkpoint_epochs` reads it back
+    for ``fit(initial_epoch=...)``.
+
+    The state is written *before* the replace and also keeps the entry of the model
+    file it is about to replace, each entry tagged with the optimizer's step count;
+    so after a kill between the two writes the count is still resolved to the epoch
+    the model file really holds.
+    """
+
+    def __init__(self, path, every_n_epochs=1):
+        super().__init__()
+        path = os.fspath(path)
+        if not path.endswith(".keras"):
+            raise ValueError(f"`path` must end with '.keras' (a Keras model file), got {path!r}.")
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"`path` {path!r} is a directory, not a model file.")
+        self.path = path
+        self.state_path = checkpoint_state_path(path)
+        self.every_n_epochs = _check_positive_int("every_n_epochs", every_n_epochs)
+        self._last_epoch = None
+        self._saved_epoch = None
+        self._on_disk = None  # the state entry of the model file now at `path`
+
+    def on_train_begin(self, logs=None):
+        # A model resumed from `path` has the file's step count: find the file's entry.
+        self._on_disk = _matching_entry(_read_state(self.state_path), _iterations(self.model))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._last_epoch = epoch + 1
+        if self._last_epoch % self.every_n_epochs == 0:
+            self.save(self._last_epoch)
+
+    def on_train_end(self, logs=None):
+        if self._last_epoch is not None and self._saved_epoch != self._last_epoch:
+            self.save(self._last_epoch)
+
+    def save(self, epochs_done):
+        """Save the model as having completed ``epochs_done`` epochs."""
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        tmp = self.path + ".tmp.keras"
+        self.model.save(tmp, overwrite=True)
+        entry = {"epochs": int(epochs_done), "optimizer_iterations": _iterations(self.model)}
+        _atomic_write_json(self.state_path, {**entry, "previous": self._on_disk})
+        os.replace(tmp, self.path)
+        self._on_disk = entry
+        self._saved_epoch = int(epochs_done)
+
+
+def _iterations(model):
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return None
+    return int(keras.ops.convert_to_numpy(optimizer.iterations))
+
+
+def _read_state(state_path):
+    try:
+        with open(state_path) as f:
+            state = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) and "epochs" in state else None
+
+
+def _matching_entry(state, iterations):
+    """The entry of ``state`` (itself or its previous one) made at ``iterations`` steps."""
+    for entry in (state, (state or {}).get("previous")):
+        if isinstance(entry, dict) and entry.get("optimizer_iterations") == iterations:
+            return {"epochs": int(entry["epochs"]), "optimizer_iterations": iterations}
+    return None
+
+
+def checkpoint_epochs(path, model=None):
+    """Epochs completed by the model saved at ``path`` by :class:`AtomicModelCheckpoint`.
+
+    Pass the loaded ``model`` (compiled, so its optimizer state is restored) to pick,
+    by its optimizer step count, the state entry that matches the file. Raises
+    FileNotFoundError when there is no readable state file and ValueError when no
+    entry matches the model.
+    """
+    state_path = checkpoint_state_path(path)
+    state = _read_state(state_path)
+    if state is None:
+        raise FileNotFoundError(
+            f"No readable checkpoint state {state_path!r} next to {os.fspath(path)!r}: "
+            "the epoch count cannot be recovered."
+        )
+    iterations = None if model is None else _iterations(model)
+    if iterations is None:
+        return int(state["epochs"])
+    entry = _matching_entry(state, iterations)
+    if entry is None:
+        raise ValueError(
+            f"The model in {os.fspath(path)!r} has made {iterations} optimizer steps, which "
+            f"matches no entry of {state_path!r}: the state file belongs to another model."
+        )
+    return entry["epochs"]
