@@ -1,0 +1,472 @@
+"""The ``keras-wgan`` command line: ``train`` and ``sample`` (``evaluate`` and ``demo`` to come).
+
+It only wires the library together (``data.load_dataset`` -> ``architectures`` ->
+``WGAN``/``WGANGP`` ``compile``/``fit`` with the ``callbacks``); it holds no training
+logic. TensorFlow-heavy modules are imported inside the subcommand functions, so
+building the parser stays cheap.
+
+Each subcommand is one ``_add_<name>_parser(subparsers)`` function that registers its
+flags and sets ``func`` to one ``run_<name>(args)`` function; :data:`SUBCOMMANDS` lists
+the adders. ``run_*`` functions return an exit code and raise :class:`CliError` for a
+user mistake, which :func:`main` turns into a one-line message and exit code 2.
+
+Run directory of ``train`` (``--out``)::
+
+    config.json            the run's arguments
+    model.keras            the whole model (optimizer state included), saved atomically
+                           after every epoch
+    model.state.json       how many epochs model.keras has completed (for --resume)
+    samples/epoch_001.png  sample grids from fixed noise, one per epoch
+    history.csv            per-epoch metrics; history_batches.csv: per-batch values
+    losses.png             loss curves
+
+An existing, non-empty run directory is never overwritten: ``train`` refuses it
+unless ``--resume`` is given (choose another ``--out`` or delete the directory to
+start over). There is deliberately no ``--overwrite`` that would delete files.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+PROG = "keras-wgan"
+MODELS = ("wgan", "wgan-gp")
+MODEL_FILE = "model.keras"
+CONFIG_FILE = "config.json"
+SAMPLES_DIR = "samples"
+
+# `train` defaults. Flags default to None so that, on --resume, the flags actually
+# given can be told apart from the ones to take from the run's config.json.
+TRAIN_DEFAULTS = {
+    "model": "wgan-gp",
+    "dataset": "fashion_mnist",
+    "data_dir": None,
+    "epochs": 20,
+    "steps_per_epoch": None,
+    "batch_size": 64,
+    "image_size": 32,
+    "dim": 64,
+    "latent_dim": 128,
+    "n_critic": 5,
+    "ema_decay": None,
+    "seed": 0,
+    "num_samples": 64,
+}
+# Settings fixed by the saved model: --resume refuses to change them.
+MODEL_SETTINGS = ("model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "seed")
+
+
+class CliError(Exception):
+    """A user error: reported as one line on stderr with exit code 2, no traceback."""
+
+
+# ------------------------------------------------------------ argument types
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def _image_size(text):
+    value = _positive_int(text)
+    if value % 8:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive multiple of 8 (the nets up/down-sample 3 times), got {text!r}"
+        )
+    return value
+
+
+def _decay(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), e.g. 0.999, got {text!r}")
+    return value
+
+
+# ------------------------------------------------------------------- parsers
+
+
+def _add_train_parser(subparsers):
+    p = subparsers.add_parser(
+        "train",
+        help="train a WGAN or WGAN-GP on an image dataset",
+        description=(
+            "Train the seed's DCGAN-style WGAN (weight clipping, RMSprop 5e-5) or WGAN-GP "
+            "(gradient penalty 10, Adam 1e-4/0.5/0.9) with Keras' fit. Writes model.keras "
+            "(after every epoch), samples/epoch_NNN.png, history.csv, losses.png and "
+            "config.json into --out. Refuses a non-empty --out unless --resume is given."
+        ),
+    )
+    d = TRAIN_DEFAULTS
+    p.add_argument("--model", choices=MODELS, default=None,
+                   help="wgan (weight clipping) or wgan-gp (gradient penalty); "
+                        f"default {d['model']}")
+    p.add_argument("--dataset", default=None,
+                   help="TFDS name (fashion_mnist, mnist, cifar10, ...), IDX or image folder, "
+                        f".npy/.npz file; default {d['dataset']}")
+    p.add_argument("--data-dir", default=None,
+                   help="folder with the dataset's IDX files, or the TFDS data dir")
+    p.add_argument("--epochs", type=_positive_int, default=None,
+                   help="total number of epochs (with --resume: the total target, like "
+                        f"Keras' epochs); default {d['epochs']}")
+    p.add_argument("--steps-per-epoch", type=_positive_int, default=None,
+                   help="batches per epoch (the dataset repeats); default: one pass over "
+                        "the data, rounded down to a multiple of --n-critic")
+    p.add_argument("--batch-size", type=_positive_int, default=None,
+                   help=f"default {d['batch_size']}")
+    p.add_argument("--image-size", type=_image_size, default=None,
+                   help=f"images are resized to this square size; default {d['image_size']}")
+    p.add_argument("--dim", type=_positive_int, default=None,
+                   help=f"width of the nets (the seed used 128); default {d['dim']}")
+    p.add_argument("--latent-dim", type=_positive_int, default=None,
+                   help=f"noise size; default {d['latent_dim']}")
+    p.add_argument("--n-critic", type=_positive_int, default=None,
+                   help=f"critic updates per generator update; default {d['n_critic']}")
+    p.add_argument("--ema-decay", type=_decay, default=None,
+                   help="keep a moving average of the generator's weights for sampling")
+    p.add_argument("--seed", type=_non_negative_int, default=None,
+                   help=f"seed of weights, noise and data order; default {d['seed']}")
+    p.add_argument("--num-samples", type=_positive_int, default=None,
+                   help=f"images per epoch sample grid; default {d['num_samples']}")
+    p.add_argument("--out", default=None,
+                   help="run directory; default runs/MODEL-DATASET")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its model.keras, keeping the epoch count")
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+                   help="Keras fit verbosity: 0 silent, 1 progress bar, 2 one line per epoch")
+    p.set_defaults(func=run_train)
+
+
+def _add_sample_parser(subparsers):
+    p = subparsers.add_parser(
+        "sample",
+        help="write a grid of samples from a saved model",
+        description="Generate N images from a saved model (.keras) and write them as a PNG grid.",
+    )
+    p.add_argument("model_path", metavar="MODEL.keras", help="a model saved by train")
+    p.add_argument("--n", type=_positive_int, default=64, help="number of images; default 64")
+    p.add_argument("--seed", type=_non_negative_int, default=0,
+                   help="noise seed (the same seed gives the same images); default 0")
+    p.add_argument("--out", default="samples.png", help="PNG to write; default samples.png")
+    p.add_argument("--columns", type=_positive_int, default=None,
+                   help="images per row; default a near-square grid")
+    p.add_argument("--batch-size", type=_positive_int, default=256,
+                   help="images generated per batch; default 256")
+    p.set_defaults(func=run_sample)
+
+
+#: One adder per subcommand; `evaluate` and `demo` are added here by their authors.
+SUBCOMMANDS = [_add_train_parser, _add_sample_parser]
+
+
+def build_parser():
+    from keras_wgan import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Wasserstein GANs (weight clipping and gradient penalty) with Keras 3.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; returns the exit code (0 ok, 2 usage error, 130 interrupted)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse: --help/--version (0) or a usage error (2)
+        return exit_.code if isinstance(exit_.code, int) else 2
+    try:
+        return args.func(args)
+    except CliError as error:
+        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+# ---------------------------------------------------------------------- train
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise CliError(f"cannot read {path}: {error}") from None
+
+
+def _dataset_name(dataset):
+    name = os.path.basename(os.path.normpath(str(dataset)))
+    return os.path.splitext(name)[0] or "data"
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def _resolve_train_settings(args):
+    """Merge flags with the defaults (new run) or the run's config.json (--resume)."""
+    given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
+    if args.resume and args.out is None:
+        raise CliError("--resume needs --out, the run directory to continue.")
+    out = args.out
+    if out is None:
+        out = os.path.join(
+            "runs", f"{given.get('model', TRAIN_DEFAULTS['model'])}-"
+            f"{_dataset_name(given.get('dataset', TRAIN_DEFAULTS['dataset']))}"
+        )
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise CliError(f"--out {out!r} exists and is not a directory.")
+    model_path = os.path.join(out, MODEL_FILE)
+    if args.resume:
+        if not os.path.isfile(model_path):
+            raise CliError(
+                f"--resume: there is no {MODEL_FILE} in {out!r} to continue from "
+                "(drop --resume to start a new run)."
+            )
+        saved = _read_json(os.path.join(out, CONFIG_FILE)) or {}
+        for key in MODEL_SETTINGS:
+            if key in given and key in saved and given[key] != saved[key]:
+                raise CliError(
+                    f"{_flag(key)} {given[key]} differs from the run's {saved[key]}: --resume "
+                    "continues the saved model, whose settings cannot change."
+                )
+        settings = {**TRAIN_DEFAULTS, **{k: v for k, v in saved.items() if k in TRAIN_DEFAULTS}}
+    else:
+        if os.path.isdir(out) and os.listdir(out):
+            raise CliError(
+                f"--out {out!r} already exists and is not empty: pass --resume to continue "
+                "that run, or choose another --out (nothing is overwritten)."
+            )
+        settings = dict(TRAIN_DEFAULTS)
+    settings.update(given)
+    settings["out"] = out
+    return settings
+
+
+def _load_data(settings, seed):
+    from keras_wgan.data import DataUnavailableError, load_dataset
+
+    try:
+        return load_dataset(
+            settings["dataset"],
+            image_size=settings["image_size"],
+            batch_size=settings["batch_size"],
+            split="train",
+            shuffle=True,
+            seed=seed,
+            data_dir=settings["data_dir"],
+        )
+    except (ValueError, TypeError, OSError, DataUnavailableError) as error:
+        raise CliError(f"cannot load --dataset {settings['dataset']!r}: {error}") from None
+
+
+def _build_gan(settings, image_shape):
+    import keras
+
+    from keras_wgan import WGAN, WGANGP
+    from keras_wgan.architectures import build_critic, build_generator
+
+    keras.utils.set_random_seed(settings["seed"])
+    dim, latent_dim = settings["dim"], settings["latent_dim"]
+    if settings["model"] == "wgan":
+        generator = build_generator(latent_dim, image_shape, dim, middle_filters=dim)
+        critic = build_critic(image_shape, dim, normalization="batch")
+        cls = WGAN
+    else:
+        generator = build_generator(latent_dim, image_shape, dim)
+        critic = build_critic(image_shape, dim, normalization=None)
+        cls = WGANGP
+    gan = cls(
+        generator,
+        critic,
+        n_critic=settings["n_critic"],
+        ema_decay=settings["ema_decay"],
+        seed=settings["seed"],
+    )
+    gan.compile()  # the paper's optimizers, defined beside each class
+    return gan
+
+
+def _load_gan(model_path, compile=True):
+    import keras
+
+    from keras_wgan import WassersteinGAN
+
+    try:
+        model = keras.models.load_model(model_path, compile=compile)
+    except Exception as error:  # noqa: BLE001 - any load failure is a bad model file
+        lines = str(error).strip().splitlines()
+        reason = lines[0] if lines else type(error).__name__
+        raise CliError(f"cannot load the model {model_path!r}: {reason}") from None
+    if not isinstance(model, WassersteinGAN):
+        raise CliError(
+            f"{model_path!r} holds a {type(model).__name__}, not a keras_wgan WGAN/WGANGP."
+        )
+    return model
+
+
+def _write_json(path, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def run_train(args):
+    """Train (or, with --resume, continue) a run; see the module docstring for the files."""
+    settings = _resolve_train_settings(args)
+    out = settings["out"]
+    model_path = os.path.join(out, MODEL_FILE)
+
+    from keras_wgan import __version__
+    from keras_wgan.callbacks import (
+        AtomicModelCheckpoint,
+        LossHistory,
+        SampleGrid,
+        checkpoint_epochs,
+    )
+
+    if args.resume:
+        gan = _load_gan(model_path)
+        try:
+            initial_epoch = checkpoint_epochs(model_path, gan)
+        except (OSError, ValueError) as error:
+            raise CliError(f"--resume: {error}") from None
+        if settings["epochs"] <= initial_epoch:
+            raise CliError(
+                f"--epochs {settings['epochs']} is the total target and the run has already "
+                f"done {initial_epoch} epochs: pass a larger --epochs to continue."
+            )
+    else:
+        gan, initial_epoch = None, 0
+
+    # A different data seed per resume, so a continued run does not replay the
+    # shuffling order of its first epochs.
+    dataset = _load_data(settings, seed=settings["seed"] + initial_epoch)
+    image_shape = tuple(int(d) for d in dataset.element_spec.shape[1:])
+    if image_shape[-1] not in (1, 3):
+        raise CliError(
+            f"--dataset {settings['dataset']!r} has {image_shape[-1]}-channel images; "
+            "the sample grids need 1 (grayscale) or 3 (RGB)."
+        )
+    if gan is None:
+        gan = _build_gan(settings, image_shape)
+    elif tuple(gan.sample_shape) != image_shape:
+        raise CliError(
+            f"the dataset's images have shape {image_shape} but the saved model makes "
+            f"{tuple(gan.sample_shape)}: --resume needs the run's dataset and --image-size."
+        )
+
+    steps = settings["steps_per_epoch"]
+    if steps is None:
+        # One pass over the data, cut to whole n_critic blocks so that every epoch
+        # ends on a generator update; the leftover batches start the next epoch.
+        batches = int(dataset.cardinality())
+        if batches >= settings["n_critic"]:
+            steps = batches - batches % settings["n_critic"]
+    if steps is not None:
+        dataset = dataset.repeat()
+
+    os.makedirs(out, exist_ok=True)
+    _write_json(os.path.join(out, CONFIG_FILE), {**settings, "version": __version__})
+    samples_dir = os.path.join(out, SAMPLES_DIR)
+    history = LossHistory(out)
+    grids = SampleGrid(samples_dir, num_samples=settings["num_samples"], seed=settings["seed"])
+    callbacks = [history, grids, AtomicModelCheckpoint(model_path)]
+    what = "Continuing" if args.resume else "Training"
+    print(
+        f"{what} {settings['model']} on {settings['dataset']} {image_shape}: epochs "
+        f"{initial_epoch + 1}..{settings['epochs']}, {steps or 'all'} steps of "
+        f"{settings['batch_size']} per epoch, run directory {out}",
+        flush=True,
+    )
+    try:
+        gan.fit(
+            dataset,
+            epochs=settings["epochs"],
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps,
+            callbacks=callbacks,
+            shuffle=False,  # load_dataset shuffles; Keras cannot shuffle a tf.data input
+            verbose=args.verbose,
+        )
+    except KeyboardInterrupt:
+        done = _saved_epochs(model_path)
+        print(
+            f"\nInterrupted. {model_path} holds {done} completed epoch(s); continue with:\n"
+            f"  {PROG} train --resume --out {out} --epochs {settings['epochs']}",
+            file=sys.stderr,
+        )
+        return 130
+
+    done = _saved_epochs(model_path)
+    print(f"\nRun directory: {out}")
+    print(f"  model      {model_path} ({done} epochs)")
+    print(f"  samples    {samples_dir}{os.sep}epoch_*.png (last: "
+          f"{os.path.basename(grids.last_path or '-')})")
+    print(f"  history    {history.epoch_path}, {history.batch_path}")
+    print(f"  loss plot  {history.plot_path}")
+    print(f"  config     {os.path.join(out, CONFIG_FILE)}")
+    print(f"Continue:    {PROG} train --resume --out {out} --epochs {settings['epochs'] + 10}")
+    print(f"Sample:      {PROG} sample {model_path} --n 64 --out {os.path.join(out, 'grid.png')}")
+    return 0
+
+
+def _saved_epochs(model_path):
+    from keras_wgan.callbacks import checkpoint_epochs
+
+    try:
+        return checkpoint_epochs(model_path)
+    except (OSError, ValueError):
+        return 0
+
+
+# --------------------------------------------------------------------- sample
+
+
+def run_sample(args):
+    """Write a PNG grid of ``--n`` images generated from a saved model."""
+    if not os.path.exists(args.model_path):
+        raise CliError(f"model file {args.model_path!r} does not exist.")
+    if not os.path.isfile(args.model_path):
+        raise CliError(f"{args.model_path!r} is not a file (expected a .keras model file).")
+    if os.path.isdir(args.out):
+        raise CliError(f"--out {args.out!r} is a directory; give the PNG file to write.")
+
+    from keras_wgan.images import save_image_grid
+
+    gan = _load_gan(args.model_path, compile=False)
+    images = gan.generate(args.n, seed=args.seed, batch_size=args.batch_size)
+    try:
+        save_image_grid(images, args.out, columns=args.columns)
+    except ValueError as error:  # e.g. a model that does not output images
+        raise CliError(str(error)) from None
+    print(f"Wrote {args.n} samples (seed {args.seed}) to {args.out}")
+    return 0

@@ -1,0 +1,292 @@
+"""The keras-wgan command line, called in-process through ``cli.main`` (fast).
+
+A module fixture trains a tiny WGAN-GP for 2 epochs on IDX files written here, snapshots
+the run directory, then resumes it to 3 epochs; the tests read the files both left.
+"""
+
+import csv
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_wgan import cli
+from keras_wgan.images import SEPARATOR
+
+TINY = [
+    "--batch-size", "4", "--dim", "4", "--latent-dim", "8", "--image-size", "16",
+    "--n-critic", "2", "--num-samples", "4", "--verbose", "0",
+]
+RUN_FILES = [
+    "config.json", "history.csv", "history_batches.csv", "losses.png", "model.keras",
+    "model.state.json", "samples",
+]
+
+
+def write_idx_images(directory, images):
+    """A minimal IDX writer (uint8, 3 dims) for train-images-idx3-ubyte."""
+    os.makedirs(directory, exist_ok=True)
+    header = struct.pack(">BBBB", 0, 0, 0x08, 3) + struct.pack(">III", *images.shape)
+    with open(os.path.join(directory, "train-images-idx3-ubyte"), "wb") as f:
+        f.write(header + images.astype(np.uint8).tobytes())
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def run_cli(capsys, *argv):
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def idx_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("idx")
+    images = np.random.default_rng(0).integers(0, 256, (24, 28, 28))
+    write_idx_images(str(directory), images)
+    return str(directory)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, idx_dir):
+    root = tmp_path_factory.mktemp("cli")
+    out = str(root / "run")
+    train = ["train", "--dataset", "fashion_mnist", "--data-dir", idx_dir,
+             "--steps-per-epoch", "2", "--out", out]
+    assert cli.main(train + ["--epochs", "2", *TINY]) == 0
+    snapshot = str(root / "after_two_epochs")
+    shutil.copytree(out, snapshot)
+    # Only --epochs is given on resume: the rest comes from the run's config.json.
+    assert cli.main(["train", "--resume", "--out", out, "--epochs", "3", "--verbose", "0"]) == 0
+    return types.SimpleNamespace(out=out, snapshot=snapshot, idx_dir=idx_dir)
+
+
+@pytest.mark.slow
+def test_train_writes_every_file(trained):
+    assert sorted(os.listdir(trained.snapshot)) == RUN_FILES
+    assert sorted(os.listdir(os.path.join(trained.snapshot, "samples"))) == [
+        "epoch_001.png", "epoch_002.png",
+    ]
+    with Image.open(os.path.join(trained.snapshot, "samples", "epoch_002.png")) as image:
+        assert image.mode == "L"
+        assert image.size == (2 * 16 + SEPARATOR, 2 * 16 + SEPARATOR)  # 4 samples, 2 x 2
+    with Image.open(os.path.join(trained.snapshot, "losses.png")) as image:
+        assert image.size[0] > 0
+    with open(os.path.join(trained.snapshot, "config.json")) as f:
+        config = json.load(f)
+    assert config["model"] == "wgan-gp"
+    assert config["dataset"] == "fashion_mnist"
+    assert config["data_dir"] == trained.idx_dir
+    assert (config["dim"], config["latent_dim"], config["n_critic"]) == (4, 8, 2)
+    assert (config["epochs"], config["batch_size"], config["steps_per_epoch"]) == (2, 4, 2)
+    rows = read_csv(os.path.join(trained.snapshot, "history.csv"))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert len(read_csv(os.path.join(trained.snapshot, "history_batches.csv"))) == 4
+
+
+@pytest.mark.slow
+def test_trained_model_is_the_requested_wgan_gp(trained):
+    import keras
+
+    from keras_wgan import WGANGP
+
+    gan = keras.models.load_model(os.path.join(trained.out, "model.keras"))
+    assert type(gan) is WGANGP
+    assert (gan.latent_dim, gan.n_critic, gan.sample_shape) == (8, 2, (16, 16, 1))
+    assert gan.critic.get_layer("conv1").filters == 4
+    batch_norm = keras.layers.BatchNormalization
+    assert not any(isinstance(layer, batch_norm) for layer in gan.critic.layers)
+    assert int(gan.critic_optimizer.iterations) == 3 * 2  # 3 epochs of 2 steps
+
+
+@pytest.mark.slow
+def test_resume_continues_the_epoch_count_and_appends_history(trained):
+    assert sorted(os.listdir(os.path.join(trained.out, "samples"))) == [
+        "epoch_001.png", "epoch_002.png", "epoch_003.png",
+    ]
+    before = read_csv(os.path.join(trained.snapshot, "history.csv"))
+    after = read_csv(os.path.join(trained.out, "history.csv"))
+    assert [r["epoch"] for r in after] == ["1", "2", "3"]
+    assert after[:2] == before
+    batches = read_csv(os.path.join(trained.out, "history_batches.csv"))
+    assert [r["step"] for r in batches] == ["1", "2", "3", "4", "5", "6"]
+    with open(os.path.join(trained.out, "model.state.json")) as f:
+        assert json.load(f)["epochs"] == 3
+    with open(os.path.join(trained.out, "config.json")) as f:
+        assert json.load(f)["epochs"] == 3
+
+
+@pytest.mark.slow
+def test_resume_with_a_target_already_reached_is_refused(trained, capsys):
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", trained.out, "--epochs", "3")
+    assert code == 2
+    assert "already done 3 epochs" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_resume_refuses_to_change_the_model(trained, capsys):
+    code, _, err = run_cli(
+        capsys, "train", "--resume", "--out", trained.out, "--epochs", "9", "--dim", "8"
+    )
+    assert code == 2
+    assert "--dim 8 differs from the run's 4" in err
+
+
+@pytest.mark.slow
+def test_sample_on_the_trained_model(trained, tmp_path, capsys):
+    model = os.path.join(trained.out, "model.keras")
+    out = str(tmp_path / "grids" / "grid.png")
+    code, stdout, _ = run_cli(capsys, "sample", model, "--n", "6", "--seed", "1",
+                              "--out", out, "--columns", "3")
+    assert code == 0
+    assert out in stdout
+    with Image.open(out) as image:
+        assert image.mode == "L"
+        assert image.size == (3 * 16 + 2 * SEPARATOR, 2 * 16 + SEPARATOR)
+        first = np.asarray(image)
+    again = str(tmp_path / "again.png")
+    assert cli.main(["sample", model, "--n", "6", "--seed", "1", "--out", again,
+                     "--columns", "3"]) == 0
+    with Image.open(again) as image:
+        np.testing.assert_array_equal(np.asarray(image), first)  # same seed, same grid
+
+
+@pytest.mark.slow
+def test_train_wgan_with_ema_from_a_npy_file(tmp_path, capsys):
+    images = np.random.default_rng(1).integers(0, 256, (16, 16, 16, 1)).astype(np.uint8)
+    np.save(tmp_path / "images.npy", images)
+    out = str(tmp_path / "wgan")
+    code, stdout, _ = run_cli(
+        capsys, "train", "--model", "wgan", "--dataset", str(tmp_path / "images.npy"),
+        "--epochs", "1", "--ema-decay", "0.9", "--out", out, *TINY,
+    )
+    assert code == 0
+    assert os.path.join(out, "model.keras") in stdout
+    assert sorted(os.listdir(out)) == RUN_FILES
+
+    import keras
+
+    from keras_wgan import WGAN
+
+    gan = keras.models.load_model(os.path.join(out, "model.keras"))
+    assert type(gan) is WGAN
+    assert gan.ema_decay == 0.9
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in gan.critic.layers)
+    assert gan.generator.get_layer("conv2").filters == 4  # middle_filters=dim
+    # No --steps-per-epoch: 16 images / 4 = 4 batches, a multiple of --n-critic 2.
+    assert int(gan.critic_optimizer.iterations) == 4
+
+
+# ---------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--epochs", "0"], "argument --epochs: must be a positive integer, got '0'"),
+        (["train", "--batch-size", "-4"], "argument --batch-size: must be a positive integer"),
+        (["train", "--dim", "0"], "argument --dim: must be a positive integer"),
+        (["train", "--steps-per-epoch", "x"], "argument --steps-per-epoch: must be a positive"),
+        (["train", "--model", "gan"], "argument --model: invalid choice: 'gan'"),
+        (["train", "--image-size", "20"], "argument --image-size: must be a positive multiple"),
+        (["train", "--ema-decay", "1.5"], "argument --ema-decay: must be a number in (0, 1)"),
+        (["train", "--seed", "-1"], "argument --seed: must be a non-negative integer"),
+        (["sample", "m.keras", "--n", "0"], "argument --n: must be a positive integer"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        ([], "the following arguments are required: COMMAND"),
+    ],
+)
+def test_bad_flags_exit_2_with_a_message(argv, message, capsys):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def _error(capsys, *argv):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_missing_model_file(tmp_path, capsys):
+    missing = str(tmp_path / "missing.keras")
+    message = _error(capsys, "sample", missing)
+    assert message == f"keras-wgan sample: error: model file {missing!r} does not exist."
+
+
+def test_model_file_that_is_not_a_model(tmp_path, capsys):
+    bad = tmp_path / "bad.keras"
+    bad.write_text("not a zip")
+    assert "cannot load the model" in _error(capsys, "sample", str(bad))
+    assert "is not a file" in _error(capsys, "sample", str(tmp_path))
+
+
+def test_sample_out_is_a_directory(tmp_path, capsys):
+    model = tmp_path / "m.keras"
+    model.write_text("x")
+    assert "--out" in _error(capsys, "sample", str(model), "--out", str(tmp_path))
+
+
+def test_out_dir_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    message = _error(capsys, "train", "--out", str(tmp_path / "file"))
+    assert "exists and is not a directory" in message
+
+
+def test_resume_without_a_model_file(tmp_path, capsys):
+    message = _error(capsys, "train", "--resume", "--out", str(tmp_path))
+    assert "--resume: there is no model.keras" in message
+    assert "needs --out" in _error(capsys, "train", "--resume")
+
+
+def test_existing_non_empty_run_dir_is_refused_without_resume(tmp_path, capsys, monkeypatch):
+    # With no --out the default run directory is runs/wgan-gp-fashion_mnist.
+    monkeypatch.chdir(tmp_path)
+    os.makedirs("runs/wgan-gp-fashion_mnist")
+    open("runs/wgan-gp-fashion_mnist/history.csv", "w").close()
+    message = _error(capsys, "train")
+    assert "'runs/wgan-gp-fashion_mnist' already exists and is not empty" in message
+    assert "--resume" in message
+    assert os.listdir("runs/wgan-gp-fashion_mnist") == ["history.csv"]  # untouched
+
+
+def test_unloadable_dataset(tmp_path, capsys):
+    data = tmp_path / "images.txt"
+    data.write_text("1 2 3")
+    message = _error(capsys, "train", "--dataset", str(data), "--out", str(tmp_path / "r"))
+    assert message.startswith("keras-wgan train: error: cannot load --dataset")
+    assert not (tmp_path / "r").exists()  # nothing written for a failed start
+
+
+def test_help_and_version(capsys):
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0
+    assert "train" in out and "sample" in out
+    code, out, _ = run_cli(capsys, "train", "--help")
+    assert code == 0 and "--resume" in out
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0 and out.startswith("keras-wgan ")
+
+
+def test_python_dash_m_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_wgan", "--help"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage: keras-wgan" in result.stdout
+    assert "sample" in result.stdout
