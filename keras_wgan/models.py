@@ -72,7 +72,8 @@ class WassersteinGAN(keras.Model):
         critic_schedule: ``"fixed"`` (``n_critic`` always) or ``"wgan_paper"`` (100
             critic updates for the first 25 generator updates and every 500th).
         ema_decay: when set (e.g. 0.999), keep an exponential moving average of the
-            generator's weights, updated after each generator update; ``call``,
+            generator's weights, updated after each generator update (decay warmed up
+            as ``min(ema_decay, (1 + t) / (10 + t))`` at generator update t); ``call``,
             ``predict`` and ``generate`` then use the averaged generator.
         seed: seed of the model's ``SeedGenerator`` (noise, interpolation weights), so
             runs are reproducible.
@@ -432,7 +433,11 @@ class WassersteinGAN(keras.Model):
         return tf.constant(True)
 
     def _update_ema(self):
-        decay = self.ema_decay
+        # Warm-up as in tf.train.ExponentialMovingAverage(num_updates=...): the decay
+        # grows as (1 + t) / (10 + t) up to ema_decay, so the average is not dominated
+        # by the random initial weights in short runs.
+        updates = ops.cast(self.generator_optimizer.iterations, "float32")
+        decay = ops.minimum(self.ema_decay, (1.0 + updates) / (10.0 + updates))
         for average, weight in zip(self.ema_generator.weights, self.generator.weights):
             if weight.trainable:
                 average.assign(decay * average + (1.0 - decay) * weight)
