@@ -600,3 +600,49 @@ def checkpoint_epochs(path, model=None):
             f"matches no entry of {state_path!r}: the state file belongs to another model."
         )
     return entry["epochs"]
+
+
+# -------------------------------------------------------------- QualityMetrics
+
+
+class QualityMetrics(keras.callbacks.Callback):
+    """Score generated samples every ``every_n_epochs`` epochs and add them to the logs.
+
+    ``yardstick`` is a :class:`keras_wgan.metrics.DomainYardstick` (e.g.
+    ``DomainYardstick.for_dataset("fashion_mnist", (32, 32, 1))``). The figures go into
+    the epoch logs as ``quality_fd``, ``quality_kd``, ``quality_is`` and
+    ``quality_modes`` (plus ``quality_fd_floor`` etc. for real images, so a number is
+    never shown without its scale), where ``History``, :class:`LossHistory` and
+    TensorBoard see them: list this callback *before* those that read the logs. Samples
+    come from fixed noise (``seed``) through ``model.generate``, so weight averaging is
+    used when it is on.
+    """
+
+    FIGURES = {"fd": "fd", "kd": "kd", "is": "is", "modes": "modes_covered"}
+
+    def __init__(self, yardstick, every_n_epochs=5, num_samples=2000, seed=0,
+                 prefix="quality_", include_floor=True):
+        super().__init__()
+        if not hasattr(yardstick, "score") or not hasattr(yardstick, "floor"):
+            raise TypeError(
+                "`yardstick` must be a keras_wgan.metrics.DomainYardstick (with score() and "
+                f"floor()), got {type(yardstick).__name__}."
+            )
+        self.yardstick = yardstick
+        self.every_n_epochs = _check_positive_int("every_n_epochs", every_n_epochs)
+        self.num_samples = _check_positive_int("num_samples", num_samples)
+        self.seed = seed
+        self.prefix = prefix
+        self.include_floor = include_floor
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or (epoch + 1) % self.every_n_epochs:
+            return
+        images = self.model.generate(self.num_samples, seed=self.seed)
+        figures = self.yardstick.score(images, seed=self.seed)
+        for short, key in self.FIGURES.items():
+            logs[f"{self.prefix}{short}"] = float(figures[key])
+        if self.include_floor:
+            floor = self.yardstick.floor(self.num_samples, seed=self.seed)
+            for short, key in self.FIGURES.items():
+                logs[f"{self.prefix}{short}_floor"] = float(floor[key])

@@ -1,4 +1,4 @@
-"""The ``keras-wgan`` command line: ``train`` and ``sample`` (``evaluate`` and ``demo`` to come).
+"""The ``keras-wgan`` command line: ``train``, ``sample``, ``evaluate`` and ``demo``.
 
 It only wires the library together (``data.load_dataset`` -> ``architectures`` ->
 ``WGAN``/``WGANGP`` ``compile``/``fit`` with the ``callbacks``); it holds no training
@@ -175,8 +175,62 @@ def _add_sample_parser(subparsers):
     p.set_defaults(func=run_sample)
 
 
-#: One adder per subcommand; `evaluate` and `demo` are added here by their authors.
-SUBCOMMANDS = [_add_train_parser, _add_sample_parser]
+def _add_evaluate_parser(subparsers):
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score a saved model's samples with the offline domain yardstick",
+        description=(
+            "Generate N images from a saved model and score them against the real test "
+            "split in the feature space of a small classifier trained once on the real "
+            "training split (cached under $KERAS_WGAN_CACHE or ~/.cache/keras_wgan): "
+            "Frechet distance, kernel distance, an Inception-score analogue and the class "
+            "histogram. The same figures for N real training images are printed beside "
+            "them as the floor."
+        ),
+    )
+    p.add_argument("model_path", metavar="MODEL.keras", help="a model saved by train")
+    p.add_argument("--dataset", default="fashion_mnist",
+                   help="labelled dataset the model was trained on (fashion_mnist, mnist, an "
+                        "IDX folder, a TFDS name with labels); default fashion_mnist")
+    p.add_argument("--data-dir", default=None, help="folder with the dataset's IDX files")
+    p.add_argument("--n", type=_positive_int, default=10000,
+                   help="generated (and real floor) images; default 10000")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed; default 0")
+    p.add_argument("--cache-dir", default=None,
+                   help="where the yardstick classifier is cached")
+    p.add_argument("--json", default=None, metavar="PATH",
+                   help="also write the figures as JSON to PATH")
+    p.set_defaults(func=run_evaluate)
+
+
+def _add_demo_parser(subparsers):
+    p = subparsers.add_parser(
+        "demo",
+        help="train WGAN and WGAN-GP on the paper's 2-D toy sets and draw Figure 1",
+        description=(
+            "Train WGAN (clipping) and WGAN-GP on 8gaussians, 25gaussians and swissroll "
+            "with the toy MLPs, print mode statistics and draw the critic's value surface "
+            "with real (orange) and generated (green) points, as in Figure 1 of the "
+            "WGAN-GP paper. Offline; about 5 minutes on 2 CPU cores with the defaults."
+        ),
+    )
+    p.add_argument("--out", default="toy_demo.png", help="PNG to write; default toy_demo.png")
+    p.add_argument("--steps", type=_positive_int, default=None,
+                   help="generator updates per run; default keras_wgan.toy.DEMO_STEPS "
+                        "(the paper: 100000)")
+    p.add_argument("--width", type=_positive_int, default=None,
+                   help="hidden units of the MLPs; default keras_wgan.toy.DEMO_WIDTH "
+                        "(the paper: 512)")
+    p.add_argument("--sets", nargs="+", default=None, metavar="SET",
+                   help="toy sets; default all three")
+    p.add_argument("--models", nargs="+", choices=MODELS, default=None,
+                   help="models; default both")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="default 0")
+    p.set_defaults(func=run_demo)
+
+
+#: One adder per subcommand.
+SUBCOMMANDS = [_add_train_parser, _add_sample_parser, _add_evaluate_parser, _add_demo_parser]
 
 
 def build_parser():
@@ -469,4 +523,72 @@ def run_sample(args):
     except ValueError as error:  # e.g. a model that does not output images
         raise CliError(str(error)) from None
     print(f"Wrote {args.n} samples (seed {args.seed}) to {args.out}")
+    return 0
+
+
+# ------------------------------------------------------------------- evaluate
+
+
+def _format_row(label, figures):
+    return (f"{label:<22}{figures['fd']:>12.3f}{figures['kd']:>12.4f}{figures['is']:>10.3f}"
+            f"{figures['modes_covered']:>8d}/{figures['num_classes']}")
+
+
+def run_evaluate(args):
+    """Print the yardstick's figures for a saved model beside the real-data floor."""
+    if not os.path.isfile(args.model_path):
+        raise CliError(f"model file {args.model_path!r} does not exist.")
+    gan = _load_gan(args.model_path, compile=False)
+    if len(gan.sample_shape) != 3:
+        raise CliError(f"{args.model_path!r} does not generate images (sample shape "
+                       f"{gan.sample_shape}); evaluate needs an image model.")
+
+    from keras_wgan.data import DataUnavailableError
+    from keras_wgan.metrics import DomainYardstick
+
+    print(f"Loading the {args.dataset} yardstick (trains a small classifier once, then "
+          "uses the cache)...", flush=True)
+    try:
+        yardstick = DomainYardstick.for_dataset(
+            args.dataset, gan.sample_shape, data_dir=args.data_dir, cache_dir=args.cache_dir,
+            verbose=0,
+        )
+    except (DataUnavailableError, FileNotFoundError, ValueError) as error:
+        raise CliError(str(error)) from None
+    n = min(args.n, yardstick.train_images.shape[0])
+    generated = yardstick.score(gan.generate(n, seed=args.seed), seed=args.seed)
+    floor = yardstick.floor(n, seed=args.seed)
+    print(f"\n{n} images vs the real {args.dataset} test split "
+          f"(classifier features; lower fd/kd is better, higher is is better)")
+    print(f"{'':<22}{'fd':>12}{'kd':>12}{'is':>10}{'modes':>10}")
+    print(_format_row("generated", generated))
+    print(_format_row("real train (floor)", floor))
+    print("class histogram (generated):",
+          " ".join(f"{h:.3f}" for h in generated["class_histogram"]))
+    print("class histogram (real):     ",
+          " ".join(f"{h:.3f}" for h in floor["class_histogram"]))
+    if args.json:
+        _write_json(args.json, {"model": args.model_path, "dataset": args.dataset,
+                                "seed": args.seed, "generated": generated, "floor": floor})
+        print(f"Wrote {args.json}")
+    return 0
+
+
+# ----------------------------------------------------------------------- demo
+
+
+def run_demo(args):
+    """Train the toy runs and draw the Figure 1 panel."""
+    if os.path.isdir(args.out):
+        raise CliError(f"--out {args.out!r} is a directory; give the PNG file to write.")
+    from keras_wgan import data, toy
+
+    sets = tuple(args.sets) if args.sets else data.TOY_DATASETS
+    unknown = [name for name in sets if name not in data.TOY_DATASETS]
+    if unknown:
+        raise CliError(f"unknown toy set(s) {unknown}; choose from {list(data.TOY_DATASETS)}.")
+    models = tuple(args.models) if args.models else MODELS
+    budget = {key: value for key, value in (("steps", args.steps), ("width", args.width))
+              if value is not None}
+    toy.run_demo(out=args.out, sets=sets, models=models, seed=args.seed, verbose=1, **budget)
     return 0

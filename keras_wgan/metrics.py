@@ -64,6 +64,7 @@ __all__ = [
     "load_or_train_classifier",
     "evaluate_images",
     "real_floor",
+    "DomainYardstick",
 ]
 
 # --------------------------------------------------------------------------
@@ -891,3 +892,72 @@ def real_floor(
         train_images = train_images[np.sort(idx)]
     return evaluate_images(train_images, classifier, reference_images,
                            seed=seed, **kwargs)
+
+
+class DomainYardstick:
+    """The offline quality yardstick for one labelled dataset, ready to score samples.
+
+    Bundles the cached :class:`DomainClassifier`, the real test split's features (the
+    reference, computed once) and real training images for the floor, so the CLI's
+    ``evaluate`` and the ``QualityMetrics`` callback score generated images the same
+    way and always next to their scale.
+    """
+
+    def __init__(self, classifier, reference_images, train_images, name="dataset",
+                 kid_num_subsets=KID_NUM_SUBSETS):
+        if not isinstance(classifier, DomainClassifier):
+            raise TypeError(
+                f"classifier must be a DomainClassifier, got {type(classifier).__name__}"
+            )
+        self.classifier = classifier
+        self.name = name
+        self.train_images = _check_image_batch(train_images, "train_images")
+        self.reference_features = classifier.features(
+            _check_image_batch(reference_images, "reference_images")
+        )
+        self.kid_num_subsets = kid_num_subsets
+        self._floors = {}
+
+    @classmethod
+    def for_dataset(cls, dataset, image_shape, data_dir=None, cache_dir=None, seed=0,
+                    verbose=0, **kwargs):
+        """Load (or train once and cache) the yardstick of a labelled dataset.
+
+        ``dataset``: a name ("fashion_mnist", "mnist", a TFDS name with labels) or an
+        IDX folder; images are converted to ``image_shape`` (H, W, C) like training data.
+        """
+        from keras_wgan import data  # metrics needs data only for this convenience
+
+        height, width, channels = image_shape
+        train_images, train_labels = data.load_labelled_arrays(
+            dataset, "train", image_size=(height, width), data_dir=data_dir,
+            channels=channels,
+        )
+        test_images, _ = data.load_labelled_arrays(
+            dataset, "test", image_size=(height, width), data_dir=data_dir,
+            channels=channels,
+        )
+        base = os.path.basename(os.path.normpath(os.fspath(dataset)))
+        key = re.sub(r"[^A-Za-z0-9_.\-]", "_", base) + f"-{height}x{width}x{channels}"
+        classifier = load_or_train_classifier(
+            key, train_images, train_labels, cache_dir=cache_dir, seed=seed, verbose=verbose
+        )
+        return cls(classifier, test_images, train_images, name=base, **kwargs)
+
+    def score(self, images, seed=0):
+        """:func:`evaluate_images` figures of ``images`` against the real test split."""
+        return evaluate_images(
+            images, self.classifier, reference_features=self.reference_features,
+            kid_num_subsets=self.kid_num_subsets, seed=seed,
+        )
+
+    def floor(self, num_images, seed=0):
+        """The same figures for ``num_images`` real training images (cached per size)."""
+        num_images = min(int(num_images), self.train_images.shape[0])
+        if num_images not in self._floors:
+            self._floors[num_images] = real_floor(
+                self.classifier, self.train_images, num_images=num_images, seed=seed,
+                reference_features=self.reference_features,
+                kid_num_subsets=self.kid_num_subsets,
+            )
+        return self._floors[num_images]

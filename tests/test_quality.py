@@ -1,0 +1,122 @@
+"""The quality yardstick end to end: DomainYardstick, the QualityMetrics callback and
+`keras-wgan evaluate` / `demo`, on tiny labelled IDX files written here."""
+
+import json
+import os
+import struct
+
+import keras
+import numpy as np
+import pytest
+from conftest import image_dataset, tiny_image_gan
+from PIL import Image
+
+from keras_wgan import cli
+from keras_wgan.callbacks import LossHistory, QualityMetrics
+from keras_wgan.metrics import DomainYardstick, evaluate_images, real_floor
+
+
+def write_labelled_idx(directory, prefix, images, labels):
+    header = struct.pack(">BBBBIII", 0, 0, 8, 3, *images.shape)
+    (directory / f"{prefix}-images-idx3-ubyte").write_bytes(header + images.tobytes())
+    label_header = struct.pack(">BBBBI", 0, 0, 8, 1, len(labels))
+    (directory / f"{prefix}-labels-idx1-ubyte").write_bytes(label_header + labels.tobytes())
+
+
+def striped(n, seed):
+    """Two easy classes: horizontal or vertical stripes, with pixel noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n).astype(np.uint8)
+    stripes = (np.arange(28) // 4 % 2 * 200).astype(np.uint8)
+    images = np.where(labels[:, None, None] == 0, stripes[None, :, None], stripes[None, None, :])
+    images = np.clip(images + rng.integers(0, 40, (n, 28, 28)), 0, 255).astype(np.uint8)
+    return images, labels
+
+
+@pytest.fixture(scope="module")
+def labelled_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("labelled")
+    write_labelled_idx(directory, "train", *striped(96, 0))
+    write_labelled_idx(directory, "t10k", *striped(48, 1))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def yardstick(labelled_dir, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    return DomainYardstick.for_dataset(str(labelled_dir), (16, 16, 1), cache_dir=str(cache),
+                                       kid_num_subsets=5)
+
+
+def test_yardstick_scores_like_evaluate_images_and_floor(yardstick):
+    images = np.random.default_rng(0).uniform(-1, 1, (32, 16, 16, 1)).astype("float32")
+    reference = evaluate_images(images, yardstick.classifier,
+                                reference_features=yardstick.reference_features,
+                                kid_num_subsets=5)
+    assert yardstick.score(images) == reference
+    floor = yardstick.floor(32)
+    assert floor == real_floor(yardstick.classifier, yardstick.train_images, num_images=32,
+                               reference_features=yardstick.reference_features,
+                               kid_num_subsets=5)
+    assert floor["fd"] < reference["fd"]  # real stripes sit far closer than uniform noise
+    assert yardstick.train_images.shape == (96, 16, 16, 1)
+
+
+def test_quality_metrics_callback_adds_figures_to_every_log(yardstick, tmp_path):
+    gan = tiny_image_gan(n_critic=2)
+    gan.compile()
+    quality = QualityMetrics(yardstick, every_n_epochs=2, num_samples=16, seed=3)
+    history = gan.fit(image_dataset(2), epochs=4, verbose=0,
+                      callbacks=[quality, LossHistory(str(tmp_path))])
+    expected = yardstick.score(gan.generate(16, seed=3), seed=3)
+    assert len(history.history["quality_fd"]) == 2  # epochs 2 and 4
+    assert history.history["quality_fd"][-1] == pytest.approx(expected["fd"])
+    assert history.history["quality_modes"][-1] == expected["modes_covered"]
+    assert history.history["quality_fd_floor"][-1] == pytest.approx(yardstick.floor(16)["fd"])
+    with open(tmp_path / "history.csv") as f:
+        header = f.readline().strip().split(",")
+    assert "quality_fd" in header and "quality_is_floor" in header
+    with pytest.raises(TypeError, match="yardstick"):
+        QualityMetrics("fashion_mnist")
+
+
+@pytest.mark.slow
+def test_evaluate_command_prints_figures_beside_the_floor(labelled_dir, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert cli.main(["train", "--dataset", str(labelled_dir), "--epochs", "1",
+                     "--steps-per-epoch", "2", "--batch-size", "4", "--dim", "4",
+                     "--latent-dim", "8", "--image-size", "16", "--n-critic", "2",
+                     "--num-samples", "4", "--verbose", "0", "--out", out]) == 0
+    capsys.readouterr()
+    report = str(tmp_path / "figures.json")
+    code = cli.main(["evaluate", os.path.join(out, "model.keras"), "--dataset",
+                     str(labelled_dir), "--n", "20", "--cache-dir", str(tmp_path / "cache"),
+                     "--json", report])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "generated" in printed and "real train (floor)" in printed
+    with open(report) as f:
+        figures = json.load(f)
+    gan = keras.models.load_model(os.path.join(out, "model.keras"))
+    stick = DomainYardstick.for_dataset(str(labelled_dir), (16, 16, 1),
+                                        cache_dir=str(tmp_path / "cache"))
+    expected = stick.score(gan.generate(20, seed=0))
+    assert figures["generated"]["fd"] == pytest.approx(expected["fd"], rel=1e-6)
+    assert figures["floor"]["num_images"] == 20
+    assert f"{figures['floor']['fd']:.3f}" in printed
+
+
+def test_evaluate_errors(tmp_path, capsys):
+    assert cli.main(["evaluate", str(tmp_path / "missing.keras")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_command_writes_its_panel(tmp_path, capsys):
+    out = str(tmp_path / "demo.png")
+    assert cli.main(["demo", "--out", out, "--steps", "2", "--width", "8",
+                     "--sets", "8gaussians", "--models", "wgan-gp"]) == 0
+    with Image.open(out) as image:
+        assert image.size[0] > 100 and image.size[1] > 100
+    assert cli.main(["demo", "--sets", "moons"]) == 2
+    assert "unknown toy set" in capsys.readouterr().err
