@@ -19,34 +19,18 @@ import importlib.util
 import json
 import math
 import os
-import tempfile
 from array import array
 
 import keras
 import numpy as np
 
-from keras_wgan.images import tile_images, write_png
+from keras_wgan.images import atomic_write, tile_images, write_png
 
 # ---------------------------------------------------------------- file helpers
 
 
-def _atomic_write(path, write, binary=False):
-    """Write ``path`` via ``write(file)`` on a temporary sibling, then ``os.replace``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": ""})) as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _atomic_write_json(path, obj):
-    _atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
+    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
 
 
 def _check_positive_int(name, value):
@@ -286,7 +270,7 @@ class _CsvLog:
             writer.writerows(map(self._line, stored))
             writer.writerows(map(self._line, self._pending))
 
-        _atomic_write(self.path, write)
+        atomic_write(self.path, write)
         self._header, self._pending = list(self.columns), []
 
 
@@ -475,7 +459,7 @@ class LossHistory(keras.callbacks.Callback):
             axes[0].set_visible(True)
             axes[0].set_title("no metrics logged yet")
         figure.tight_layout()
-        _atomic_write(self.plot_path, lambda f: figure.savefig(f, format="png"), binary=True)
+        atomic_write(self.plot_path, lambda f: figure.savefig(f, format="png"), binary=True)
         self._plotted = True
         return self.plot_path
 

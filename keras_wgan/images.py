@@ -89,31 +89,47 @@ def tile_images(images, columns=None):
     return grid[..., 0] if channels == 1 else grid
 
 
-def write_png(array, path):
-    """Write a uint8 (H, W) or (H, W, 3) array as a PNG, atomically.
+def _default_file_mode():
+    """0o666 less the process umask: what ``open()`` would have given the file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
-    The PNG is written to a temporary file in the target directory and moved into
-    place with ``os.replace``, so a reader (or a kill) never sees half a file.
-    Parent directories are created. Returns the path.
+
+def atomic_write(path, write, binary=False):
+    """Write ``path`` via ``write(file)`` on a temporary sibling, then ``os.replace``.
+
+    A reader (or a kill) never sees half a file: it sees the old or the new version.
+    The file gets the usual permissions (mkstemp alone would leave it owner-only).
+    Parent directories are created.
     """
-    from PIL import Image  # deferred: only needed when writing
-
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
-        raise IsADirectoryError(f"Cannot write the PNG: {path!r} is a directory.")
+        raise IsADirectoryError(f"Cannot write {path!r}: it is a directory.")
+    directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    image = Image.fromarray(np.ascontiguousarray(array))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
     try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format="PNG")
+        os.chmod(tmp, _default_file_mode())
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": ""})) as f:
+            write(f)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
     return path
+
+
+def write_png(array, path):
+    """Write a uint8 (H, W) or (H, W, 3) array as a PNG, atomically (:func:`atomic_write`).
+
+    Returns the path.
+    """
+    from PIL import Image  # deferred: only needed when writing
+
+    image = Image.fromarray(np.ascontiguousarray(array))
+    return atomic_write(path, lambda f: image.save(f, format="PNG"), binary=True)
 
 
 def save_image_grid(images, path, columns=None):
