@@ -65,3 +65,33 @@ def test_mlp_builders_are_the_papers_toy_nets():
     assert build_mlp_critic(2).count_params() == 2 * 512 + 512 + 2 * (512 * 512 + 512) + 513
     with pytest.raises(ValueError, match="width"):
         build_mlp_critic(2, width=0)
+
+
+def test_fast_layers_match_stock_keras_layers_on_the_same_weights():
+    """The builders' ops layers compute what stock Conv2D/LeakyReLU would."""
+    from keras_wgan import ops
+
+    generator = build_generator(6, (16, 16, 1), dim=4)
+    critic = build_critic((16, 16, 1), dim=4)
+    assert isinstance(generator.get_layer("conv3"), ops.Conv2D)
+    assert isinstance(critic.get_layer("lrelu1"), ops.LeakyReLU)
+
+    def stock(model):
+        def swap(layer):
+            config = layer.get_config()
+            if isinstance(layer, ops.Conv2D):
+                return keras.layers.Conv2D.from_config(config)
+            if isinstance(layer, ops.LeakyReLU):
+                return keras.layers.LeakyReLU.from_config(config)
+            return layer.__class__.from_config(config)
+
+        clone = keras.models.clone_model(model, clone_function=swap)
+        clone.set_weights(model.get_weights())
+        return clone
+
+    z = np.random.default_rng(1).normal(size=(3, 6)).astype("float32")
+    images = keras.ops.convert_to_numpy(generator(z))
+    np.testing.assert_allclose(images, keras.ops.convert_to_numpy(stock(generator)(z)),
+                               atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(critic(images)),
+                               keras.ops.convert_to_numpy(stock(critic)(images)), atol=1e-5)
