@@ -1,0 +1,202 @@
+"""Sample quality on real Fashion-MNIST at equal CPU time: the seed's recipe vs the library's.
+
+For each model (WGAN, WGAN-GP) and each recipe, trains the seed's DCGAN-style nets on
+real Fashion-MNIST (32x32, [-1, 1]) for a CPU-time budget and scores the generator
+with the offline domain yardstick (``keras_wgan.metrics.DomainYardstick``: a small
+classifier trained once on the real training split) every ``--eval-every`` CPU minutes,
+printing the curve beside the real-data floor.
+
+Recipes:
+- ``seed``: the seed's settings (its optimizers, n_critic 5, clip 0.01 / lambda 10), no
+  weight averaging.
+- ``library``: the same plus what the library offers on top: generator weight averaging
+  (``ema_decay``, default 0.999 here).
+
+Each run is a subprocess limited to ``--threads`` intra-op threads, so several can run
+side by side and each one's budget is its own process CPU time (``time.process_time``;
+scoring time is excluded from the budget). Example (the figures in the README)::
+
+    python benchmarks/fashion_mnist_quality.py --budget-minutes 30 --eval-every 5 \\
+        --dim 32 --parallel 4 --out runs/quality
+
+Data: ``--dataset fashion_mnist`` finds Debian's dataset-fashion-mnist IDX files (or
+``--data-dir`` / KERAS_WGAN_DATA_DIR); a ``.npz`` with x_train/x_test works too for the
+training images, but the yardstick needs labels (IDX folder or TFDS).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+MODELS = ("wgan", "wgan-gp")
+RECIPES = ("seed", "library")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    p.add_argument("--recipes", nargs="+", choices=RECIPES, default=list(RECIPES))
+    p.add_argument("--budget-minutes", type=float, default=30.0,
+                   help="CPU minutes of training per run (scoring excluded); default 30")
+    p.add_argument("--eval-every", type=float, default=5.0,
+                   help="CPU minutes of training between scores; default 5")
+    p.add_argument("--dim", type=int, default=32, help="net width (seed: 128); default 32")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--latent-dim", type=int, default=128)
+    p.add_argument("--ema-decay", type=float, default=0.999,
+                   help="weight averaging of the library recipe; default 0.999")
+    p.add_argument("--n-eval", type=int, default=2000,
+                   help="generated (and real floor) images per score; default 2000")
+    p.add_argument("--dataset", default="fashion_mnist")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--cache-dir", default=None, help="yardstick classifier cache")
+    p.add_argument("--threads", type=int, default=1, help="intra-op threads per run")
+    p.add_argument("--parallel", type=int, default=1, help="runs at the same time")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/quality", help="results folder")
+    p.add_argument("--run", default=None, help=argparse.SUPPRESS)  # "model:recipe" (child)
+    return p.parse_args(argv)
+
+
+def build_gan(model, recipe, args):
+    from keras_wgan import WGAN, WGANGP
+    from keras_wgan.architectures import build_critic, build_generator
+
+    shape = (32, 32, 1)
+    ema = args.ema_decay if recipe == "library" else None
+    if model == "wgan":
+        generator = build_generator(args.latent_dim, shape, args.dim, middle_filters=args.dim)
+        critic = build_critic(shape, args.dim, normalization="batch")
+        gan = WGAN(generator, critic, ema_decay=ema, seed=args.seed)
+    else:
+        generator = build_generator(args.latent_dim, shape, args.dim)
+        critic = build_critic(shape, args.dim)
+        gan = WGANGP(generator, critic, ema_decay=ema, seed=args.seed)
+    gan.compile()  # the seed's optimizers are the classes' defaults
+    return gan
+
+
+def run_child(args):
+    """One (model, recipe) run: train for the CPU budget, scoring every eval period."""
+    import keras
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(max(1, args.threads))
+    from keras_wgan.callbacks import SampleGrid
+    from keras_wgan.data import load_dataset
+    from keras_wgan.metrics import DomainYardstick
+
+    model, recipe = args.run.split(":")
+    keras.utils.set_random_seed(args.seed)
+    yardstick = DomainYardstick.for_dataset(args.dataset, (32, 32, 1), data_dir=args.data_dir,
+                                            cache_dir=args.cache_dir, kid_num_subsets=20)
+    floor = yardstick.floor(args.n_eval, seed=args.seed)
+    data = load_dataset(args.dataset, batch_size=args.batch_size, seed=args.seed,
+                        data_dir=args.data_dir).repeat()
+    gan = build_gan(model, recipe, args)
+    out = os.path.join(args.out, f"{model}-{recipe}")
+    os.makedirs(out, exist_ok=True)
+
+    budget, period = args.budget_minutes * 60, args.eval_every * 60
+    curve = []
+
+    class Budget(keras.callbacks.Callback):
+        """Scores at each period of training CPU time; stops at the budget."""
+
+        def __init__(self):
+            super().__init__()
+            self.start = time.process_time()
+            self.scoring = 0.0  # CPU seconds spent scoring, excluded from the budget
+            self.next_eval = period
+
+        def trained(self):
+            return time.process_time() - self.start - self.scoring
+
+        def on_train_batch_end(self, batch, logs=None):
+            used = self.trained()
+            if used < self.next_eval:
+                return
+            t0 = time.process_time()
+            figures = yardstick.score(gan.generate(args.n_eval, seed=args.seed),
+                                      seed=args.seed)
+            curve.append({
+                "cpu_minutes": round(used / 60, 2),
+                "generator_updates": int(gan.generator_optimizer.iterations),
+                **{k: figures[k] for k in ("fd", "kd", "is", "modes_covered")},
+            })
+            print(f"[{model}/{recipe}] {curve[-1]}", flush=True)
+            self.scoring += time.process_time() - t0
+            self.next_eval += period
+            if used >= budget:
+                self.model.stop_training = True
+
+    # 100-step epochs (a multiple of n_critic); the budget callback ends training.
+    gan.fit(data, epochs=1_000_000, steps_per_epoch=100, verbose=0,
+            callbacks=[Budget(), SampleGrid(os.path.join(out, "samples"), num_samples=64,
+                                            every_n_epochs=50)])
+    gan.save(os.path.join(out, "model.keras"))
+    from keras_wgan.images import save_image_grid
+
+    save_image_grid(gan.generate(64, seed=args.seed), os.path.join(out, "final.png"))
+    result = {"model": model, "recipe": recipe, "curve": curve, "floor": {
+        k: floor[k] for k in ("fd", "kd", "is", "modes_covered")},
+        "settings": {k: v for k, v in vars(args).items() if k != "run"}}
+    with open(os.path.join(out, "result.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    return 0
+
+
+def print_table(results):
+    floor = results[0]["floor"]
+    print(f"\nReal-data floor ({results[0]['settings']['n_eval']} real training images vs "
+          f"the test split): fd {floor['fd']:.3f}  kd {floor['kd']:.4f}  is {floor['is']:.3f}"
+          f"  modes {floor['modes_covered']}/10")
+    print(f"{'run':<18}{'cpu min':>8}{'gen upd':>9}{'fd':>10}{'kd':>9}{'is':>8}{'modes':>7}")
+    for result in results:
+        for point in result["curve"]:
+            print(f"{result['model'] + '/' + result['recipe']:<18}{point['cpu_minutes']:>8.1f}"
+                  f"{point['generator_updates']:>9d}{point['fd']:>10.3f}{point['kd']:>9.4f}"
+                  f"{point['is']:>8.3f}{point['modes_covered']:>7d}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.run:
+        return run_child(args)
+    os.makedirs(args.out, exist_ok=True)
+    # Train (or load) the yardstick once here, so parallel children only read the cache.
+    from keras_wgan.metrics import DomainYardstick
+
+    DomainYardstick.for_dataset(args.dataset, (32, 32, 1), data_dir=args.data_dir,
+                                cache_dir=args.cache_dir)
+    runs = [f"{m}:{r}" for m in args.models for r in args.recipes]
+    base = [sys.executable, os.path.abspath(__file__)] + [
+        a for a in (argv if argv is not None else sys.argv[1:])]
+    pending, active, start = list(runs), [], time.time()
+    while pending or active:
+        while pending and len(active) < args.parallel:
+            run = pending.pop(0)
+            print(f"starting {run}", flush=True)
+            active.append(subprocess.Popen(base + ["--run", run]))
+        time.sleep(5)
+        for proc in [p for p in active if p.poll() is not None]:
+            active.remove(proc)
+            if proc.returncode:
+                print(f"a run failed with exit code {proc.returncode}", file=sys.stderr)
+                return proc.returncode
+    print(f"all runs done in {(time.time() - start) / 60:.1f} wall minutes")
+    results = []
+    for run in runs:
+        model, recipe = run.split(":")
+        with open(os.path.join(args.out, f"{model}-{recipe}", "result.json")) as f:
+            results.append(json.load(f))
+    print_table(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
