@@ -234,21 +234,29 @@ class Lockstep:
         self.warmup = warmup
         self.blocks = []  # (seconds, generator updates in the block)
         self._go = None
+        self._go_cpu = None
         self.peak_rss_mb = None
+        self.busy_cpu = []  # CPU seconds of this process during each block
+        self.idle_cpu = 0.0  # CPU seconds while waiting for GO (should be ~0)
 
     def ready(self):
         print("READY", flush=True)
 
     def wait_go(self):
+        idle_cpu = time.process_time()
         line = sys.stdin.readline()
         if line.strip() != "GO":
             raise SystemExit(f"parent said {line!r}, not GO")
         self._go = time.perf_counter()
+        self._go_cpu = time.process_time()
+        if self.blocks:  # CPU this process used while another variant was timed
+            self.idle_cpu += self._go_cpu - idle_cpu
 
     def done(self, updates=1, remaining=0):
         """End a block; ``remaining`` blocks follow. After the last, wait for FINISH so
         this child's post-processing never overlaps another variant's timed block."""
         seconds = time.perf_counter() - self._go
+        self.busy_cpu.append(time.process_time() - self._go_cpu)
         self.blocks.append((seconds, updates))
         print(f"DONE {seconds:.6f} {updates} {remaining}", flush=True)
         if remaining == 0:
@@ -268,6 +276,8 @@ class Lockstep:
             "per_update": steady,
             "first_update_s": self.blocks[0][0] / self.blocks[0][1],
             "peak_rss_mb": self.peak_rss_mb,
+            "busy_cpu": self.busy_cpu,
+            "idle_cpu": self.idle_cpu,
         }
 
 
@@ -724,6 +734,8 @@ def parse_args(argv=None):
                         help="skip the tf.profiler cross-check of the forward FLOPs")
     parser.add_argument("--log-dir", default=None,
                         help="where children's stderr goes (default: a temporary folder)")
+    parser.add_argument("--json", default=None,
+                        help="also write every row's raw result (all update times) here")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -886,6 +898,23 @@ def main(argv=None):
               "after the first epoch; n: timed updates.")
     for note in notes:
         print("  " + note)
+    for row in rows:  # like-for-like: fit vs the diagnostic references on the same nets
+        spec, result = row["spec"], row["result"]
+        if not spec["variant"].startswith("fit") or not summarize(result, n_critic):
+            continue
+        parts = []
+        for other in rows:
+            o = other["spec"]
+            if (o["model"], o["dim"], o["jit"]) == (spec["model"], spec["dim"], spec["jit"]) \
+                    and o["variant"] in DIAGNOSTICS and summarize(other["result"], n_critic):
+                parts.append(f"{speed_ratio(other['result'], result):.3f}x {o['variant']}")
+        if parts:
+            print(f"  {spec['model']} DIM {spec['dim']} {spec['variant']} jit={spec['jit']} "
+                  f"spe={spec['spe']} is " + ", ".join(parts))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump([{"spec": r["spec"], "result": r["result"], "matmul_gflops": r["matmul"]}
+                       for r in rows], handle, indent=1)
 
     if args.data or args.data_only:
         data = run_single({"variant": "data"}, log_dir)
