@@ -250,9 +250,7 @@ class WassersteinGAN(keras.Model):
             raise ValueError(
                 f"`{arg}` must be a keras.optimizers.Optimizer, its name or config; got {value!r}."
             ) from error
-        if isinstance(value, keras.optimizers.Optimizer):
-            return value
-        return optimizer
+        return optimizer  # an Optimizer instance comes back as itself
 
     def get_compile_config(self):
         if self.critic_optimizer is None:
