@@ -78,9 +78,11 @@ def main():
         critic=build_critic(IMAGE_SHAPE, dim=args.dim, normalization=None),
         n_critic=N_CRITIC,
         gp_weight=GP_WEIGHT,
+        ema_decay=None,  # the seed sampled its live generator (the library default: 0.999)
         seed=args.seed,
     )
-    # The paper's optimizers, spelled out (they are also WGANGP's defaults).
+    # The paper's optimizers, spelled out (WGANGP's defaults use the same at rate 1e-3;
+    # `gan.compile(**gan.paper_optimizers())` is the short form of these lines).
     gan.compile(
         critic_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9),
         generator_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9),

@@ -49,12 +49,15 @@ TRAIN_DEFAULTS = {
     "dim": 64,
     "latent_dim": 128,
     "n_critic": 5,
-    "ema_decay": None,
+    "ema_decay": 0.999,
+    "paper_optimizers": False,
     "seed": 0,
     "num_samples": 64,
 }
 # Settings fixed by the saved model: --resume refuses to change them.
-MODEL_SETTINGS = ("model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "seed")
+MODEL_SETTINGS = (
+    "model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "paper_optimizers", "seed"
+)
 
 
 class CliError(Exception):
@@ -94,12 +97,17 @@ def _image_size(text):
 
 
 def _decay(text):
+    """A decay in (0, 1), or ``off`` (stored as 0.0: no weight averaging)."""
+    if text.strip().lower() == "off":
+        return 0.0
     try:
         value = float(text)
     except ValueError:
         value = -1.0
     if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), e.g. 0.999, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"must be a number in (0, 1), e.g. 0.999, or 'off'; got {text!r}"
+        )
     return value
 
 
@@ -111,8 +119,10 @@ def _add_train_parser(subparsers):
         "train",
         help="train a WGAN or WGAN-GP on an image dataset",
         description=(
-            "Train the seed's DCGAN-style WGAN (weight clipping, RMSprop 5e-5) or WGAN-GP "
-            "(gradient penalty 10, Adam 1e-4/0.5/0.9) with Keras' fit. Writes model.keras "
+            "Train the seed's DCGAN-style WGAN (weight clipping, RMSprop) or WGAN-GP "
+            "(gradient penalty 10, Adam 0.5/0.9) with Keras' fit, at the library's default "
+            "rate 1e-3 with generator weight averaging (--paper-optimizers for the papers' "
+            "5e-5 / 1e-4). Writes model.keras "
             "(after every epoch), samples/epoch_NNN.png, history.csv, losses.png and "
             "config.json into --out. Refuses a non-empty --out unless --resume is given."
         ),
@@ -143,7 +153,11 @@ def _add_train_parser(subparsers):
     p.add_argument("--n-critic", type=_positive_int, default=None,
                    help=f"critic updates per generator update; default {d['n_critic']}")
     p.add_argument("--ema-decay", type=_decay, default=None,
-                   help="keep a moving average of the generator's weights for sampling")
+                   help="moving average of the generator's weights, used for samples; "
+                        f"'off' to sample the live generator; default {d['ema_decay']}")
+    p.add_argument("--paper-optimizers", action="store_const", const=True, default=None,
+                   help="the papers' optimizers (WGAN: RMSprop 5e-5, WGAN-GP: Adam 1e-4) "
+                        "instead of the library's defaults (the same at rate 1e-3)")
     p.add_argument("--seed", type=_non_negative_int, default=None,
                    help=f"seed of weights, noise and data order; default {d['seed']}")
     p.add_argument("--num-samples", type=_positive_int, default=None,
@@ -360,10 +374,11 @@ def _build_gan(settings, image_shape):
         generator,
         critic,
         n_critic=settings["n_critic"],
-        ema_decay=settings["ema_decay"],
+        ema_decay=settings["ema_decay"] or None,  # 0.0 stands for --ema-decay off
         seed=settings["seed"],
     )
-    gan.compile()  # the paper's optimizers, defined beside each class
+    # The class defaults, or the papers' optimizers; both are defined beside each class.
+    gan.compile(**(cls.paper_optimizers() if settings["paper_optimizers"] else {}))
     return gan
 
 

@@ -9,7 +9,7 @@ Reference settings (``gan_toy.py`` of the paper's code): generator and critic ar
 3 ReLU layers of 512 units, batch 256, 5 critic updates per generator update,
 penalty weight ``LAMBDA = 0.1`` (smaller than the image runs' 10, "faster for toy
 tasks"), Adam(1e-4, 0.5, 0.9) for WGAN-GP and RMSprop(5e-5) with clipping at 0.01 for
-WGAN (the models' ``compile()`` defaults), 100,000 generator iterations. Everything
+WGAN (the models' ``paper_optimizers()``), 100,000 generator iterations. Everything
 but the iteration count (and, in the demo, the width) is kept here; the budget is a
 flag because 100,000 iterations take hours on a CPU.
 
@@ -226,7 +226,7 @@ def train_toy(
     default 2,000 is a CPU budget); the critic gets ``n_critic * steps`` updates, each
     on a fresh real batch from ``data.toy_dataset``. One ``fit`` epoch of
     ``n_critic * steps`` steps; ``verbose`` goes to ``fit`` (1: Keras' progress bar).
-    Optimizers are the models' ``compile()`` defaults, i.e. the reference's; a
+    Optimizers are the models' ``paper_optimizers()``, i.e. the reference's; a
     ``learning_rate`` replaces only their rate (both nets), for short CPU budgets.
     """
     _check_set(name)
@@ -252,12 +252,9 @@ def train_toy(
         ema_decay=ema_decay,
         gp_weight=gp_weight,
     )
-    optimizers = {}
+    optimizers = gan.paper_optimizers()
     if learning_rate is not None:
-        optimizers = {
-            "critic_optimizer": _with_rate(gan.default_critic_optimizer(), learning_rate),
-            "generator_optimizer": _with_rate(gan.default_generator_optimizer(), learning_rate),
-        }
+        optimizers = {arg: _with_rate(opt, learning_rate) for arg, opt in optimizers.items()}
     gan.compile(steps_per_execution=_steps_per_execution(steps, n_critic), **optimizers)
     dataset = data.toy_dataset(name, batch_size=batch_size, seed=seed)
     gan.fit(dataset, epochs=1, steps_per_epoch=n_critic * steps, shuffle=False, verbose=verbose)

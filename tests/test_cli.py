@@ -188,6 +188,37 @@ def test_train_wgan_with_ema_from_a_npy_file(tmp_path, capsys):
     assert int(gan.critic_optimizer.iterations) == 4
 
 
+def test_paper_recipe_flags_train_without_averaging_and_resume_keeps_them(tmp_path, capsys):
+    images = np.random.default_rng(2).integers(0, 256, (8, 16, 16, 1)).astype(np.uint8)
+    np.save(tmp_path / "images.npy", images)
+    out = str(tmp_path / "paper")
+    common = ["--dataset", str(tmp_path / "images.npy"), "--out", out, *TINY]
+    code, _, err = run_cli(capsys, "train", "--epochs", "1", "--ema-decay", "off",
+                           "--paper-optimizers", *common)
+    assert code == 0, err
+    with open(os.path.join(out, "config.json")) as f:
+        config = json.load(f)
+    assert config["ema_decay"] == 0.0 and config["paper_optimizers"] is True
+
+    import keras
+
+    gan = keras.models.load_model(os.path.join(out, "model.keras"))
+    assert gan.ema_decay is None and gan.ema_generator is None
+    for optimizer in (gan.critic_optimizer, gan.generator_optimizer):
+        assert float(optimizer.learning_rate) == pytest.approx(1e-4)  # WGAN-GP paper
+    # The settings are the saved model's: changing them on resume is refused ...
+    code, _, err = run_cli(capsys, "train", "--resume", "--epochs", "2", "--ema-decay",
+                           "0.999", *common)
+    assert code == 2 and "--ema-decay 0.999 differs from the run's 0.0" in err
+    # ... and resuming without them keeps them.
+    code, _, err = run_cli(capsys, "train", "--resume", "--epochs", "2", *common)
+    assert code == 0, err
+    gan = keras.models.load_model(os.path.join(out, "model.keras"))
+    assert gan.ema_generator is None
+    assert float(gan.generator_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert int(gan.critic_optimizer.iterations) == 4  # 2 batches per epoch, 2 epochs
+
+
 # ---------------------------------------------------------------------- errors
 
 
@@ -201,6 +232,7 @@ def test_train_wgan_with_ema_from_a_npy_file(tmp_path, capsys):
         (["train", "--model", "gan"], "argument --model: invalid choice: 'gan'"),
         (["train", "--image-size", "20"], "argument --image-size: must be a positive multiple"),
         (["train", "--ema-decay", "1.5"], "argument --ema-decay: must be a number in (0, 1)"),
+        (["train", "--ema-decay", "none"], "or 'off'; got 'none'"),
         (["train", "--seed", "-1"], "argument --seed: must be a non-negative integer"),
         (["sample", "m.keras", "--n", "0"], "argument --n: must be a positive integer"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),

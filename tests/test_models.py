@@ -174,6 +174,40 @@ def test_ema_averages_generator_weights_and_is_used_for_samples(noise, decay):
                            keras.ops.convert_to_numpy(gan.generator(z)))
 
 
+@pytest.mark.parametrize(
+    "cls, optimizer_class, paper_settings",
+    [(WGAN, keras.optimizers.RMSprop, {"learning_rate": 5e-5, "rho": 0.9}),
+     (WGANGP, keras.optimizers.Adam, {"learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9})],
+)
+def test_defaults_are_the_paper_optimizers_at_rate_1e3_with_weight_averaging(
+    noise, cls, optimizer_class, paper_settings
+):
+    gan = tiny_mlp_gan(cls)
+    assert gan.ema_decay == 0.999 and gan.get_config()["ema_decay"] == 0.999
+    assert gan.ema_generator is not None and gan.sampling_generator is gan.ema_generator
+    gan.compile()
+    defaults = {**paper_settings, "learning_rate": 1e-3}
+    paper = cls.paper_optimizers()
+    assert sorted(paper) == ["critic_optimizer", "generator_optimizer"]
+    assert paper["critic_optimizer"] is not paper["generator_optimizer"]
+    live = tiny_mlp_gan(cls, ema_decay=None)
+    live.compile(**paper)
+    for optimizers, settings in (
+        ((gan.critic_optimizer, gan.generator_optimizer), defaults),
+        ((live.critic_optimizer, live.generator_optimizer), paper_settings),
+    ):
+        for optimizer in optimizers:
+            assert type(optimizer) is optimizer_class
+            config = optimizer.get_config()
+            for key, value in settings.items():
+                assert config[key] == pytest.approx(value), key
+    # Without averaging, samples come from the live generator.
+    assert live.ema_generator is None and live.sampling_generator is live.generator
+    z = noise[:, :2]
+    np.testing.assert_allclose(live.generate_from_noise(z),
+                               keras.ops.convert_to_numpy(live.generator(z)), atol=1e-6)
+
+
 # ----------------------------------------------------------------- saving
 @pytest.mark.parametrize(
     "cls, kwargs",

@@ -86,10 +86,15 @@ def test_bad_arguments_name_the_argument():
 
 
 def test_learning_rate_changes_only_the_rate_of_the_paper_optimizers():
-    gan = toy.train_toy("8gaussians", "wgan-gp", learning_rate=1e-3, verbose=0, **TINY)
+    gan = toy.train_toy("8gaussians", "wgan-gp", learning_rate=3e-3, verbose=0, **TINY)
     for optimizer in (gan.critic_optimizer, gan.generator_optimizer):
-        assert float(optimizer.learning_rate) == pytest.approx(1e-3)
+        assert float(optimizer.learning_rate) == pytest.approx(3e-3)
         assert (optimizer.beta_1, optimizer.beta_2) == (0.5, 0.9)
+    # Without a rate, the toys keep the reference code's settings, not the library's.
+    gan = toy.train_toy("8gaussians", "wgan", verbose=0, **TINY)
+    assert gan.ema_generator is None
+    for optimizer in (gan.critic_optimizer, gan.generator_optimizer):
+        assert float(optimizer.learning_rate) == pytest.approx(5e-5)
 
 
 @pytest.fixture(scope="module")
