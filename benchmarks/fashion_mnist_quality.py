@@ -34,12 +34,47 @@ import time
 
 MODELS = ("wgan", "wgan-gp")
 RECIPES = ("seed", "library")
+OPTIMIZERS = ("adam", "rmsprop")
+
+
+def recipe(text):
+    """``seed``, ``library``, or the library's defaults with changes, e.g. ``rate=3e-4,ema=off``.
+
+    Keys: ``rate`` (both optimizers' learning rate), ``ema`` (a decay or ``off``) and
+    ``optimizer`` (``adam`` = Adam(beta_1=0.5, beta_2=0.9), ``rmsprop``): how the
+    library's defaults were chosen, kept runnable.
+    """
+    if text in RECIPES:
+        return text
+    allowed = {"rate", "ema", "optimizer"}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or key not in allowed:
+            raise argparse.ArgumentTypeError(
+                f"must be 'seed', 'library' or comma-separated {sorted(allowed)}=value "
+                f"changes to the library's defaults, got {text!r}"
+            )
+        try:
+            if key == "rate" and not float(value) > 0:
+                raise ValueError
+            if key == "ema" and value != "off" and not 0 < float(value) < 1:
+                raise ValueError
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{key} must be {'a positive number' if key == 'rate' else 'in (0, 1) or off'}"
+                f", got {value!r}"
+            ) from None
+        if key == "optimizer" and value not in OPTIMIZERS:
+            raise argparse.ArgumentTypeError(f"optimizer must be one of {OPTIMIZERS}, got {value!r}")
+    return text
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
-    p.add_argument("--recipes", nargs="+", choices=RECIPES, default=list(RECIPES))
+    p.add_argument("--recipes", nargs="+", type=recipe, default=list(RECIPES),
+                   help="seed, library, or changes to the library's defaults such as "
+                        "rate=3e-4,ema=off (see recipe()); default: seed library")
     p.add_argument("--budget-minutes", type=float, default=30.0,
                    help="CPU minutes of training per run (scoring excluded); default 30")
     p.add_argument("--eval-every", type=float, default=5.0,
@@ -61,6 +96,8 @@ def parse_args(argv=None):
 
 
 def build_gan(model, recipe, args):
+    import keras
+
     from keras_wgan import WGAN, WGANGP
     from keras_wgan.architectures import build_critic, build_generator
 
@@ -76,9 +113,27 @@ def build_gan(model, recipe, args):
     if recipe == "seed":
         gan = cls(generator, critic, ema_decay=None, seed=args.seed)
         gan.compile(**cls.paper_optimizers())
-    else:  # the library's defaults, untouched
+    elif recipe == "library":  # the library's defaults, untouched
         gan = cls(generator, critic, seed=args.seed)
         gan.compile()
+    else:  # the defaults with the changes the recipe names
+        changes = dict(item.split("=") for item in recipe.split(","))
+        ema = changes.get("ema")
+        gan = cls(generator, critic, seed=args.seed, **(
+            {} if ema is None else {"ema_decay": None if ema == "off" else float(ema)}))
+        kind = changes.get("optimizer")
+        optimizers = {}
+        for arg in ("critic_optimizer", "generator_optimizer"):
+            if kind == "adam":
+                optimizer = keras.optimizers.Adam(beta_1=0.5, beta_2=0.9)
+            elif kind == "rmsprop":
+                optimizer = keras.optimizers.RMSprop()
+            else:
+                optimizer = cls.default_critic_optimizer()
+            if "rate" in changes:
+                optimizer.learning_rate = float(changes["rate"])
+            optimizers[arg] = optimizer
+        gan.compile(**optimizers)
     return gan
 
 
