@@ -1,5 +1,7 @@
 """WGAN / WGANGP behaviour through the public Keras API: fit, evaluate, save, load, resume."""
 
+import subprocess
+import sys
 import warnings
 
 import keras
@@ -228,6 +230,31 @@ def test_save_load_resume_round_trip(tmp_path, noise, cls, kwargs):
     assert int(restored.generator_optimizer.iterations) == 4
     assert_weights_equal(restored.generator.get_weights(), gan.generator.get_weights(), atol=1e-5)
     assert_weights_equal(restored.critic.get_weights(), gan.critic.get_weights(), atol=1e-5)
+
+
+def test_saved_model_loads_in_a_fresh_process_after_importing_keras_wgan(tmp_path, noise):
+    # The seed's nets use keras_wgan.ops layers; a process that only imports keras_wgan
+    # (like `keras-wgan sample` / `evaluate`) must find them when loading.
+    gan = tiny_image_gan(WGANGP)
+    gan.compile()
+    path = tmp_path / "gan.keras"
+    gan.save(path)
+    np.save(tmp_path / "noise.npy", noise)
+    expected = gan.generate_from_noise(noise)
+    script = (
+        "import sys, numpy as np, keras, keras_wgan\n"
+        "gan = keras.models.load_model(sys.argv[1])\n"
+        "np.save(sys.argv[3], gan.generate_from_noise(np.load(sys.argv[2])))\n"
+        "print(type(gan).__name__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(path), str(tmp_path / "noise.npy"),
+         str(tmp_path / "out.npy")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("WGANGP")
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-5)
 
 
 def test_custom_optimizers_survive_saving(tmp_path, noise):
