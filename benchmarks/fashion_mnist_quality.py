@@ -129,7 +129,7 @@ def build_gan(model, recipe, args):
             elif kind == "rmsprop":
                 optimizer = keras.optimizers.RMSprop()
             else:
-                optimizer = cls.default_critic_optimizer()
+                optimizer = getattr(cls, f"default_{arg}")()  # the class's own default
             if "rate" in changes:
                 optimizer.learning_rate = float(changes["rate"])
             optimizers[arg] = optimizer
