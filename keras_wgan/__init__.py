@@ -1,16 +1,15 @@
-"""keras-wgan: Wasserstein GANs as first-class Keras 3 models."""
+"""keras-wgan: Wasserstein GANs as first-class Keras 3 models, on every Keras backend.
 
-import os
+The backend is Keras' own choice (``KERAS_BACKEND``: tensorflow, jax or torch; Keras'
+default is tensorflow), made before keras is first imported.
+"""
 
-# The train steps use tf.GradientTape (nested, for the penalty), so the
-# TensorFlow backend is required; set it before keras is first imported.
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from keras_wgan.models import WGAN, WGANGP, WassersteinGAN  # noqa: E402
-# The nets' custom layers (keras_wgan.ops) must be registered before load_model reads
-# a saved model, even in a process that never built one.
+
+# Files saved by keras-wgan 0.1 name the layer classes of keras_wgan.ops: register them
+# before load_model reads such a file, even in a process that never built a model.
 import keras_wgan.ops  # noqa: E402, F401
 
 __all__ = ["WGAN", "WGANGP", "WassersteinGAN", "__version__"]

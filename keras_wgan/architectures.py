@@ -8,8 +8,6 @@ generator 5,190,657 / critic 4,111,361) and speed comparisons with the seed are 
 import keras
 from keras import layers
 
-from keras_wgan import ops
-
 NORMALIZATIONS = (None, "batch", "layer")
 
 
@@ -51,8 +49,8 @@ def build_generator(
     dense layer and the first two convolutions. ``middle_filters`` defaults to ``2*dim``
     (the seed's WGAN-GP generator); the seed's WGAN generator uses ``dim``
     (``build_generator(..., middle_filters=dim)``, or ``variant="wgan"`` in the examples).
-    Outputs are in [-1, 1]. The output convolution is ``keras_wgan.ops.Conv2D``
-    (same maths and weights as ``keras.layers.Conv2D``, faster for few channels).
+    Outputs are in [-1, 1]. Stock Keras layers only (on TensorFlow the GAN routes the
+    narrow output convolution to a faster kernel at run time, ``keras_wgan.backend``).
     """
     _check_positive_int("latent_dim", latent_dim)
     _check_positive_int("dim", dim)
@@ -72,9 +70,7 @@ def build_generator(
         x = layers.BatchNormalization(name=f"bn{i + 1}")(x)
         x = layers.ReLU(name=f"relu{i + 1}")(x)
     x = layers.UpSampling2D(2, interpolation="bilinear", name="up3")(x)
-    # Same layer and weights as keras' Conv2D; a fast path for its few output channels
-    # (oneDNN's direct convolution to 1-4 channels is several times slower).
-    x = ops.Conv2D(channels, 5, padding="same", name="conv3")(x)
+    x = layers.Conv2D(channels, 5, padding="same", name="conv3")(x)
     images = layers.Activation("tanh", name="tanh")(x)
     return keras.Model(z, images, name=name)
 
@@ -89,9 +85,8 @@ def build_critic(image_shape=(32, 32, 1), dim=128, normalization=None, name="cri
       after the second and third convolutions. Do not use it with WGANGP.
     - ``"layer"``: LayerNormalization after the second and third convolutions, the
       per-sample normalisation the WGAN-GP paper recommends in place of batch norm.
-    The output is an unbounded score (no sigmoid). Activations are
-    ``keras_wgan.ops.LeakyReLU`` (same values and gradients as Keras', with a cheaper
-    double backward for the gradient penalty).
+    The output is an unbounded score (no sigmoid). Stock Keras layers only (on
+    TensorFlow the GAN gives the LeakyReLUs a cheaper double backward at run time).
     """
     _check_positive_int("dim", dim)
     image_shape = _check_image_shape(image_shape)
@@ -109,9 +104,7 @@ def build_critic(image_shape=(32, 32, 1), dim=128, normalization=None, name="cri
             x = layers.BatchNormalization(name=f"bn{i + 1}")(x)
         elif i > 0 and normalization == "layer":
             x = layers.LayerNormalization(axis=(1, 2, 3), name=f"ln{i + 1}")(x)
-        # Same values and gradient as keras' LeakyReLU; its gradient is cheaper to
-        # differentiate again, which the gradient penalty does.
-        x = ops.LeakyReLU(0.2, name=f"lrelu{i + 1}")(x)
+        x = layers.LeakyReLU(0.2, name=f"lrelu{i + 1}")(x)
     x = layers.Flatten(name="flatten")(x)
     score = layers.Dense(1, name="score")(x)
     return keras.Model(images, score, name=name)

@@ -20,6 +20,12 @@ Run directory of ``train`` (``--out``)::
     history.csv            per-epoch metrics; history_batches.csv: per-batch values
     losses.png             loss curves
 
+Backends: every subcommand runs on the Keras backend named by ``KERAS_BACKEND``
+(tensorflow, jax or torch; Keras' default otherwise) or by ``--backend``, which runs the
+command again in a child process with ``KERAS_BACKEND`` set (Keras fixes its backend
+when it is first imported). ``config.json`` records the backend of the latest run; a
+run saved on one backend can be continued (``--resume``) or sampled on another.
+
 An existing, non-empty run directory is never overwritten: ``train`` refuses it
 unless ``--resume`` is given (choose another ``--out`` or delete the directory to
 start over). There is deliberately no ``--overwrite`` that would delete files.
@@ -32,6 +38,7 @@ import sys
 
 PROG = "keras-wgan"
 MODELS = ("wgan", "wgan-gp")
+BACKENDS = ("tensorflow", "jax", "torch")
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 SAMPLES_DIR = "samples"
@@ -255,10 +262,34 @@ def build_parser():
         description="Wasserstein GANs (weight clipping and gradient penalty) with Keras 3.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_backend_flag(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in SUBCOMMANDS:
         add(subparsers)
+    for subparser in subparsers.choices.values():  # also after the subcommand
+        _add_backend_flag(subparser)
     return parser
+
+
+def _add_backend_flag(parser):
+    parser.add_argument(
+        "--backend", choices=BACKENDS, default=argparse.SUPPRESS,
+        help="Keras backend to run on; default: KERAS_BACKEND, else Keras' default",
+    )
+
+
+def _run_on_backend(backend, argv):
+    """Run this command line again in a child process whose Keras uses ``backend``."""
+    import subprocess
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    child = subprocess.Popen([sys.executable, "-m", "keras_wgan", *argv], env=env)
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:  # the child got the same Ctrl-C: let it save and exit
+            continue
 
 
 def main(argv=None):
@@ -268,6 +299,12 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse: --help/--version (0) or a usage error (2)
         return exit_.code if isinstance(exit_.code, int) else 2
+    backend = getattr(args, "backend", None)
+    if backend is not None:
+        import keras
+
+        if backend != keras.backend.backend():
+            return _run_on_backend(backend, argv)
     try:
         return args.func(args)
     except CliError as error:
@@ -464,7 +501,12 @@ def run_train(args):
         dataset = dataset.repeat()
 
     os.makedirs(out, exist_ok=True)
-    _write_json(os.path.join(out, CONFIG_FILE), {**settings, "version": __version__})
+    import keras
+
+    _write_json(
+        os.path.join(out, CONFIG_FILE),
+        {**settings, "version": __version__, "backend": keras.backend.backend()},
+    )
     samples_dir = os.path.join(out, SAMPLES_DIR)
     history = LossHistory(out)
     grids = SampleGrid(samples_dir, num_samples=settings["num_samples"], seed=settings["seed"])

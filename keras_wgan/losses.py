@@ -1,12 +1,14 @@
 """Wasserstein losses and Lipschitz penalties as pure functions on tensors.
 
 No model state lives here, so each formula is tested in isolation against values
-computed another way. Sign convention: the critic *minimises* ``critic_loss`` (it
+computed another way. Only the penalty's input gradient depends on the backend
+(``keras_wgan.backend.input_gradients``). Sign convention: the critic *minimises* ``critic_loss`` (it
 wants high scores on real data), the generator minimises ``generator_loss``.
 """
 
-import tensorflow as tf
 from keras import ops
+
+from keras_wgan import backend
 
 # Added inside the square root of the gradient norm: keeps the norm and its
 # derivative finite when a gradient is exactly zero.
@@ -52,13 +54,13 @@ def gradient_penalty(critic, interpolates, target=1.0, one_sided=False, training
     """Penalty on the critic's input gradient at ``interpolates`` (Gulrajani et al. 2017).
 
     Returns ``(penalty, norms)``: the unweighted mean penalty and the per-sample
-    gradient norms. The inner tape is differentiable, so an outer tape recording
-    this call gets the second-order terms the penalty needs.
+    gradient norms. The input gradient is itself differentiable on every backend, so
+    differentiating the penalty with respect to the critic's weights gets the
+    second-order terms it needs.
     """
-    with tf.GradientTape() as tape:
-        tape.watch(interpolates)
-        scores = critic(interpolates, training=training)
-    gradients = tape.gradient(scores, interpolates)
+    gradients = backend.input_gradients(
+        lambda x: critic(x, training=training), interpolates
+    )
     norms = per_sample_norm(gradients)
     return penalty_from_norms(norms, target, one_sided), norms
 

@@ -1,14 +1,18 @@
-"""WGAN and WGAN-GP as Keras 3 models trained with the standard ``fit``.
+"""WGAN and WGAN-GP as Keras 3 models trained with the standard ``fit``, on every backend.
 
-One base class, ``WassersteinGAN``, holds everything the two share: noise sampling, the
-critic/generator alternation inside ``train_step``, metrics, generator weight averaging,
-``get_config`` / compile config and ``generate``. The subclasses differ only in how they
-keep the critic (approximately) 1-Lipschitz: ``WGAN`` clips weights, ``WGANGP``
-penalises the input-gradient norm.
+One base class, ``WassersteinGAN``, holds everything the two share and that does not
+depend on the Keras backend: noise sampling, the critic/generator alternation of the
+train step, losses, metrics, generator weight averaging, ``get_config`` / compile
+config, saving and ``generate``. The gradient code (how a loss is differentiated and
+an optimizer applied, how the generator update is made conditional, the penalty's
+input gradient) comes from ``keras_wgan.backend``'s ``GANTrainer`` for the backend
+Keras runs on, chosen once at import. The subclasses differ only in how they keep
+the critic (approximately) 1-Lipschitz: ``WGAN`` clips weights, ``WGANGP`` penalises
+the input-gradient norm.
 
 The alternation: each ``train_step`` makes **one critic update on its own real batch**
 and, on every step that completes a block of ``n_critic`` critic updates, one generator
-update (a graph-side conditional, no host synchronisation). So every critic update sees
+update (a graph-side conditional on TensorFlow and JAX). So every critic update sees
 a fresh real batch, as in the papers, and an epoch of a plain batched dataset uses each
 real batch once. After any number of steps,
 ``critic_iterations == n_critic * generator_iterations + pending`` with
@@ -21,10 +25,10 @@ import warnings
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_wgan import losses
+from keras_wgan.backend import GANTrainer
 
 CRITIC_SCHEDULES = ("fixed", "wgan_paper")
 # The WGAN paper's schedule (Arjovsky et al. 2017, Algorithm 1 in the reference code):
@@ -57,11 +61,25 @@ def _has_layer(model, layer_types):
     return any(isinstance(layer, layer_types) for layer in model._flatten_layers())
 
 
+def _portable(optimizer_config):
+    """An optimizer's serialized config that deserializes on every backend.
+
+    Under torch, Keras' optimizers are backend subclasses and serialize with the module
+    ``keras.src.backend.torch.optimizers...``; another backend would import torch's
+    class from it. Keras' public ``keras.optimizers`` names the right one everywhere.
+    """
+    if isinstance(optimizer_config, dict) and str(optimizer_config.get("module", "")).startswith(
+        "keras.src.backend."
+    ):
+        optimizer_config = {**optimizer_config, "module": "keras.optimizers"}
+    return optimizer_config
+
+
 def _shape_tuple(shape):
     return tuple(None if d is None else int(d) for d in shape)
 
 
-class WassersteinGAN(keras.Model):
+class WassersteinGAN(GANTrainer, keras.Model):
     """Base class: a generator and a critic trained with a Wasserstein objective.
 
     Args:
@@ -98,11 +116,6 @@ class WassersteinGAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if keras.backend.backend() != "tensorflow":
-            raise RuntimeError(
-                "keras_wgan needs the TensorFlow backend (its train steps use nested "
-                f"tf.GradientTape); KERAS_BACKEND is {keras.backend.backend()!r}."
-            )
         for arg, model in (("generator", generator), ("critic", critic)):
             if not isinstance(model, keras.Model):
                 raise TypeError(f"`{arg}` must be a keras.Model, got {type(model).__name__}.")
@@ -130,12 +143,16 @@ class WassersteinGAN(keras.Model):
         if ema_decay is not None:
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
+            # Updated by assignment, never by an optimizer: not a trainable weight.
+            self.ema_generator.trainable = False
+            self._pair_by_path(self.ema_generator, generator)  # checks the paths now
         else:
             self.ema_generator = None
+        self._prepare_networks(*(net for net in (generator, critic, self.ema_generator) if net))
         # Critic updates since the last generator update: a saved variable, so a
         # resumed run continues the block it was in.
         self.pending_critic_updates = self.add_weight(
-            shape=(), dtype="int64", initializer="zeros", trainable=False,
+            shape=(), dtype="int32", initializer="zeros", trainable=False,
             name="pending_critic_updates",
         )
         self.critic_loss_tracker = keras.metrics.Mean(name="critic_loss")
@@ -272,10 +289,12 @@ class WassersteinGAN(keras.Model):
         if self.critic_optimizer is None:
             return None
         return {
-            "critic_optimizer": keras.saving.serialize_keras_object(self.critic_optimizer),
-            "generator_optimizer": keras.saving.serialize_keras_object(
+            "critic_optimizer": _portable(keras.saving.serialize_keras_object(
+                self.critic_optimizer
+            )),
+            "generator_optimizer": _portable(keras.saving.serialize_keras_object(
                 self.generator_optimizer
-            ),
+            )),
             "steps_per_execution": self.steps_per_execution,
             "jit_compile": self._requested_jit_compile,
         }
@@ -283,7 +302,7 @@ class WassersteinGAN(keras.Model):
     def compile_from_config(self, config):
         config = copy.deepcopy(config)
         for key in ("critic_optimizer", "generator_optimizer"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
+            config[key] = keras.saving.deserialize_keras_object(_portable(config[key]))
         self.compile(**config)
 
     # ----------------------------------------------------------------- config
@@ -378,10 +397,11 @@ class WassersteinGAN(keras.Model):
                 f"`{method}()` expects batches of samples (a tensor, or an (images, labels) "
                 f"tuple whose labels are ignored); got {type(data).__name__}."
             )
-        if not data.dtype.is_floating:
+        dtype = keras.backend.standardize_dtype(data.dtype)
+        if not dtype.startswith(("float", "bfloat")):
             raise ValueError(
                 f"`{method}()` expects floating-point samples scaled to [-1, 1]; got dtype "
-                f"{data.dtype.name}. Scale uint8 images with x / 127.5 - 1 "
+                f"{dtype}. Scale uint8 images with x / 127.5 - 1 "
                 "(keras_wgan.data.load_dataset does this)."
             )
         got = _shape_tuple(data.shape[1:])
@@ -407,44 +427,47 @@ class WassersteinGAN(keras.Model):
 
     def _required_critic_updates(self):
         if self.critic_schedule == "fixed":
-            return tf.constant(self.n_critic, dtype="int64")
-        done = self.generator_optimizer.iterations
-        burst = (done < PAPER_SCHEDULE_WARMUP) | (done % PAPER_SCHEDULE_PERIOD == 0)
-        return tf.where(
-            burst,
-            tf.constant(PAPER_SCHEDULE_CRITIC_ITERS, "int64"),
-            tf.constant(self.n_critic, "int64"),
+            return ops.convert_to_tensor(self.n_critic, "int32")
+        done = ops.cast(self.generator_optimizer.iterations, "int32")
+        burst = ops.logical_or(
+            done < PAPER_SCHEDULE_WARMUP, ops.equal(done % PAPER_SCHEDULE_PERIOD, 0)
         )
+        return ops.where(burst, PAPER_SCHEDULE_CRITIC_ITERS, self.n_critic)
+
+    def _sample_fakes(self, batch_size):
+        """Generator samples for a critic update (no gradient flows back to the generator)."""
+        fake = self.generator(self.sample_noise(batch_size), training=True)
+        return ops.stop_gradient(fake)
 
     def _critic_update(self, real):
-        batch_size = ops.shape(real)[0]
-        fake = self.generator(self.sample_noise(batch_size), training=True)
-        fake = ops.stop_gradient(fake)
-        with tf.GradientTape() as tape:
+        fake = self._sample_fakes(ops.shape(real)[0])
+
+        def loss_fn():
             real_scores, fake_scores = self._critic_scores(real, fake, training=True)
-            loss = losses.critic_loss(real_scores, fake_scores)
             regularizer, extras = self.critic_regularizer(real, fake, real_scores, True)
-            loss = loss + regularizer
-        variables = self.critic.trainable_variables
-        self.critic_optimizer.apply(tape.gradient(loss, variables), variables)
+            loss = losses.critic_loss(real_scores, fake_scores) + regularizer
+            return loss, (losses.wasserstein_estimate(real_scores, fake_scores), extras)
+
+        loss, (wasserstein, extras) = self._minimize(
+            loss_fn, self.critic_optimizer, self.critic.trainable_variables
+        )
         self.after_critic_update()
         self.critic_loss_tracker.update_state(loss)
-        self.wasserstein_tracker.update_state(
-            losses.wasserstein_estimate(real_scores, fake_scores)
-        )
+        self.wasserstein_tracker.update_state(wasserstein)
         return extras
 
     def _generator_update(self, batch_size):
-        variables = self.generator.trainable_variables
-        with tf.GradientTape() as tape:
+        def loss_fn():
             fake = self.generator(self.sample_noise(batch_size), training=True)
-            loss = losses.generator_loss(self.critic(fake, training=True))
-        self.generator_optimizer.apply(tape.gradient(loss, variables), variables)
+            return losses.generator_loss(self.critic(fake, training=True)), ()
+
+        loss, _ = self._minimize(
+            loss_fn, self.generator_optimizer, self.generator.trainable_variables
+        )
         self.generator_loss_tracker.update_state(loss)
         if self.ema_generator is not None:
             self._update_ema()
         self.pending_critic_updates.assign(0)
-        return tf.constant(True)
 
     def _update_ema(self):
         # Warm-up as in tf.train.ExponentialMovingAverage(num_updates=...): the decay
@@ -452,24 +475,41 @@ class WassersteinGAN(keras.Model):
         # by the random initial weights in short runs.
         updates = ops.cast(self.generator_optimizer.iterations, "float32")
         decay = ops.minimum(self.ema_decay, (1.0 + updates) / (10.0 + updates))
-        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+        # Pairs rebuilt per call (at trace time on TF/JAX): a list of variables held as a
+        # model attribute would be tracked, and saved, as the model's own variables.
+        for average, weight in self._pair_by_path(self.ema_generator, self.generator):
             if weight.trainable:
                 average.assign(decay * average + (1.0 - decay) * weight)
             else:  # normalisation statistics: follow the live generator
                 average.assign(weight)
 
-    def train_step(self, data):
+    @staticmethod
+    def _pair_by_path(average_model, live_model):
+        """(average, live) variable pairs matched by path (the clone keeps layer names)."""
+        live = {v.path: v for v in live_model.weights}
+        if len(live) != len(live_model.weights):
+            raise ValueError(
+                "The generator's weights do not have unique paths (two layers share a "
+                "name?), so their moving average cannot be matched to them; give its "
+                "layers unique names or pass ema_decay=None."
+            )
+        return [(average, live[average.path]) for average in average_model.weights]
+
+    def _train_step(self, data):
+        """One critic update on this batch; the generator update when a block completes.
+
+        Backend-neutral: the backend's ``GANTrainer`` calls it from ``train_step`` and
+        provides ``_minimize`` and ``_run_if``.
+        """
         real = self._real_batch(data, "fit")
         extras = self._critic_update(real)
         self.pending_critic_updates.assign_add(1)
-        tf.cond(
-            self.pending_critic_updates >= self._required_critic_updates(),
-            lambda: self._generator_update(ops.shape(real)[0]),
-            lambda: tf.constant(False),
-        )
+        batch_size = ops.shape(real)[0]
+        due = self.pending_critic_updates.value >= self._required_critic_updates()
+        self._run_if(due, lambda: self._generator_update(batch_size))
         return self._logs(extras)
 
-    def test_step(self, data):
+    def _test_step(self, data):
         """Evaluate the losses on a real batch without updating anything."""
         real = self._real_batch(data, "evaluate")
         batch_size = ops.shape(real)[0]
@@ -503,7 +543,7 @@ class WassersteinGAN(keras.Model):
                 "(e.g. `gan.compile()` for the default optimizers)."
             )
         steps = kwargs.get("steps_per_epoch")
-        if steps is None and isinstance(x, tf.data.Dataset):
+        if steps is None and hasattr(x, "cardinality"):  # a tf.data.Dataset
             cardinality = int(x.cardinality())
             steps = cardinality if cardinality > 0 else None
         if self.critic_schedule == "fixed" and steps is not None and steps % self.n_critic:

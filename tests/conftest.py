@@ -2,6 +2,11 @@
 
 Tiny shapes everywhere (16x16 images, dim 4, 2-D toy points) so the whole suite runs in
 minutes on 2 CPU cores. One helper per property, as keras-hub does.
+
+Backends: the suite runs once per ``KERAS_BACKEND`` (tensorflow by default). Tests of
+what depends on the backend (the train step, losses, saving) carry the
+``all_backends`` marker; under jax and torch only those are collected, the rest
+(data pipelines, files, CLI wiring: backend-independent code) runs with tensorflow.
 """
 
 import json
@@ -58,6 +63,52 @@ def point_dataset(num_batches=10, batch_size=16, seed=0):
     rng = np.random.default_rng(seed)
     points = rng.normal(size=(num_batches * batch_size, 2)).astype("float32")
     return tf.data.Dataset.from_tensor_slices(points).batch(batch_size)
+
+
+BACKEND = keras.backend.backend()
+
+if BACKEND == "jax":
+    # Many tests jit the same tiny train step: compile each distinct program once per
+    # session (XLA compilation dominates the JAX run on 2 cores).
+    import tempfile
+
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", tempfile.mkdtemp(prefix="keras_wgan_jax_"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def pytest_collection_modifyitems(config, items):
+    if BACKEND == "tensorflow":
+        return
+    keep = [item for item in items if item.get_closest_marker("all_backends")]
+    dropped = [item for item in items if not item.get_closest_marker("all_backends")]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def weight_gradients(loss_fn, variables):
+    """Gradients of ``loss_fn()`` with respect to ``variables``, with the backend's own autograd.
+
+    A reference for the library's gradient code, computed without it.
+    """
+    if BACKEND == "tensorflow":
+        with tf.GradientTape() as tape:
+            loss = loss_fn()
+        return tape.gradient(loss, variables)
+    if BACKEND == "torch":
+        import torch
+
+        return torch.autograd.grad(loss_fn(), [v.value for v in variables])
+    import jax
+
+    def bound(values):
+        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            return loss_fn()
+
+    return jax.grad(bound)([v.value for v in variables])
 
 
 def assert_weights_equal(a, b, atol=0.0):
