@@ -410,6 +410,10 @@ class LossHistory(keras.callbacks.Callback):
 
     def _batch_values(self, logs):
         values = {}
+        if self._trackers and hasattr(self.model, "jax_state_sync"):
+            # JAX keeps the state outside the variables during an epoch; write it back
+            # (no copies: the variables take the state's arrays) before reading them.
+            self.model.jax_state_sync()
         for name, logged in logs.items():
             tracker = self._trackers.get(name)
             if tracker is None:

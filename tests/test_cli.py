@@ -322,3 +322,31 @@ def test_python_dash_m_help():
     assert result.returncode == 0, result.stderr
     assert "usage: keras-wgan" in result.stdout
     assert "sample" in result.stdout
+
+
+@pytest.mark.slow
+def test_backend_flag_trains_on_jax_resumes_on_torch_and_samples_here(tmp_path, idx_dir, capsys):
+    """--backend reruns the command on that backend; a run moves between backends."""
+    out = str(tmp_path / "run")
+    train = ["train", "--dataset", "fashion_mnist", "--data-dir", idx_dir,
+             "--steps-per-epoch", "2", "--out", out, *TINY]
+    assert cli.main(train + ["--epochs", "1", "--backend", "jax"]) == 0
+    config = json.load(open(os.path.join(out, "config.json")))
+    assert config["backend"] == "jax"
+    # Continue on torch: the file saved under JAX resumes there, one more epoch.
+    resume = ["--backend", "torch", "train", "--resume", "--out", out, "--epochs", "2",
+              "--verbose", "0"]
+    assert cli.main(resume) == 0
+    assert json.load(open(os.path.join(out, "config.json")))["backend"] == "torch"
+    assert [row["epoch"] for row in read_csv(os.path.join(out, "history.csv"))] == ["1", "2"]
+    # And sample it in this (TensorFlow) process.
+    grid = str(tmp_path / "grid.png")
+    code, _, err = run_cli(capsys, "sample", os.path.join(out, "model.keras"), "--n", "4",
+                           "--out", grid)
+    assert code == 0, err
+    with Image.open(grid) as image:
+        assert image.size[0] >= 16 and image.size[1] >= 16
+    import keras
+    gan = keras.models.load_model(os.path.join(out, "model.keras"))
+    assert int(gan.critic_optimizer.iterations) == 4
+    assert int(gan.generator_optimizer.iterations) == 2
