@@ -54,7 +54,16 @@ FLOP count (per generator update, "useful" maths only; documented so it can be c
   The forward counts are cross-checked against ``tf.compat.v1.profiler`` float ops of a
   concrete function (which also counts bias adds, normalisation arithmetic, etc.).
 
+Backends (``--backend``): each variant's child runs with ``KERAS_BACKEND`` set. Under
+``jax`` and ``torch`` the rows are ``fit`` and ``reference`` (a hand-written step on
+that backend: JAX, n_critic critic updates + 1 generator update in one ``jax.jit``
+with ``stateless_call`` / ``stateless_apply``; PyTorch, the same maths eagerly with
+``torch.autograd``); the seed loop (TensorFlow) is always added as the common baseline.
+``fit-*`` ablations and the ``reference-*`` diagnostics are TensorFlow-only (they toggle
+TensorFlow's run-time fast paths, ``keras_wgan.backend.tensorflow``).
+
 Usage:
+  python3 benchmarks/train_speed.py --model both --dim 32 128 --backend tensorflow jax torch
   python3 benchmarks/train_speed.py --model both --dim 32
   python3 benchmarks/train_speed.py --model wgan-gp --dim 128 --jit-compile both
   python3 benchmarks/train_speed.py --data-only
@@ -86,6 +95,9 @@ FIT_NETS = {
     "fit-fast": {"fast_lrelu": True, "fast_conv": True},
 }
 ALL_VARIANTS = DEFAULT_VARIANTS + ABLATIONS + DIAGNOSTICS
+BACKENDS = ("tensorflow", "jax", "torch")
+# Rows measured under the non-TensorFlow backends.
+OTHER_BACKEND_VARIANTS = ("reference", "fit")
 
 
 def default_steps(dim):
@@ -94,9 +106,9 @@ def default_steps(dim):
 
 
 # --------------------------------------------------------------------------- child side
-def _quiet_tf():
+def _quiet_tf(backend="tensorflow"):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ["KERAS_BACKEND"] = backend
 
 
 def peak_rss_mb():
@@ -115,18 +127,9 @@ def resolve_jit(jit):
     return jit == "on"
 
 
-def build_nets(model, dim, fast_lrelu=None, fast_conv=None):
-    """The seed's nets from keras_wgan.architectures, optionally with layers swapped.
-
-    fast_lrelu: True/False forces the critic's LeakyReLU layers to keras_wgan.ops.LeakyReLU
-    / keras.layers.LeakyReLU; fast_conv likewise the generator's Conv2D layers to
-    keras_wgan.ops.Conv2D / keras.layers.Conv2D; None keeps what the builders make.
-    Weights are copied, so the maths is the builders' in every case.
-    """
-    import keras
-
+def build_nets(model, dim):
+    """The seed's nets as keras_wgan.architectures builds them (stock Keras layers)."""
     from keras_wgan import architectures
-    from keras_wgan import ops as wgan_ops
 
     if model == "wgan-gp":
         generator = architectures.build_generator(LATENT, IMAGE_SHAPE, dim)
@@ -134,24 +137,26 @@ def build_nets(model, dim, fast_lrelu=None, fast_conv=None):
     else:
         generator = architectures.build_generator(LATENT, IMAGE_SHAPE, dim, middle_filters=dim)
         critic = architectures.build_critic(IMAGE_SHAPE, dim, normalization="batch")
-
-    def swapped(net, base, fast, flag):
-        if flag is None:
-            return net
-        target = fast if flag else base
-
-        def swap(layer):
-            cls = target if isinstance(layer, (base, fast)) else layer.__class__
-            return cls.from_config(layer.get_config())
-
-        weights = net.get_weights()
-        clone = keras.models.clone_model(net, clone_function=swap)
-        clone.set_weights(weights)
-        return clone
-
-    critic = swapped(critic, keras.layers.LeakyReLU, wgan_ops.LeakyReLU, fast_lrelu)
-    generator = swapped(generator, keras.layers.Conv2D, wgan_ops.Conv2D, fast_conv)
     return generator, critic
+
+
+def set_fast_paths(generator, critic, fast_lrelu=None, fast_conv=None):
+    """Force TensorFlow's run-time fast paths on (True) or off (False); None leaves them.
+
+    fast_lrelu: the critic's LeakyReLUs (cheap double backward); fast_conv: the
+    generator's narrow output Conv2D. The GAN installs both when it is built. (The
+    critic has no narrow convolution and the generator no LeakyReLU.)
+    """
+    from keras_wgan.backend import tensorflow as tf_backend
+
+    if fast_lrelu is not None:
+        tf_backend.remove_fast_paths(critic)
+        if fast_lrelu:
+            tf_backend.install_fast_paths(critic, narrow_conv=False)
+    if fast_conv is not None:
+        tf_backend.remove_fast_paths(generator)
+        if fast_conv:
+            tf_backend.install_fast_paths(generator, leaky_relu=False)
 
 
 def layer_macs(model):
@@ -289,12 +294,15 @@ def run_fit(spec, lockstep):
     import keras_wgan
 
     model, dim, n_critic = spec["model"], spec["dim"], spec["n_critic"]
-    generator, critic = build_nets(model, dim, **FIT_NETS[spec["variant"]])
+    backend = spec.get("backend", "tensorflow")
+    generator, critic = build_nets(model, dim)
     cls = keras_wgan.WGANGP if model == "wgan-gp" else keras_wgan.WGAN
     # The seed's recipe, like for like with the hand-written loops: no weight averaging
     # and the papers' optimizers (the library defaults add one weight-sized average per
     # generator update).
     gan = cls(generator, critic, n_critic=n_critic, ema_decay=None, seed=0)
+    if backend == "tensorflow":
+        set_fast_paths(generator, critic, **FIT_NETS[spec["variant"]])
     if spec["variant"] == "fit-split":
         gan._critic_batch_coupled = True  # forces separate real/fake critic calls
     jit = {"auto": "auto", "on": True, "off": False}[spec["jit"]]
@@ -305,9 +313,9 @@ def run_fit(spec, lockstep):
     epoch_now = [0]
     plain_train_step = gan.train_step
 
-    def counted_train_step(data):
+    def counted_train_step(*args):  # (data) on TF/torch, (state, data) on JAX
         traces.append(epoch_now[0])
-        return plain_train_step(data)
+        return plain_train_step(*args)
 
     gan.train_step = counted_train_step
 
@@ -339,11 +347,11 @@ def run_fit(spec, lockstep):
         "updates_per_block": updates_per_epoch,
         "traces_first_epoch": first_epoch_traces,
         "retraces_after_first_epoch": len(traces) - first_epoch_traces,
-        "host_sync_ops": host_sync_ops(plain_train_step),
+        **({"host_sync_ops": host_sync_ops(plain_train_step)} if backend == "tensorflow" else {}),
         "jit_resolved": bool(gan.jit_compile),
         "flops": flops_per_update(model, generator, critic, n_critic, BATCH)[0],
-        "counters": [int(gan.critic_optimizer.iterations.numpy()),
-                     int(gan.generator_optimizer.iterations.numpy())],
+        "counters": [int(gan.critic_optimizer.iterations),
+                     int(gan.generator_optimizer.iterations)],
         "tf_threads": [tf.config.threading.get_intra_op_parallelism_threads(),
                        tf.config.threading.get_inter_op_parallelism_threads()],
     }
@@ -371,9 +379,13 @@ def run_reference(spec, lockstep):
     import numpy as np
     import tensorflow as tf
 
+    backend = spec.get("backend", "tensorflow")
+    if backend != "tensorflow":
+        return {"jax": run_reference_jax, "torch": run_reference_torch}[backend](spec, lockstep)
     model, dim, n_critic = spec["model"], spec["dim"], spec["n_critic"]
     fast = spec["variant"] == "reference-fast"
-    generator, critic = build_nets(model, dim, fast_lrelu=fast, fast_conv=fast)
+    generator, critic = build_nets(model, dim)
+    set_fast_paths(generator, critic, fast_lrelu=fast, fast_conv=fast)
     critic_opt, gen_opt = seed_optimizers(model)
     c_vars, g_vars = critic.trainable_variables, generator.trainable_variables
     critic_opt.build(c_vars)
@@ -448,6 +460,161 @@ def run_reference(spec, lockstep):
     }
 
 
+def run_reference_jax(spec, lockstep):
+    """Hand-written JAX: n_critic critic updates + 1 generator update in one ``jax.jit``.
+
+    The same maths as the TensorFlow reference, through Keras' stateless API
+    (``stateless_call`` for the nets, ``stateless_apply`` for the optimizers) and
+    ``jax.grad`` (nested for the penalty); the whole state is donated to each call.
+    """
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    model, dim, n_critic = spec["model"], spec["dim"], spec["n_critic"]
+    generator, critic = build_nets(model, dim)
+    critic_opt, gen_opt = seed_optimizers(model)
+    critic_opt.build(critic.trainable_variables)
+    gen_opt.build(generator.trainable_variables)
+    gp = model == "wgan-gp"
+
+    def values(variables):
+        return [v.value for v in variables]
+
+    def critic_loss(c_train, c_state, g_train, g_state, real, key):
+        noise_key, alpha_key = jax.random.split(key)
+        z = jax.random.normal(noise_key, (BATCH, LATENT))
+        fake, g_state = generator.stateless_call(g_train, g_state, z, training=True)
+        fake = jax.lax.stop_gradient(fake)
+        if gp:  # one critic call for real and fake (no batch-coupled layers)
+            scores, c_state = critic.stateless_call(
+                c_train, c_state, jnp.concatenate([real, fake]), training=True)
+            real_scores, fake_scores = scores[:BATCH], scores[BATCH:]
+        else:  # batch norm: separate calls, as fit makes them
+            real_scores, c_state = critic.stateless_call(c_train, c_state, real, training=True)
+            fake_scores, c_state = critic.stateless_call(c_train, c_state, fake, training=True)
+        loss = jnp.mean(fake_scores) - jnp.mean(real_scores)
+        if gp:
+            alpha = jax.random.uniform(alpha_key, (BATCH, 1, 1, 1))
+            mixed = alpha * real + (1.0 - alpha) * fake
+
+            def score_sum(x):
+                return jnp.sum(critic.stateless_call(c_train, c_state, x, training=True)[0])
+
+            grads = jax.grad(score_sum)(mixed)
+            norms = jnp.sqrt(jnp.sum(jnp.square(grads), axis=(1, 2, 3)) + 1e-12)
+            loss = loss + 10.0 * jnp.mean(jnp.square(norms - 1.0))
+        return loss, (c_state, g_state)
+
+    def generator_loss(g_train, g_state, c_train, c_state, key):
+        z = jax.random.normal(key, (BATCH, LATENT))
+        fake, g_state = generator.stateless_call(g_train, g_state, z, training=True)
+        scores, c_state = critic.stateless_call(c_train, c_state, fake, training=True)
+        return -jnp.mean(scores), (g_state, c_state)
+
+    def iteration(state, reals, key):
+        c_train, c_state, c_opt, g_train, g_state, g_opt = state
+        keys = jax.random.split(key, n_critic + 1)
+        for i in range(n_critic):
+            (loss, (c_state, g_state)), grads = jax.value_and_grad(critic_loss, has_aux=True)(
+                c_train, c_state, g_train, g_state, reals[i], keys[i])
+            c_train, c_opt = critic_opt.stateless_apply(c_opt, grads, c_train)
+            if not gp:
+                c_train = [jnp.clip(v, -0.01, 0.01) for v in c_train]
+        (gen_loss, (g_state, c_state)), grads = jax.value_and_grad(
+            generator_loss, has_aux=True)(g_train, g_state, c_train, c_state, keys[-1])
+        g_train, g_opt = gen_opt.stateless_apply(g_opt, grads, g_train)
+        return (c_train, c_state, c_opt, g_train, g_state, g_opt), (loss, gen_loss)
+
+    step = jax.jit(iteration, donate_argnums=0)
+    state = (values(critic.trainable_variables), values(critic.non_trainable_variables),
+             values(critic_opt.variables), values(generator.trainable_variables),
+             values(generator.non_trainable_variables), values(gen_opt.variables))
+    iterator = make_dataset(BATCH, extra_batch=n_critic).as_numpy_iterator()
+    key = jax.random.PRNGKey(0)
+    lockstep.ready()
+    total = spec["warmup"] + spec["steps"]
+    for i in range(total):
+        lockstep.wait_go()
+        key, subkey = jax.random.split(key)
+        state, losses = step(state, next(iterator), subkey)
+        float(losses[0])  # completes the step
+        lockstep.done(1, total - 1 - i)
+    return {
+        **lockstep.results(),
+        "retraces_after_first_epoch": step._cache_size() - 1,
+        "jit_resolved": True,
+        "flops": flops_per_update(model, generator, critic, n_critic, BATCH)[0],
+        "finite": bool(np.isfinite(float(losses[1]))),
+    }
+
+
+def run_reference_torch(spec, lockstep):
+    """Hand-written PyTorch: the same maths eagerly, ``torch.autograd`` for every gradient."""
+    import numpy as np
+    import torch
+
+    model, dim, n_critic = spec["model"], spec["dim"], spec["n_critic"]
+    generator, critic = build_nets(model, dim)
+    critic_opt, gen_opt = seed_optimizers(model)
+    c_vars, g_vars = critic.trainable_variables, generator.trainable_variables
+    critic_opt.build(c_vars)
+    gen_opt.build(g_vars)
+    gp = model == "wgan-gp"
+
+    def critic_update(real):
+        with torch.no_grad():
+            fake = generator(torch.randn(BATCH, LATENT), training=True)
+        if gp:
+            scores = critic(torch.cat([real, fake]), training=True)
+            real_scores, fake_scores = scores[:BATCH], scores[BATCH:]
+        else:
+            real_scores = critic(real, training=True)
+            fake_scores = critic(fake, training=True)
+        loss = fake_scores.mean() - real_scores.mean()
+        if gp:
+            alpha = torch.rand(BATCH, 1, 1, 1)
+            mixed = (alpha * real + (1.0 - alpha) * fake).requires_grad_(True)
+            (grads,) = torch.autograd.grad(critic(mixed, training=True).sum(), mixed,
+                                           create_graph=True)
+            norms = torch.sqrt(grads.square().sum(dim=(1, 2, 3)) + 1e-12)
+            loss = loss + 10.0 * (norms - 1.0).square().mean()
+        grads = torch.autograd.grad(loss, [v.value for v in c_vars])
+        with torch.no_grad():
+            critic_opt.apply(grads, c_vars)
+            if not gp:
+                for variable in c_vars:
+                    variable.value.clamp_(-0.01, 0.01)
+        return loss.detach()
+
+    def generator_update():
+        fake = generator(torch.randn(BATCH, LATENT), training=True)
+        loss = -critic(fake, training=True).mean()
+        grads = torch.autograd.grad(loss, [v.value for v in g_vars])
+        with torch.no_grad():
+            gen_opt.apply(grads, g_vars)
+        return loss.detach()
+
+    iterator = make_dataset(BATCH, extra_batch=n_critic).as_numpy_iterator()
+    torch.manual_seed(0)
+    lockstep.ready()
+    total = spec["warmup"] + spec["steps"]
+    for i in range(total):
+        lockstep.wait_go()
+        reals = torch.from_numpy(next(iterator))
+        for k in range(n_critic):
+            critic_loss = critic_update(reals[k])
+        gen_loss = generator_update()
+        float(critic_loss)
+        lockstep.done(1, total - 1 - i)
+    return {
+        **lockstep.results(),
+        "jit_resolved": False,
+        "flops": flops_per_update(model, generator, critic, n_critic, BATCH)[0],
+        "finite": bool(np.isfinite(float(gen_loss))),
+    }
+
+
 def run_seed(spec, lockstep):
     """The seed's training loop, rebuilt faithfully (eager critic, predict, train_on_batch)."""
     import keras
@@ -456,7 +623,7 @@ def run_seed(spec, lockstep):
     from keras import ops
 
     model, dim, n_critic = spec["model"], spec["dim"], spec["n_critic"]
-    generator, critic = build_nets(model, dim, fast_lrelu=False, fast_conv=False)
+    generator, critic = build_nets(model, dim)
     critic_opt, gen_opt = seed_optimizers(model)
     gp = model == "wgan-gp"
 
@@ -558,7 +725,7 @@ def run_matmul(spec, lockstep):
 def run_flops(spec, lockstep):
     """Analytic per-layer forward FLOPs vs tf.compat.v1.profiler float ops."""
     model, dim, n_critic = spec["model"], spec["dim"], spec["n_critic"]
-    generator, critic = build_nets(model, dim, fast_lrelu=False, fast_conv=False)
+    generator, critic = build_nets(model, dim)
     total, f_g, f_c = flops_per_update(model, generator, critic, n_critic, BATCH)
     return {
         "flops_per_update": total,
@@ -613,8 +780,8 @@ JOBS = {
 
 
 def child_main(spec_json):
-    _quiet_tf()
     spec = json.loads(spec_json)
+    _quiet_tf(spec.get("backend", "tensorflow"))
     result = JOBS[spec["variant"]](spec, Lockstep(spec.get("warmup", 0)))
     print(RESULT_TAG + json.dumps(result), flush=True)
 
@@ -628,10 +795,11 @@ class Child:
         self.result = None
         self.error = None
         self.wall_start = time.perf_counter()
-        name = "-".join(str(spec.get(k, "")) for k in ("model", "dim", "variant", "jit", "spe"))
+        name = "-".join(str(spec.get(k, "")) for k in ("model", "dim", "backend", "variant", "jit",
+                                                        "spe"))
         self.stderr_path = os.path.join(log_dir, f"{name}.stderr")
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND="tensorflow",
-                   PYTHONUNBUFFERED="1")
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+                   KERAS_BACKEND=spec.get("backend", "tensorflow"), PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -730,6 +898,9 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, default=2,
                         help="generator updates excluded from timing (the first traces)")
     parser.add_argument("--jit-compile", choices=("auto", "on", "off", "both"), default="auto")
+    parser.add_argument("--backend", nargs="+", choices=BACKENDS, default=["tensorflow"],
+                        help="Keras backends to time fit and a hand-written step on "
+                             "(the TensorFlow seed loop is always the baseline)")
     parser.add_argument("--steps-per-execution", type=int, nargs="+", default=[1])
     parser.add_argument("--n-critic", type=int, default=5)
     parser.add_argument("--variants", nargs="+", choices=ALL_VARIANTS, default=None)
@@ -748,21 +919,37 @@ def parse_args(argv=None):
 
 
 def training_jobs(args, model):
-    """The (variant, jit, spe) rows to run for one model."""
+    """The (backend, variant, jit, spe) rows to run for one model."""
     variants = list(args.variants or DEFAULT_VARIANTS)
     if args.ablations:
         variants += [v for v in ABLATIONS if v not in variants]
     jits = ("off", "on") if args.jit_compile == "both" else (args.jit_compile,)
     jobs = []
-    for variant in variants:
-        if variant == "seed":
-            jobs.append(("seed", "auto", 1))
-        elif variant.startswith("reference"):
-            jobs.extend((variant, jit, 1) for jit in jits)
-        elif model == "wgan" and variant in ("fit-split", "fit-fastlrelu"):
-            continue  # no double backward; its BatchNorm critic already uses two calls
-        else:
-            jobs.extend((variant, jit, spe) for jit in jits for spe in args.steps_per_execution)
+    if "tensorflow" in args.backend or "seed" in variants:
+        jobs.append(("tensorflow", "seed", "auto", 1))  # the common baseline
+    for backend in args.backend:
+        for variant in variants:
+            if variant == "seed":
+                continue
+            if backend == "tensorflow":
+                if variant.startswith("reference"):
+                    jobs.extend((backend, variant, jit, 1) for jit in jits)
+                elif model == "wgan" and variant in ("fit-split", "fit-fastlrelu"):
+                    continue  # no double backward; its BatchNorm critic already uses two calls
+                else:
+                    jobs.extend((backend, variant, jit, spe)
+                                for jit in jits for spe in args.steps_per_execution)
+            elif variant in OTHER_BACKEND_VARIANTS:
+                # JAX always compiles (eager JAX is not a way to train); torch: eager
+                # (Keras' "auto") unless --jit-compile on asks for torch.compile.
+                backend_jits = ("auto",) if backend == "jax" else jits
+                spes = (1,) if backend == "torch" else args.steps_per_execution
+                if variant == "reference":
+                    jobs.extend((backend, variant, jit, 1) for jit in
+                                (("auto",) if backend != "tensorflow" else jits))
+                else:
+                    jobs.extend((backend, variant, jit, spe)
+                                for jit in backend_jits for spe in spes)
     return jobs
 
 
@@ -779,7 +966,7 @@ def speed_ratio(base, result):
 
 def print_table(rows, n_critic):
     header = (
-        f"{'model':8} {'dim':>4} {'variant':15} {'jit':>4} {'spe':>3} "
+        f"{'model':8} {'dim':>4} {'backend':10} {'variant':15} {'jit':>4} {'spe':>3} "
         f"{'s/G-upd':>8} {'min':>7} {'IQR':>5} {'trace s':>7} {'crit img/s':>10} {'x seed':>6} "
         f"{'x ref':>6} {'GFLOP/s':>7} {'%mm':>4} {'RSS MB':>7} {'RSS/seed':>8} "
         f"{'retr':>4} {'n':>3}"
@@ -789,7 +976,8 @@ def print_table(rows, n_critic):
     for row in rows:
         spec, result = row["spec"], row["result"]
         variant, jit, spe = spec["variant"], spec["jit"], spec["spe"]
-        head = f"{spec['model']:8} {spec['dim']:>4} {variant:15} {jit:>4} {spe:>3}"
+        backend = spec.get("backend", "tensorflow")
+        head = f"{spec['model']:8} {spec['dim']:>4} {backend:10} {variant:15} {jit:>4} {spe:>3}"
         s = summarize(result, n_critic)
         if s is None:
             print(f"{head} ERROR: {result.get('error')}")
@@ -797,7 +985,8 @@ def print_table(rows, n_critic):
         group = [x for x in rows if x["spec"]["model"] == spec["model"]
                  and x["spec"]["dim"] == spec["dim"] and summarize(x["result"], n_critic)]
         seed = next((x for x in group if x["spec"]["variant"] == "seed"), None)
-        refs = [x for x in group if x["spec"]["variant"] == "reference"]
+        refs = [x for x in group if x["spec"]["variant"] == "reference"
+                and x["spec"].get("backend", "tensorflow") == backend]
         ref = next((x for x in refs if x["spec"]["jit"] == jit), refs[0] if refs else None)
         x_seed = speed_ratio(seed["result"], result) if seed else None
         x_ref = speed_ratio(ref["result"], result) if ref else None
@@ -839,7 +1028,8 @@ def main(argv=None):
         s = summarize(result, n_critic) if result else None
         status = (f"{s['t']:.3f} s/update, trace {s['trace_s']:.1f} s, "
                   f"RSS {result['peak_rss_mb']:.0f} MB") if s else (child.error or "no result")
-        print(f"#   {spec['model']} DIM {spec['dim']} {spec['variant']} jit={spec.get('jit')} "
+        print(f"#   {spec['model']} DIM {spec['dim']} {spec.get('backend', '')} {spec['variant']} "
+              f"jit={spec.get('jit')} "
               f"spe={spec.get('spe')}: {status}", flush=True)
 
     rows, notes, best_img_s = [], [], {}
@@ -862,7 +1052,8 @@ def main(argv=None):
                     )
                     print("# " + notes[-1], flush=True)
             specs = [dict(base, variant="matmul", jit="-", spe="-")]
-            specs += [dict(base, variant=v, jit=j, spe=e) for v, j, e in training_jobs(args, model)]
+            specs += [dict(base, backend=b, variant=v, jit=j, spe=e)
+                      for b, v, j, e in training_jobs(args, model)]
             results = run_lockstep(specs, log_dir, progress)
             matmul_result = results[0][1]
             matmul = (statistics.median(matmul_result["flops"] / t / 1e9
@@ -888,7 +1079,8 @@ def main(argv=None):
                         extra.append("critic weights unchanged by the generator's "
                                      f"train_on_batch: {result['critic_frozen_verified']}")
                     if extra:
-                        notes.append(f"{model} DIM {dim} {spec['variant']} jit={spec['jit']} "
+                        notes.append(f"{model} DIM {dim} {spec['backend']} {spec['variant']} "
+                                     f"jit={spec['jit']} "
                                      f"spe={spec['spe']}: " + "; ".join(extra))
 
     if rows:
@@ -899,15 +1091,16 @@ def main(argv=None):
               "generator update), steady state, variants interleaved update by update; min: "
               "fastest update; IQR: interquartile range / median; trace s: first update "
               "minus the median; crit img/s: real images the critic consumes per second; "
-              "x seed / x ref: times faster than the seed loop / the hand-written reference "
-              "(same jit), median of the per-round paired ratios; %mm: useful GFLOP/s as % "
+              "x seed / x ref: times faster than the seed loop (TensorFlow) / the "
+              "hand-written reference (same backend and jit), median of the per-round paired ratios; %mm: useful GFLOP/s as % "
               "of the interleaved matmul rate; RSS: peak resident memory; retr: traces "
               "after the first epoch; n: timed updates.")
     for note in notes:
         print("  " + note)
     for row in rows:  # like-for-like: fit vs the diagnostic references on the same nets
         spec, result = row["spec"], row["result"]
-        if not spec["variant"].startswith("fit") or not summarize(result, n_critic):
+        if not spec["variant"].startswith("fit") or not summarize(result, n_critic) \
+                or spec.get("backend", "tensorflow") != "tensorflow":
             continue
         parts = []
         for other in rows:

@@ -85,7 +85,11 @@ def test_the_gan_routes_its_nets_to_the_fast_paths_without_changing_them():
     assert generator.get_layer("conv3").convolution_op is ops.narrow_conv2d
     assert "convolution_op" not in vars(generator.get_layer("conv1"))
     assert all("call" in vars(critic.get_layer(f"lrelu{i}")) for i in (1, 2, 3))
-    assert ops.install_fast_paths(_clean_copy(critic)) == 3
+    copy = _clean_copy(critic)
+    assert ops.install_fast_paths(copy) == 3
+    ops.remove_fast_paths(copy)
+    assert not any("call" in vars(layer) for layer in copy.layers)
+    assert ops.install_fast_paths(copy, leaky_relu=False) == 0
     # ...as run-time attributes only: configs and saved classes stay stock Keras.
     assert json.dumps([generator.get_config(), critic.get_config()]) == configs
     assert "keras_wgan" not in json.dumps(keras.saving.serialize_keras_object(gan.generator))

@@ -20,17 +20,19 @@ DATA = Path(__file__).with_name("data")
 
 
 def run_on_every_backend(mode, directory):
-    processes = {
-        backend: subprocess.Popen(
+    processes = {}
+    for backend in BACKENDS:
+        log = open(directory / f"{mode}_{backend}.log", "w")  # files: no pipe can fill up
+        processes[backend] = (log, subprocess.Popen(
             [sys.executable, str(WORKER), mode, str(directory)],
             env={**os.environ, "KERAS_BACKEND": backend},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        for backend in BACKENDS
-    }
-    for backend, process in processes.items():
-        _, stderr = process.communicate(timeout=600)
-        assert process.returncode == 0, f"{mode} on {backend} failed:\n{stderr[-3000:]}"
+            stdout=log, stderr=subprocess.STDOUT, text=True,
+        ))
+    for backend, (log, process) in processes.items():
+        process.wait(timeout=600)
+        log.close()
+        output = (directory / f"{mode}_{backend}.log").read_text()
+        assert process.returncode == 0, f"{mode} on {backend} failed:\n{output[-3000:]}"
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ Inside a step those variables are *bound* to the traced state values with a
 to an outer one, so a nested binding always maps all of them): reads give the
 traced values, assignments are collected, and the new state is read back at the end.
 A gradient is ``jax.value_and_grad`` of a function that re-binds the differentiated
-variables to its arguments; the generator update is a ``jax.lax.cond`` whose branches
-map the whole state to its new value.
+variables to its arguments; the generator update is a ``jax.lax.cond`` over the
+variables it assigns.
 """
 
 import contextlib
@@ -120,12 +120,22 @@ class GANTrainer:
     def _run_if(self, condition, fn):
         everything, values = _current()
 
-        def run(values):
-            return _run_bound(everything, values, fn)[1]
+        def run():
+            new_values = _run_bound(everything, values, fn)[1]
+            return {i: new for i, (old, new) in enumerate(zip(values, new_values))
+                    if new is not old}
 
-        new_values = jax.lax.cond(condition, run, lambda values: list(values), values)
-        for variable, value in zip(everything, new_values):
-            variable.assign(value)
+        # Only what the branch assigns goes through the conditional (its shapes come
+        # from an abstract trace first): the critic's weights and optimizer slots, which
+        # the generator update reads but never writes, are not copied through it.
+        changed = sorted(jax.eval_shape(run))
+        new_values = jax.lax.cond(
+            condition,
+            lambda: [new for _, new in sorted(run().items())],
+            lambda: [values[i] for i in changed],
+        )
+        for i, value in zip(changed, new_values):
+            everything[i].assign(value)
 
     def _prepare_networks(self, *networks):
         """No fast paths on JAX: XLA fuses the activations itself."""

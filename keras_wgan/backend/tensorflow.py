@@ -61,26 +61,37 @@ def input_gradients(fn, x):
 # ------------------------------------------------------------------ fast paths
 
 
-def install_fast_paths(model):
+def install_fast_paths(model, leaky_relu=True, narrow_conv=True):
     """Route the stock ``LeakyReLU`` and narrow ``Conv2D`` layers of ``model`` to the fast ops.
 
     Only layers that use Keras' own implementation are touched (a subclass with its own
     ``call`` or ``convolution_op`` keeps it). Same values and gradients; nothing about
-    the layers' configs or weights changes. Returns the number of layers routed.
+    the layers' configs or weights changes. ``leaky_relu`` / ``narrow_conv`` choose the
+    kinds. Returns the number of layers routed.
     """
     routed = 0
     for layer in model._flatten_layers(include_self=False):
-        if isinstance(layer, keras.layers.LeakyReLU) and (
-            type(layer).call is keras.layers.LeakyReLU.call
-        ):
+        if leaky_relu and _is_stock(layer, keras.layers.LeakyReLU, "call"):
             layer.call = functools.partial(_leaky_relu_call, layer)
             routed += 1
-        elif isinstance(layer, keras.layers.Conv2D) and narrow_conv_applies(layer) and (
-            type(layer).convolution_op is keras.layers.Conv2D.convolution_op
+        elif narrow_conv and _is_stock(layer, keras.layers.Conv2D, "convolution_op") and (
+            narrow_conv_applies(layer)
         ):
             layer.convolution_op = narrow_conv2d
             routed += 1
     return routed
+
+
+def remove_fast_paths(model):
+    """Undo :func:`install_fast_paths`: every layer of ``model`` runs Keras' own code again."""
+    for layer in model._flatten_layers(include_self=False):
+        for name, base in (("call", keras.layers.LeakyReLU), ("convolution_op", keras.layers.Conv2D)):
+            if isinstance(layer, base):
+                vars(layer).pop(name, None)
+
+
+def _is_stock(layer, base, method):
+    return isinstance(layer, base) and getattr(type(layer), method) is getattr(base, method)
 
 
 def _leaky_relu_call(layer, inputs):
