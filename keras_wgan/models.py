@@ -79,6 +79,41 @@ def _shape_tuple(shape):
     return tuple(None if d is None else int(d) for d in shape)
 
 
+class HostSchedule:
+    """The critic/generator alternation counted on the host, one call per train step.
+
+    Some backends choose between two compiled step variants on the host instead of a
+    device-side conditional: JAX (XLA's conditional around the generator update made
+    every step several times slower on CPU) and TensorFlow under ``tf.distribute``
+    (an optimizer update may not sit inside ``tf.cond`` in replica context). The rule
+    is the device's (``pending_critic_updates``, ``_required_critic_updates``), so both
+    counts stay equal; the copy is read from the variables when training starts.
+    """
+
+    def __init__(self, critic_schedule, n_critic, pending, generator_updates):
+        self.critic_schedule = critic_schedule
+        self.n_critic = n_critic
+        self.pending = pending
+        self.generator_updates = generator_updates
+
+    def required(self):
+        if self.critic_schedule == "wgan_paper" and (
+            self.generator_updates < PAPER_SCHEDULE_WARMUP
+            or self.generator_updates % PAPER_SCHEDULE_PERIOD == 0
+        ):
+            return PAPER_SCHEDULE_CRITIC_ITERS
+        return self.n_critic
+
+    def step(self):
+        """Count one critic update; True when it completes a block (a generator update)."""
+        self.pending += 1
+        if self.pending >= self.required():
+            self.pending = 0
+            self.generator_updates += 1
+            return True
+        return False
+
+
 class WassersteinGAN(GANTrainer, keras.Model):
     """Base class: a generator and a critic trained with a Wasserstein objective.
 
@@ -336,6 +371,7 @@ class WassersteinGAN(GANTrainer, keras.Model):
         store[self._SEED_STATE_KEY] = ops.convert_to_numpy(self.seed_generator.state)
 
     def load_own_variables(self, store):
+        self._schedule = None  # the counters change: read them again
         keys = list(store.keys())
         if self._SEED_STATE_KEY in keys:
             self.seed_generator.state.assign(store[self._SEED_STATE_KEY])
@@ -505,9 +541,25 @@ class WassersteinGAN(GANTrainer, keras.Model):
         extras = self._critic_update(real)
         self.pending_critic_updates.assign_add(1)
         batch_size = ops.shape(real)[0]
-        due = self.pending_critic_updates.value >= self._required_critic_updates()
-        self._run_if(due, lambda: self._generator_update(batch_size))
+        if self._host_decision is None:  # decided on the device
+            due = self.pending_critic_updates.value >= self._required_critic_updates()
+            self._run_if(due, lambda: self._generator_update(batch_size))
+        elif self._host_decision:  # this traced variant is the block-completing step
+            self._generator_update(batch_size)
         return self._logs(extras)
+
+    # Set only while a backend traces one of its two host-scheduled step variants
+    # (critic only / critic + generator): see HostSchedule.
+    _host_decision = None
+    _schedule = None  # the HostSchedule of the current training, if the backend uses one
+
+    def _host_schedule(self):
+        """A host-side copy of the block counters, read from the variables (see HostSchedule)."""
+        return HostSchedule(
+            self.critic_schedule, self.n_critic,
+            pending=int(ops.convert_to_numpy(self.pending_critic_updates.value)),
+            generator_updates=int(ops.convert_to_numpy(self.generator_optimizer.iterations.value)),
+        )
 
     def _test_step(self, data):
         """Evaluate the losses on a real batch without updating anything."""
@@ -553,6 +605,9 @@ class WassersteinGAN(GANTrainer, keras.Model):
                 "update in the next epoch. Use a multiple of n_critic for whole blocks.",
                 stacklevel=2,
             )
+        # The host-side block count (backends that schedule on the host) starts from
+        # the variables, read now, before a backend moves them into its own state.
+        self._schedule = self._host_schedule()
         return super().fit(x, *args, **kwargs)
 
 

@@ -21,6 +21,7 @@ from conftest import (
 )
 
 from keras_wgan import WGAN, WGANGP
+from keras_wgan.models import HostSchedule
 from keras_wgan.architectures import build_critic, build_generator
 
 pytestmark = pytest.mark.all_backends
@@ -61,6 +62,22 @@ def test_wgan_paper_schedule_uses_100_critic_updates_early():
     assert int(gan.critic_optimizer.iterations) == 205
     assert int(gan.generator_optimizer.iterations) == 2
     assert int(gan.pending_critic_updates) == 5
+
+
+@pytest.mark.parametrize("schedule", ["fixed", "wgan_paper"])
+def test_host_schedule_follows_the_device_rule(schedule):
+    """JAX (and TF under tf.distribute) count blocks on the host: same rule as the device."""
+    gan = tiny_mlp_gan(WGAN, n_critic=3, critic_schedule=schedule)
+    gan.compile()
+    host = HostSchedule(schedule, 3, pending=0, generator_updates=0)
+    for done in (0, 1, 24, 25, 26, 499, 500, 501, 1000):
+        gan.generator_optimizer.iterations.assign(done)
+        host.generator_updates = done
+        device = int(keras.ops.convert_to_numpy(gan._required_critic_updates()))
+        assert host.required() == device, done
+    host = HostSchedule("fixed", 3, pending=1, generator_updates=7)
+    assert [host.step() for _ in range(5)] == [False, True, False, False, True]
+    assert (host.pending, host.generator_updates) == (0, 9)
 
 
 def test_steps_per_execution_keeps_the_schedule():

@@ -13,11 +13,17 @@ Inside a step those variables are *bound* to the traced state values with a
 to an outer one, so a nested binding always maps all of them): reads give the
 traced values, assignments are collected, and the new state is read back at the end.
 A gradient is ``jax.value_and_grad`` of a function that re-binds the differentiated
-variables to its arguments; the generator update is a ``jax.lax.cond`` over the
-variables it assigns.
+variables to its arguments.
+
+The generator update is chosen on the host (``keras_wgan.models.HostSchedule``): two
+jitted variants of the step, critic only and critic + generator, and the host count
+picks one per step. A ``jax.lax.cond`` around the generator update (still used by
+``_run_if`` outside ``fit``'s train function) made *every* step of a DIM-32 WGAN-GP
+about 4.5x slower on CPU than the critic-only step.
 """
 
 import contextlib
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -60,6 +66,35 @@ class GANTrainer:
     """Train-step hooks for Keras' JAX trainer (``train_step(state, data)``)."""
 
     # -------------------------------------------------------- the steps
+    def make_train_function(self, force=False):
+        if self.train_function is not None and not force:
+            return self.train_function
+        jitted = not self.run_eagerly and self.jit_compile
+        out_shardings = None
+        if jitted and keras.distribution.distribution() is not None:
+            out_shardings = (None, self._get_state_sharding_spec())
+        variants = {}
+        for decision in (False, True):
+            step = functools.partial(self._scheduled_train_step, decision)
+            variants[decision] = (
+                jax.jit(step, donate_argnums=0, out_shardings=out_shardings) if jitted else step
+            )
+
+        def train_step(state, data):
+            if self._schedule is None:
+                self._schedule = self._host_schedule()
+            return variants[self._schedule.step()](state, data)
+
+        self.train_function = self._make_function(train_step)
+        return self.train_function
+
+    def _scheduled_train_step(self, decision, state, data):
+        self._host_decision = decision
+        try:
+            return self.train_step(state, data)
+        finally:
+            self._host_decision = None
+
     def train_step(self, state, data):
         return self._stateless(self._state_variables(optimizer=True), state,
                                lambda: self._train_step(data))
