@@ -60,7 +60,9 @@ TRAIN_DEFAULTS = {
     "paper_optimizers": False,
     "seed": 0,
     "num_samples": 64,
+    "distribute": "auto",
 }
+DISTRIBUTE = ("auto", "none", "mirrored")
 # Settings fixed by the saved model: --resume refuses to change them.
 MODEL_SETTINGS = (
     "model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "paper_optimizers", "seed"
@@ -169,6 +171,11 @@ def _add_train_parser(subparsers):
                    help=f"seed of weights, noise and data order; default {d['seed']}")
     p.add_argument("--num-samples", type=_positive_int, default=None,
                    help=f"images per epoch sample grid; default {d['num_samples']}")
+    p.add_argument("--distribute", choices=DISTRIBUTE, default=None,
+                   help="data-parallel training: mirrored = every visible GPU (TensorFlow's "
+                        "MirroredStrategy, or keras.distribution.DataParallel on JAX), none = "
+                        "one device, auto = mirrored when there are several GPUs; default auto. "
+                        "The batch size is the global batch")
     p.add_argument("--out", default=None,
                    help="run directory; default runs/MODEL-DATASET")
     p.add_argument("--resume", action="store_true",
@@ -445,9 +452,60 @@ def _write_json(path, obj):
     os.replace(tmp, path)
 
 
+def _distribution_scope(choice):
+    """A context in which models are built and trained data-parallel, and its replica count."""
+    import contextlib
+
+    import keras
+
+    backend = keras.backend.backend()
+    if choice == "auto":
+        gpus = _gpu_count(backend)
+        choice = "mirrored" if gpus > 1 else "none"
+    if choice == "none":
+        return contextlib.nullcontext(), 1
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        strategy = tf.distribute.MirroredStrategy()
+        return strategy.scope(), strategy.num_replicas_in_sync
+    if backend == "jax":
+        distribution = keras.distribution.DataParallel()
+        return distribution.scope(), len(distribution.device_mesh.devices.flatten())
+    raise CliError(
+        f"--distribute {choice}: data-parallel training is not available on the {backend} "
+        "backend here; use --backend tensorflow or --backend jax, or --distribute none."
+    )
+
+
+def _gpu_count(backend):
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return len(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return sum(device.platform == "gpu" for device in jax.devices())
+    import torch
+
+    return torch.cuda.device_count()
+
+
 def run_train(args):
     """Train (or, with --resume, continue) a run; see the module docstring for the files."""
     settings = _resolve_train_settings(args)
+    scope, replicas = _distribution_scope(settings["distribute"])
+    if settings["batch_size"] % replicas:
+        raise CliError(
+            f"--batch-size {settings['batch_size']} (the global batch) must be a multiple of "
+            f"the {replicas} replicas of --distribute {settings['distribute']}."
+        )
+    with scope:
+        return _train(args, settings, replicas)
+
+
+def _train(args, settings, replicas):
     out = settings["out"]
     model_path = os.path.join(out, MODEL_FILE)
 
@@ -505,7 +563,8 @@ def run_train(args):
 
     _write_json(
         os.path.join(out, CONFIG_FILE),
-        {**settings, "version": __version__, "backend": keras.backend.backend()},
+        {**settings, "version": __version__, "backend": keras.backend.backend(),
+         "replicas": replicas},
     )
     samples_dir = os.path.join(out, SAMPLES_DIR)
     history = LossHistory(out)

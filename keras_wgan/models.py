@@ -104,13 +104,17 @@ class HostSchedule:
             return PAPER_SCHEDULE_CRITIC_ITERS
         return self.n_critic
 
+    def completes_block(self):
+        """Whether the next critic update completes a block (gets a generator update)."""
+        return self.pending + 1 >= self.required()
+
     def step(self):
-        """Count one critic update; True when it completes a block (a generator update)."""
-        self.pending += 1
-        if self.pending >= self.required():
+        """Count one critic update; True when it completed a block (a generator update)."""
+        if self.completes_block():
             self.pending = 0
             self.generator_updates += 1
             return True
+        self.pending += 1
         return False
 
 
@@ -392,7 +396,11 @@ class WassersteinGAN(GANTrainer, keras.Model):
         return self.sampling_generator(noise, training=training)
 
     def sample_noise(self, batch_size):
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        return self._replica_rows(
+            lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator),
+            batch_size,
+        )
+
 
     def generate(self, n, seed=None, batch_size=256):
         """Return ``n`` samples as a numpy array (images in [-1, 1] for the image nets).
@@ -472,7 +480,8 @@ class WassersteinGAN(GANTrainer, keras.Model):
 
     def _sample_fakes(self, batch_size):
         """Generator samples for a critic update (no gradient flows back to the generator)."""
-        fake = self.generator(self.sample_noise(batch_size), training=True)
+        with self._no_gradient():
+            fake = self.generator(self.sample_noise(batch_size), training=True)
         return ops.stop_gradient(fake)
 
     def _critic_update(self, real):
@@ -531,34 +540,36 @@ class WassersteinGAN(GANTrainer, keras.Model):
             )
         return [(average, live[average.path]) for average in average_model.weights]
 
-    def _train_step(self, data):
+    def _train_step(self, data, host_decision=None):
         """One critic update on this batch; the generator update when a block completes.
 
         Backend-neutral: the backend's ``GANTrainer`` calls it from ``train_step`` and
-        provides ``_minimize`` and ``_run_if``.
+        provides ``_minimize`` and ``_run_if``. ``host_decision`` is None when the
+        device decides whether this step completes a block; True or False when the
+        host does (see HostSchedule) and this trace is one of the two step variants.
         """
         real = self._real_batch(data, "fit")
         extras = self._critic_update(real)
         self.pending_critic_updates.assign_add(1)
         batch_size = ops.shape(real)[0]
-        if self._host_decision is None:  # decided on the device
+        if host_decision is None:  # decided on the device
             due = self.pending_critic_updates.value >= self._required_critic_updates()
             self._run_if(due, lambda: self._generator_update(batch_size))
-        elif self._host_decision:  # this traced variant is the block-completing step
+        elif host_decision:  # this traced variant is the block-completing step
             self._generator_update(batch_size)
         return self._logs(extras)
 
-    # Set only while a backend traces one of its two host-scheduled step variants
-    # (critic only / critic + generator): see HostSchedule.
-    _host_decision = None
     _schedule = None  # the HostSchedule of the current training, if the backend uses one
 
     def _host_schedule(self):
         """A host-side copy of the block counters, read from the variables (see HostSchedule)."""
+        def read(variable):  # through a tensor: a tf.distribute variable has no __array__
+            return int(ops.convert_to_numpy(ops.convert_to_tensor(variable)))
+
         return HostSchedule(
             self.critic_schedule, self.n_critic,
-            pending=int(ops.convert_to_numpy(self.pending_critic_updates.value)),
-            generator_updates=int(ops.convert_to_numpy(self.generator_optimizer.iterations.value)),
+            pending=read(self.pending_critic_updates),
+            generator_updates=read(self.generator_optimizer.iterations),
         )
 
     def _test_step(self, data):
@@ -710,9 +721,11 @@ class WGANGP(WassersteinGAN):
         return {"gradient_penalty": self.gradient_penalty_tracker}
 
     def critic_regularizer(self, real, fake, real_scores, training):
-        batch_size = ops.shape(real)[0]
-        alpha_shape = (batch_size,) + (1,) * (len(real.shape) - 1)
-        alpha = keras.random.uniform(alpha_shape, dtype=real.dtype, seed=self.seed_generator)
+        ones = (1,) * (len(real.shape) - 1)
+        alpha = self._replica_rows(
+            lambda n: keras.random.uniform((n,) + ones, dtype=real.dtype, seed=self.seed_generator),
+            ops.shape(real)[0],
+        )
         penalty, _ = losses.gradient_penalty(
             self.critic,
             losses.interpolate(real, fake, alpha),

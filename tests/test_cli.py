@@ -350,3 +350,38 @@ def test_backend_flag_trains_on_jax_resumes_on_torch_and_samples_here(tmp_path, 
     gan = keras.models.load_model(os.path.join(out, "model.keras"))
     assert int(gan.critic_optimizer.iterations) == 4
     assert int(gan.generator_optimizer.iterations) == 2
+
+
+@pytest.mark.slow
+def test_distribute_mirrored_trains_on_two_jax_devices_and_resumes_on_one(tmp_path, idx_dir):
+    """--distribute mirrored: data-parallel over every device (two host devices here)."""
+    env = {**os.environ, "KERAS_BACKEND": "jax",
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    out = str(tmp_path / "run")
+    train = [sys.executable, "-m", "keras_wgan", "train", "--dataset", "fashion_mnist",
+             "--data-dir", idx_dir, "--steps-per-epoch", "2", "--out", out, *TINY]
+    result = subprocess.run(train + ["--epochs", "1", "--distribute", "mirrored"], env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = json.load(open(os.path.join(out, "config.json")))
+    assert (config["distribute"], config["replicas"], config["backend"]) == ("mirrored", 2, "jax")
+    # A different device count on resume: one device now.
+    resume = [sys.executable, "-m", "keras_wgan", "train", "--resume", "--out", out,
+              "--epochs", "2", "--distribute", "none", "--verbose", "0"]
+    result = subprocess.run(resume, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = json.load(open(os.path.join(out, "config.json")))
+    assert (config["distribute"], config["replicas"]) == ("none", 1)
+    import keras
+    gan = keras.models.load_model(os.path.join(out, "model.keras"))
+    assert int(gan.critic_optimizer.iterations) == 4
+    assert int(gan.generator_optimizer.iterations) == 2
+
+
+def test_distribute_refuses_what_it_cannot_do(capfd, idx_dir, tmp_path):
+    train = ["train", "--dataset", "fashion_mnist", "--data-dir", idx_dir, "--out",
+             str(tmp_path / "run"), *TINY, "--epochs", "1", "--distribute", "mirrored"]
+    assert cli.main(["--backend", "torch", *train]) == 2
+    err = capfd.readouterr().err
+    assert "not available on the torch backend" in err and "--distribute none" in err
+    assert not os.path.exists(tmp_path / "run")

@@ -9,7 +9,11 @@ alternation, losses, metrics, weight averaging, config, saving) lives in
   ``test_step`` with the signature that backend's Keras trainer calls, and the model
   hooks ``_minimize(loss_fn, optimizer, variables)`` (one optimizer update),
   ``_run_if(condition, fn)`` (the generator update, only on the steps that complete a
-  block), ``_sample_fakes`` and ``_prepare_networks`` (run-time fast paths);
+  block), ``_replica_rows(draw, batch_size)`` (random rows for this replica's share of
+  the global batch), ``_no_gradient()`` (a context that records no graph) and
+  ``_prepare_networks`` (run-time fast paths). The mixin comes before ``keras.Model``
+  in the model's bases but after ``WassersteinGAN`` itself, so the model class must
+  not define these hooks;
 * ``input_gradients(fn, x)``: the gradient of ``sum(fn(x))`` with respect to ``x``, itself
   differentiable (the gradient penalty's double backward).
 """

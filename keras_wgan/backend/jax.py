@@ -89,11 +89,8 @@ class GANTrainer:
         return self.train_function
 
     def _scheduled_train_step(self, decision, state, data):
-        self._host_decision = decision
-        try:
-            return self.train_step(state, data)
-        finally:
-            self._host_decision = None
+        return self._stateless(self._state_variables(optimizer=True), state,
+                               lambda: self._train_step(data, host_decision=decision))
 
     def train_step(self, state, data):
         return self._stateless(self._state_variables(optimizer=True), state,
@@ -174,6 +171,14 @@ class GANTrainer:
 
     def _prepare_networks(self, *networks):
         """No fast paths on JAX: XLA fuses the activations itself."""
+
+    def _no_gradient(self):
+        return contextlib.nullcontext()  # gradients are only what jax.grad asks for
+
+    def _replica_rows(self, draw, batch_size):
+        # Arrays are global under keras.distribution (XLA shards them): draw(batch_size)
+        # is already the whole batch's rows.
+        return draw(batch_size)
 
     # -------------------------------------------- state with both optimizers
     # Keras' JAX trainer reads ``self.optimizer.variables`` (the critic's) wherever it

@@ -1,4 +1,13 @@
-"""TensorFlow: GradientTape gradients, a graph-side generator update, two fast paths.
+"""TensorFlow: GradientTape gradients, the generator update, ``tf.distribute``, two fast paths.
+
+On one device the generator update is a graph-side ``tf.cond``. Under a
+``tf.distribute`` strategy with several replicas an optimizer update may not sit in a
+``tf.cond`` (its cross-replica ``merge_call``), so the step comes in two traced
+variants, critic only and critic + generator, chosen per step on the host
+(``keras_wgan.models.HostSchedule``); each replica's loss is divided by the number of
+replicas (the optimizer sums their gradients), and random rows are drawn for the
+global batch and sliced per replica, so the maths is that of one device on the global
+batch.
 
 The fast paths make the WGAN-GP step cheaper on TensorFlow without changing a value
 or a saved file. They are installed at run time on the *instances* of stock Keras
@@ -15,6 +24,7 @@ networks keep stock configs and a ``.keras`` file loads on every backend:
   channels (a generator's image layer), forward and backward.
 """
 
+import contextlib
 import functools
 
 import keras
@@ -30,11 +40,60 @@ class GANTrainer:
     def test_step(self, data):
         return self._test_step(data)
 
+    def _replicas(self):
+        return self.distribute_strategy.num_replicas_in_sync
+
+    def make_train_function(self, force=False):
+        if self._replicas() == 1:
+            return super().make_train_function(force)
+        if self.train_function is not None and not force:
+            return self.train_function
+        if self.steps_per_execution != 1:
+            raise ValueError(
+                f"{type(self).__name__} under tf.distribute with {self._replicas()} replicas "
+                "needs steps_per_execution=1 (the generator update is chosen per step on the "
+                f"host); got {self.steps_per_execution}. Use compile(steps_per_execution=1)."
+            )
+        variants = {
+            decision: self._make_function(functools.partial(self._scheduled_train_step, decision))
+            for decision in (False, True)
+        }
+
+        def function(iterator):
+            if self._schedule is None:
+                self._schedule = self._host_schedule()
+            logs = variants[self._schedule.completes_block()](iterator)
+            self._schedule.step()  # only once the step ran (the data may have ended)
+            return logs
+
+        self.train_function = function
+        return function
+
+    def _scheduled_train_step(self, decision, data):
+        # An argument, not an attribute: MirroredStrategy traces replicas in threads.
+        return self._train_step(data, host_decision=decision)
+
     def _minimize(self, loss_fn, optimizer, variables):
         with tf.GradientTape() as tape:
             loss, aux = loss_fn()
-        optimizer.apply(tape.gradient(loss, variables), variables)
+            # Each replica's mean over its share; the optimizer sums the replicas'
+            # gradients, so this is the gradient of the global batch's mean.
+            scaled = loss / self._replicas() if self._replicas() > 1 else loss
+        optimizer.apply(tape.gradient(scaled, variables), variables)
         return loss, aux
+
+    def _no_gradient(self):
+        return contextlib.nullcontext()  # only what a GradientTape records is differentiated
+
+    def _replica_rows(self, draw, batch_size):
+        context = tf.distribute.get_replica_context()
+        replicas = self._replicas()
+        if context is None or replicas == 1:
+            return draw(batch_size)
+        replica = tf.cast(context.replica_id_in_sync_group, "int32")
+        batch_size = tf.cast(batch_size, "int32")
+        rows = draw(batch_size * replicas)
+        return rows[replica * batch_size:(replica + 1) * batch_size]
 
     def _run_if(self, condition, fn):
         # A graph-side conditional: no host synchronisation in the step.

@@ -33,9 +33,11 @@ class GANTrainer:
         if bool(ops.convert_to_numpy(condition)):
             fn()
 
-    def _sample_fakes(self, batch_size):
-        with torch.no_grad():  # the critic update needs no graph through the generator
-            return super()._sample_fakes(batch_size)
+    def _no_gradient(self):
+        return torch.no_grad()  # e.g. the critic update's fakes: no graph through the generator
+
+    def _replica_rows(self, draw, batch_size):
+        return draw(batch_size)  # one process, one device
 
     def _prepare_networks(self, *networks):
         """No fast paths on PyTorch."""

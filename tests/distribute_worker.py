@@ -1,0 +1,153 @@
+"""Subprocess half of tests/test_distribute.py: one device vs two replicas, same global batches.
+
+    KERAS_BACKEND=tensorflow python distribute_worker.py OUT_DIR   (MirroredStrategy over
+                                                                    2 logical CPU devices)
+    KERAS_BACKEND=jax XLA_FLAGS=--xla_force_host_platform_device_count=2 \\
+        python distribute_worker.py OUT_DIR                         (keras.distribution
+                                                                    DataParallel)
+
+Writes OUT_DIR/report_<backend>.json with each run's weights, counts and losses.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+HERE = Path(__file__).resolve().parent
+OUT = Path(sys.argv[1])
+
+
+def points(num_batches, batch_size=8, seed=0):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    data = rng.normal(size=(num_batches * batch_size, 2)).astype("float32")
+    return tf.data.Dataset.from_tensor_slices(data).batch(batch_size)
+
+
+def images(num_batches, batch_size=4):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+    data = rng.uniform(-1, 1, (num_batches * batch_size, 16, 16, 1)).astype("float32")
+    return tf.data.Dataset.from_tensor_slices(data).batch(batch_size)
+
+
+def value(variable):
+    """A variable's value as numpy (a tf.distribute variable has no __array__)."""
+    import keras
+
+    return keras.ops.convert_to_numpy(keras.ops.convert_to_tensor(variable))
+
+
+def count(variable):
+    return int(value(variable))
+
+
+def run(scope):
+    """Train a WGAN-GP (toy MLPs) and a WGAN (batch-norm critic), save, reload, resume."""
+    import keras
+    from conftest import tiny_image_gan, tiny_mlp_gan
+
+    from keras_wgan import WGAN, WGANGP
+
+    report = {}
+    with scope():
+        gan = tiny_mlp_gan(WGANGP, n_critic=2, ema_decay=0.9, seed=0)
+        # SGD: Adam divides by the gradient's running scale, so the float reordering of
+        # a sharded reduction, in a gradient that is ~0, becomes a full-size step.
+        gan.compile(critic_optimizer=keras.optimizers.SGD(0.05),
+                    generator_optimizer=keras.optimizers.SGD(0.05))
+        history = gan.fit(points(8), epochs=2, verbose=0)  # 16 critic, 8 generator updates
+    report["wgangp"] = {
+        "weights": [np.asarray(w).tolist() for w in gan.generator.get_weights()
+                    + gan.critic.get_weights() + gan.ema_generator.get_weights()],
+        "counts": [count(gan.critic_optimizer.iterations), count(gan.generator_optimizer.iterations),
+                   count(gan.pending_critic_updates)],
+        "history": {k: [float(x) for x in v] for k, v in history.history.items()},
+    }
+    path = OUT / f"{keras.backend.backend()}_{scope.__name__}.keras"
+    gan.save(path)
+    with scope():
+        wgan = tiny_image_gan(WGAN, normalization="batch", n_critic=2, seed=0)
+        wgan.compile()
+        wgan.fit(images(4), epochs=1, verbose=0)
+    clipped = max(float(np.abs(value(w)).max()) for w in wgan.critic.trainable_weights)
+    report["wgan"] = {
+        "counts": [count(wgan.critic_optimizer.iterations), count(wgan.generator_optimizer.iterations)],
+        "max_abs_critic_weight": clipped,
+        "finite": bool(all(np.isfinite(np.asarray(w)).all() for w in wgan.get_weights())),
+    }
+    report["saved"] = str(path)
+    return report
+
+
+def main():
+    import keras
+
+    backend = keras.backend.backend()
+    reports = {}
+    if backend == "tensorflow":
+        import contextlib
+
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+        def one_device():
+            return contextlib.nullcontext()
+
+        def two_replicas():
+            return strategy.scope()
+
+        reports["one_device"] = run(one_device)
+        reports["two_replicas"] = run(two_replicas)
+        reports["replicas"] = strategy.num_replicas_in_sync
+        # A file saved by the two-replica run loads on one device and the reverse.
+        from keras_wgan import WGANGP  # noqa: F401
+
+        loaded = keras.models.load_model(reports["two_replicas"]["saved"])
+        reports["loaded_on_one_device_counts"] = [count(loaded.critic_optimizer.iterations),
+                                                  count(loaded.generator_optimizer.iterations)]
+        with strategy.scope():
+            loaded = keras.models.load_model(reports["one_device"]["saved"])
+            loaded.fit(points(4, seed=3), epochs=1, verbose=0)
+        reports["resumed_on_two_replicas_counts"] = [count(loaded.critic_optimizer.iterations),
+                                                     count(loaded.generator_optimizer.iterations)]
+    else:
+        import contextlib
+
+        import jax
+
+        def one_device():
+            return contextlib.nullcontext()
+
+        distribution = keras.distribution.DataParallel(devices=jax.devices())
+
+        def two_replicas():
+            return distribution.scope()
+
+        reports["one_device"] = run(one_device)
+        reports["two_replicas"] = run(two_replicas)
+        reports["replicas"] = len(jax.devices())
+        loaded = keras.models.load_model(reports["two_replicas"]["saved"])
+        reports["loaded_on_one_device_counts"] = [count(loaded.critic_optimizer.iterations),
+                                                  count(loaded.generator_optimizer.iterations)]
+        with distribution.scope():
+            loaded = keras.models.load_model(reports["one_device"]["saved"])
+            loaded.fit(points(4, seed=3), epochs=1, verbose=0)
+        reports["resumed_on_two_replicas_counts"] = [count(loaded.critic_optimizer.iterations),
+                                                     count(loaded.generator_optimizer.iterations)]
+    (OUT / f"report_{backend}.json").write_text(json.dumps(reports))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    main()

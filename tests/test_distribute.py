@@ -1,0 +1,66 @@
+"""Data-parallel training: two replicas train exactly what one device trains on the same batches.
+
+The batch given to ``fit`` is the global batch; each replica takes its share, draws the
+noise and interpolation weights of its own global samples, and the replicas' gradients
+add up to the global batch's. So a WGAN-GP without batch-coupled layers reaches the same
+weights, losses and counts on 1 and 2 replicas (to float tolerance). A WGAN whose critic
+has BatchNormalization normalises each replica's share with that share's statistics,
+so its weights differ from one device's; it is checked for exact counts, clipping and
+finite weights only. Each backend runs in its own process: TensorFlow's
+MirroredStrategy over two logical CPU devices, JAX's keras.distribution.DataParallel over
+two host devices.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+WORKER = Path(__file__).with_name("distribute_worker.py")
+
+
+@pytest.fixture(scope="module", params=["tensorflow", "jax"])
+def report(request, tmp_path_factory):
+    backend = request.param
+    directory = tmp_path_factory.mktemp(f"distribute_{backend}")
+    env = {**os.environ, "KERAS_BACKEND": backend,
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    with open(directory / "log.txt", "w") as log:
+        result = subprocess.run([sys.executable, str(WORKER), str(directory)], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, timeout=600)
+    output = (directory / "log.txt").read_text()
+    assert result.returncode == 0, output[-4000:]
+    return json.loads((directory / f"report_{backend}.json").read_text())
+
+
+@pytest.mark.slow
+def test_two_replicas_train_the_same_wgangp_as_one_device(report):
+    assert report["replicas"] == 2
+    one, two = report["one_device"]["wgangp"], report["two_replicas"]["wgangp"]
+    assert one["counts"] == two["counts"] == [16, 8, 0]
+    assert len(one["weights"]) == len(two["weights"])
+    for a, b in zip(one["weights"], two["weights"]):
+        np.testing.assert_allclose(np.array(b), np.array(a), rtol=1e-4, atol=1e-5)
+    assert sorted(one["history"]) == sorted(two["history"])
+    for name, values in one["history"].items():
+        np.testing.assert_allclose(two["history"][name], values, rtol=1e-4, atol=1e-5,
+                                   err_msg=name)
+
+
+@pytest.mark.slow
+def test_wgan_with_batch_norm_keeps_counts_and_clipping_on_two_replicas(report):
+    for run in ("one_device", "two_replicas"):
+        wgan = report[run]["wgan"]
+        assert wgan["counts"] == [4, 2]
+        assert wgan["max_abs_critic_weight"] <= 0.01 + 1e-7
+        assert wgan["finite"]
+
+
+@pytest.mark.slow
+def test_files_move_between_one_device_and_two_replicas(report):
+    assert report["loaded_on_one_device_counts"] == [16, 8]
+    assert report["resumed_on_two_replicas_counts"] == [20, 10]
