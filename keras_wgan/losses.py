@@ -61,6 +61,7 @@ def gradient_penalty(critic, interpolates, target=1.0, one_sided=False, training
     gradients = backend.input_gradients(
         lambda x: critic(x, training=training), interpolates
     )
+    gradients = ops.cast(gradients, "float32")  # norms in float32 under mixed precision
     norms = per_sample_norm(gradients)
     return penalty_from_norms(norms, target, one_sided), norms
 

@@ -40,6 +40,13 @@ PAPER_SCHEDULE_PERIOD = 500
 
 BATCH_COUPLED_LAYERS = (keras.layers.BatchNormalization,)
 
+# First loss scale of the LossScaleOptimizers compile() adds under mixed_float16. Keras'
+# 2**15 overflows the critic's float16 gradients at the start (a step with non-finite
+# gradients is skipped and the scale halved), as the penalty term (weight 10) makes them
+# large; 2**8 starts finite on the seed's nets, and the scale still grows x2 every 2000
+# finite steps.
+LOSS_SCALE_START = 2.0**8
+
 
 def _check_int(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
@@ -68,10 +75,14 @@ def _portable(optimizer_config):
     ``keras.src.backend.torch.optimizers...``; another backend would import torch's
     class from it. Keras' public ``keras.optimizers`` names the right one everywhere.
     """
-    if isinstance(optimizer_config, dict) and str(optimizer_config.get("module", "")).startswith(
-        "keras.src.backend."
-    ):
+    if not isinstance(optimizer_config, dict):
+        return optimizer_config
+    if str(optimizer_config.get("module", "")).startswith("keras.src.backend."):
         optimizer_config = {**optimizer_config, "module": "keras.optimizers"}
+    inner = optimizer_config.get("config", {}).get("inner_optimizer")  # LossScaleOptimizer
+    if isinstance(inner, dict):
+        config = {**optimizer_config["config"], "inner_optimizer": _portable(inner)}
+        optimizer_config = {**optimizer_config, "config": config}
     return optimizer_config
 
 
@@ -288,6 +299,13 @@ class WassersteinGAN(GANTrainer, keras.Model):
                 "`critic_optimizer` and `generator_optimizer` must be two different "
                 "optimizer instances (each keeps its own slots and iteration count)."
             )
+        if self._needs_loss_scaling():
+            # float16 gradients underflow without it; Keras would wrap only one optimizer.
+            critic_optimizer, generator_optimizer = (
+                opt if isinstance(opt, keras.optimizers.LossScaleOptimizer)
+                else keras.optimizers.LossScaleOptimizer(opt, initial_scale=LOSS_SCALE_START)
+                for opt in (critic_optimizer, generator_optimizer)
+            )
         # The critic optimizer doubles as Keras' `self.optimizer`, so learning-rate
         # callbacks act on it and Keras creates no third, unused optimizer.
         super().compile(optimizer=critic_optimizer, **kwargs)
@@ -299,6 +317,15 @@ class WassersteinGAN(GANTrainer, keras.Model):
         self.critic_optimizer.build(self.critic.trainable_variables)
         self.generator_optimizer.build(self.generator.trainable_variables)
         self._requested_jit_compile = kwargs.get("jit_compile", "auto")
+
+    def _needs_loss_scaling(self):
+        """Whether the model or its networks compute in float16 (``mixed_float16``)."""
+        layers = [self] + [layer for net in (self.generator, self.critic)
+                           for layer in net._flatten_layers()]
+        return any(
+            keras.backend.standardize_dtype(layer.dtype_policy.compute_dtype) == "float16"
+            for layer in layers
+        )
 
     @classmethod
     def paper_optimizers(cls):
@@ -349,6 +376,7 @@ class WassersteinGAN(GANTrainer, keras.Model):
         return {
             "name": self.name,
             "trainable": self.trainable,
+            "dtype": keras.saving.serialize_keras_object(self.dtype_policy),
             "generator": keras.saving.serialize_keras_object(self.generator),
             "critic": keras.saving.serialize_keras_object(self.critic),
             "latent_dim": self.latent_dim,
@@ -456,10 +484,14 @@ class WassersteinGAN(GANTrainer, keras.Model):
             )
         return ops.cast(data, self.compute_dtype)
 
+    def _score(self, samples, training):
+        """The critic's scores in float32, whatever its compute dtype (mixed precision)."""
+        return ops.cast(self.critic(samples, training=training), "float32")
+
     def _critic_scores(self, real, fake, training):
         if self._critic_batch_coupled:
-            return self.critic(real, training=training), self.critic(fake, training=training)
-        scores = self.critic(ops.concatenate([real, fake], axis=0), training=training)
+            return self._score(real, training), self._score(fake, training)
+        scores = self._score(ops.concatenate([real, fake], axis=0), training)
         return ops.split(scores, 2, axis=0)
 
     def critic_regularizer(self, real, fake, real_scores, training):
@@ -504,7 +536,7 @@ class WassersteinGAN(GANTrainer, keras.Model):
     def _generator_update(self, batch_size):
         def loss_fn():
             fake = self.generator(self.sample_noise(batch_size), training=True)
-            return losses.generator_loss(self.critic(fake, training=True)), ()
+            return losses.generator_loss(self._score(fake, training=True)), ()
 
         loss, _ = self._minimize(
             loss_fn, self.generator_optimizer, self.generator.trainable_variables
@@ -722,10 +754,12 @@ class WGANGP(WassersteinGAN):
 
     def critic_regularizer(self, real, fake, real_scores, training):
         ones = (1,) * (len(real.shape) - 1)
+        # Drawn in float32 (then cast): the same weights under every precision policy.
         alpha = self._replica_rows(
-            lambda n: keras.random.uniform((n,) + ones, dtype=real.dtype, seed=self.seed_generator),
+            lambda n: keras.random.uniform((n,) + ones, seed=self.seed_generator),
             ops.shape(real)[0],
         )
+        alpha = ops.cast(alpha, real.dtype)
         penalty, _ = losses.gradient_penalty(
             self.critic,
             losses.interpolate(real, fake, alpha),

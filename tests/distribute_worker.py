@@ -86,65 +86,71 @@ def run(scope):
     return report
 
 
-def main():
+def two_replica_scope(backend):
+    """(a context that trains on two replicas, the replica count) for this backend."""
     import keras
 
-    backend = keras.backend.backend()
-    reports = {}
     if backend == "tensorflow":
-        import contextlib
-
         import tensorflow as tf
 
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        return strategy.scope, strategy.num_replicas_in_sync
+    import jax
 
-        def one_device():
-            return contextlib.nullcontext()
+    distribution = keras.distribution.DataParallel(devices=jax.devices())
+    return distribution.scope, len(jax.devices())
 
-        def two_replicas():
-            return strategy.scope()
 
-        reports["one_device"] = run(one_device)
-        reports["two_replicas"] = run(two_replicas)
-        reports["replicas"] = strategy.num_replicas_in_sync
-        # A file saved by the two-replica run loads on one device and the reverse.
-        from keras_wgan import WGANGP  # noqa: F401
+def main():
+    import contextlib
 
-        loaded = keras.models.load_model(reports["two_replicas"]["saved"])
-        reports["loaded_on_one_device_counts"] = [count(loaded.critic_optimizer.iterations),
-                                                  count(loaded.generator_optimizer.iterations)]
-        with strategy.scope():
-            loaded = keras.models.load_model(reports["one_device"]["saved"])
-            loaded.fit(points(4, seed=3), epochs=1, verbose=0)
-        reports["resumed_on_two_replicas_counts"] = [count(loaded.critic_optimizer.iterations),
-                                                     count(loaded.generator_optimizer.iterations)]
-    else:
-        import contextlib
+    import keras
 
-        import jax
+    import keras_wgan  # noqa: F401  (registers the classes load_model reads)
 
-        def one_device():
-            return contextlib.nullcontext()
+    backend = keras.backend.backend()
+    scope, replicas = two_replica_scope(backend)
 
-        distribution = keras.distribution.DataParallel(devices=jax.devices())
+    def one_device():
+        return contextlib.nullcontext()
 
-        def two_replicas():
-            return distribution.scope()
+    def two_replicas():
+        return scope()
 
-        reports["one_device"] = run(one_device)
-        reports["two_replicas"] = run(two_replicas)
-        reports["replicas"] = len(jax.devices())
-        loaded = keras.models.load_model(reports["two_replicas"]["saved"])
-        reports["loaded_on_one_device_counts"] = [count(loaded.critic_optimizer.iterations),
-                                                  count(loaded.generator_optimizer.iterations)]
-        with distribution.scope():
-            loaded = keras.models.load_model(reports["one_device"]["saved"])
-            loaded.fit(points(4, seed=3), epochs=1, verbose=0)
-        reports["resumed_on_two_replicas_counts"] = [count(loaded.critic_optimizer.iterations),
-                                                     count(loaded.generator_optimizer.iterations)]
+    reports = {"replicas": replicas, "one_device": run(one_device),
+               "two_replicas": run(two_replicas)}
+    # A file saved by the two-replica run loads on one device, and the reverse resumes.
+    loaded = keras.models.load_model(reports["two_replicas"]["saved"])
+    reports["loaded_on_one_device_counts"] = [count(loaded.critic_optimizer.iterations),
+                                              count(loaded.generator_optimizer.iterations)]
+    with scope():
+        loaded = keras.models.load_model(reports["one_device"]["saved"])
+        loaded.fit(points(4, seed=3), epochs=1, verbose=0)
+    reports["resumed_on_two_replicas_counts"] = [count(loaded.critic_optimizer.iterations),
+                                                 count(loaded.generator_optimizer.iterations)]
+    # Mixed float16 with loss scaling on both optimizers, on two replicas.
+    from conftest import tiny_mlp_gan
+
+    from keras_wgan import WGANGP
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        with scope():
+            gan = tiny_mlp_gan(WGANGP, n_critic=2, seed=0)
+            gan.compile()
+            history = gan.fit(points(4), epochs=1, verbose=0).history
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    reports["mixed_float16"] = {
+        "optimizers": [type(gan.critic_optimizer).__name__,
+                       type(gan.generator_optimizer).__name__],
+        "counts": [count(gan.critic_optimizer.iterations),
+                   count(gan.generator_optimizer.iterations)],
+        "finite": bool(all(np.isfinite(v[0]) for v in history.values())),
+    }
     (OUT / f"report_{backend}.json").write_text(json.dumps(reports))
 
 

@@ -75,3 +75,10 @@ def test_wgan_with_batch_norm_keeps_counts_and_clipping_on_two_replicas(report):
 def test_files_move_between_one_device_and_two_replicas(report):
     assert report["loaded_on_one_device_counts"] == [16, 8]
     assert report["resumed_on_two_replicas_counts"] == [20, 10]
+
+
+@pytest.mark.slow
+def test_mixed_float16_scales_both_losses_on_two_replicas(report):
+    mixed = report["mixed_float16"]
+    assert mixed["optimizers"] == ["LossScaleOptimizer", "LossScaleOptimizer"]
+    assert mixed["counts"] == [4, 2] and mixed["finite"]

@@ -128,9 +128,10 @@ class GANTrainer:
             for i, value in zip(slots, trainable_values):
                 bound[i] = value
             (loss, aux), new_values = _run_bound(everything, bound, loss_fn)
-            return loss, (aux, new_values)
+            # A LossScaleOptimizer's scale (float16); stateless_apply unscales.
+            return optimizer.scale_loss(loss), (loss, aux, new_values)
 
-        (loss, (aux, new_values)), grads = jax.value_and_grad(bound_loss, has_aux=True)(
+        (_, (loss, aux, new_values)), grads = jax.value_and_grad(bound_loss, has_aux=True)(
             [values[i] for i in slots]
         )
         differentiated = set(slots)

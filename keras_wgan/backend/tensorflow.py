@@ -79,6 +79,7 @@ class GANTrainer:
             # Each replica's mean over its share; the optimizer sums the replicas'
             # gradients, so this is the gradient of the global batch's mean.
             scaled = loss / self._replicas() if self._replicas() > 1 else loss
+            scaled = optimizer.scale_loss(scaled)  # a LossScaleOptimizer's scale (float16)
         optimizer.apply(tape.gradient(scaled, variables), variables)
         return loss, aux
 

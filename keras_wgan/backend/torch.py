@@ -6,6 +6,7 @@ exact variable list of each optimizer, so no ``.grad`` accumulates on the other
 network.
 """
 
+import keras
 import torch
 from keras import ops
 
@@ -19,10 +20,15 @@ class GANTrainer:
     def test_step(self, data):
         return self._test_step(data)
 
+    def make_train_function(self, force=False):
+        _check_trainable_here(self)
+        return super().make_train_function(force)
+
     def _minimize(self, loss_fn, optimizer, variables):
         loss, aux = loss_fn()
         tensors = [v.value for v in variables]
-        grads = torch.autograd.grad(loss, tensors, allow_unused=True)
+        # scale_loss: a LossScaleOptimizer's scale (float16); apply() unscales.
+        grads = torch.autograd.grad(optimizer.scale_loss(loss), tensors, allow_unused=True)
         grads = [torch.zeros_like(t) if g is None else g for g, t in zip(grads, tensors)]
         with torch.no_grad():
             optimizer.apply(grads, variables)
@@ -64,3 +70,21 @@ def input_gradients(fn, x):
         outputs = fn(x)
         (grads,) = torch.autograd.grad(outputs.sum(), x, create_graph=True)
     return grads
+
+
+def _check_trainable_here(model):
+    """PyTorch's CPU float16 convolution has no weight gradient: say so before training."""
+    if torch.cuda.is_available():
+        return
+    for network in (model.generator, model.critic):
+        for layer in network._flatten_layers():
+            convolution = "Conv" in type(layer).__name__
+            if convolution and keras.backend.standardize_dtype(
+                layer.dtype_policy.compute_dtype
+            ) == "float16":
+                raise ValueError(
+                    f"The torch backend cannot train the float16 convolution "
+                    f"{layer.name!r} of {network.name!r} on CPU (PyTorch's CPU float16 "
+                    "conv2d has no weight gradient). Use the mixed_bfloat16 policy, the "
+                    "tensorflow or jax backend, or a GPU."
+                )
