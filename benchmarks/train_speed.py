@@ -93,8 +93,13 @@ FIT_NETS = {
     "fit-fastlrelu": {"fast_lrelu": True, "fast_conv": False},
     "fit-fastconv": {"fast_lrelu": False, "fast_conv": True},
     "fit-fast": {"fast_lrelu": True, "fast_conv": True},
+    "fit-bf16": {},
+    "fit-2replicas": {},
 }
-ALL_VARIANTS = DEFAULT_VARIANTS + ABLATIONS + DIAGNOSTICS
+# Scale-out rows (TensorFlow): fit under the mixed_bfloat16 policy, and fit on two
+# replicas (MirroredStrategy over two logical CPU devices, the same global batch).
+SCALE_OUT = ("fit-bf16", "fit-2replicas")
+ALL_VARIANTS = DEFAULT_VARIANTS + ABLATIONS + DIAGNOSTICS + SCALE_OUT
 BACKENDS = ("tensorflow", "jax", "torch")
 # Rows measured under the non-TensorFlow backends.
 OTHER_BACKEND_VARIANTS = ("reference", "fit")
@@ -293,21 +298,32 @@ def run_fit(spec, lockstep):
 
     import keras_wgan
 
+    import contextlib
+
     model, dim, n_critic = spec["model"], spec["dim"], spec["n_critic"]
     backend = spec.get("backend", "tensorflow")
-    generator, critic = build_nets(model, dim)
-    cls = keras_wgan.WGANGP if model == "wgan-gp" else keras_wgan.WGAN
-    # The seed's recipe, like for like with the hand-written loops: no weight averaging
-    # and the papers' optimizers (the library defaults add one weight-sized average per
-    # generator update).
-    gan = cls(generator, critic, n_critic=n_critic, ema_decay=None, seed=0)
-    if backend == "tensorflow":
-        set_fast_paths(generator, critic, **FIT_NETS[spec["variant"]])
-    if spec["variant"] == "fit-split":
-        gan._critic_batch_coupled = True  # forces separate real/fake critic calls
-    jit = {"auto": "auto", "on": True, "off": False}[spec["jit"]]
-    spe = spec["spe"]
-    gan.compile(jit_compile=jit, steps_per_execution=spe, **gan.paper_optimizers())
+    scope = contextlib.nullcontext
+    if spec["variant"] == "fit-bf16":
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    elif spec["variant"] == "fit-2replicas":
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        scope = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope
+    with scope():
+        generator, critic = build_nets(model, dim)
+        cls = keras_wgan.WGANGP if model == "wgan-gp" else keras_wgan.WGAN
+        # The seed's recipe, like for like with the hand-written loops: no weight
+        # averaging and the papers' optimizers (the library defaults add one
+        # weight-sized average per generator update).
+        gan = cls(generator, critic, n_critic=n_critic, ema_decay=None, seed=0)
+        if backend == "tensorflow":
+            set_fast_paths(generator, critic, **FIT_NETS[spec["variant"]])
+        if spec["variant"] == "fit-split":
+            gan._critic_batch_coupled = True  # forces separate real/fake critic calls
+        jit = {"auto": "auto", "on": True, "off": False}[spec["jit"]]
+        spe = spec["spe"]
+        gan.compile(jit_compile=jit, steps_per_execution=spe, **gan.paper_optimizers())
 
     traces = []  # one entry per Python trace of train_step, tagged with its epoch
     epoch_now = [0]
@@ -339,19 +355,26 @@ def run_fit(spec, lockstep):
     ds = make_dataset(BATCH)
     lockstep.ready()
     lockstep.wait_go()
-    gan.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=0,
-            callbacks=[Blocks()])
+    with scope():
+        gan.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=0,
+                callbacks=[Blocks()])
     first_epoch_traces = sum(1 for e in traces if e == 0)
     return {
         **lockstep.results(),
         "updates_per_block": updates_per_epoch,
         "traces_first_epoch": first_epoch_traces,
         "retraces_after_first_epoch": len(traces) - first_epoch_traces,
-        **({"host_sync_ops": host_sync_ops(plain_train_step)} if backend == "tensorflow" else {}),
+        **({"host_sync_ops": host_sync_ops(plain_train_step)}
+           if backend == "tensorflow" and spec["variant"] not in SCALE_OUT else {}),
+        "replicas": gan.distribute_strategy.num_replicas_in_sync
+        if backend == "tensorflow" else 1,
+        # Gradient bytes all-reduced per update (float32 gradients of every parameter).
+        "gradient_bytes": [4 * critic.count_params(), 4 * generator.count_params()],
         "jit_resolved": bool(gan.jit_compile),
         "flops": flops_per_update(model, generator, critic, n_critic, BATCH)[0],
-        "counters": [int(gan.critic_optimizer.iterations),
-                     int(gan.generator_optimizer.iterations)],
+        "counters": [int(keras.ops.convert_to_numpy(keras.ops.convert_to_tensor(v)))
+                     for v in (gan.critic_optimizer.iterations,
+                               gan.generator_optimizer.iterations)],
         "tf_threads": [tf.config.threading.get_intra_op_parallelism_threads(),
                        tf.config.threading.get_inter_op_parallelism_threads()],
     }
@@ -1075,6 +1098,14 @@ def main(argv=None):
                                      f"{result['traces_first_epoch']}, after: "
                                      f"{result['retraces_after_first_epoch']}")
                         extra.append(f"jit_compile resolved to {result['jit_resolved']}")
+                    if result.get("replicas", 1) > 1:
+                        critic_bytes, generator_bytes = result["gradient_bytes"]
+                        per_update = n_critic * critic_bytes + generator_bytes
+                        extra.append(
+                            f"{result['replicas']} replicas all-reduce {per_update / 1e6:.1f} MB "
+                            f"of gradients per generator update ({n_critic} x critic "
+                            f"{critic_bytes / 1e6:.2f} MB + generator "
+                            f"{generator_bytes / 1e6:.2f} MB)")
                     if "critic_frozen_verified" in result:
                         extra.append("critic weights unchanged by the generator's "
                                      f"train_on_batch: {result['critic_frozen_verified']}")

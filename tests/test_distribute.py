@@ -82,3 +82,44 @@ def test_mixed_float16_scales_both_losses_on_two_replicas(report):
     mixed = report["mixed_float16"]
     assert mixed["optimizers"] == ["LossScaleOptimizer", "LossScaleOptimizer"]
     assert mixed["counts"] == [4, 2] and mixed["finite"]
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_worker_processes_train_one_model_and_agree(tmp_path, reports):
+    """Several machines: JAX's multi-process runtime with keras.distribution (two local
+    processes here, gloo collectives); each feeds its share of every global batch."""
+    worker = Path(__file__).with_name("multiworker_worker.py")
+    port = free_port()
+    processes = [
+        subprocess.Popen([sys.executable, str(worker), str(i), str(port), str(tmp_path)],
+                         stdout=open(tmp_path / f"log_{i}.txt", "w"), stderr=subprocess.STDOUT)
+        for i in (0, 1)
+    ]
+    try:
+        for process in processes:
+            process.wait(timeout=300)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    for i, process in enumerate(processes):
+        log = (tmp_path / f"log_{i}.txt").read_text()
+        assert process.returncode == 0, log[-3000:]
+    first, second = (json.loads((tmp_path / f"worker_{i}.json").read_text()) for i in (0, 1))
+    assert first["processes"] == 2 and first["devices"] == 2
+    assert first["counts"] == second["counts"] == [16, 8]
+    for a, b in zip(first["weights"], second["weights"]):
+        np.testing.assert_array_equal(np.array(a), np.array(b))
+    # The same numbers as one device on the same global batches (the SGD WGAN-GP above).
+    one_device = reports["jax"]["one_device"]["wgangp"]
+    for name, values in one_device["history"].items():
+        np.testing.assert_allclose(first["history"][name], values, rtol=1e-4, atol=1e-5,
+                                   err_msg=name)
