@@ -12,7 +12,9 @@ the input-gradient norm.
 
 The alternation: each ``train_step`` makes **one critic update on its own real batch**
 and, on every step that completes a block of ``n_critic`` critic updates, one generator
-update (a graph-side conditional on TensorFlow and JAX). So every critic update sees
+update (a graph-side conditional on TensorFlow with one replica; a host-side count
+picking one of two compiled step variants on JAX and under ``tf.distribute``, see
+``HostSchedule``; a Python ``if`` on PyTorch). So every critic update sees
 a fresh real batch, as in the papers, and an epoch of a plain batched dataset uses each
 real batch once. After any number of steps,
 ``critic_iterations == n_critic * generator_iterations + pending`` with
