@@ -30,15 +30,14 @@ import numpy as np
 from keras import ops
 
 from keras_wgan import losses
+from keras_wgan.schedule import (
+    CRITIC_SCHEDULES,
+    PAPER_SCHEDULE_CRITIC_ITERS,
+    PAPER_SCHEDULE_PERIOD,
+    PAPER_SCHEDULE_WARMUP,
+    HostSchedule,
+)
 from keras_wgan.backend import GANTrainer
-
-CRITIC_SCHEDULES = ("fixed", "wgan_paper")
-# The WGAN paper's schedule (Arjovsky et al. 2017, Algorithm 1 in the reference code):
-# 100 critic updates per generator update for the first 25 generator updates and every
-# 500th one, ``n_critic`` otherwise.
-PAPER_SCHEDULE_CRITIC_ITERS = 100
-PAPER_SCHEDULE_WARMUP = 25
-PAPER_SCHEDULE_PERIOD = 500
 
 BATCH_COUPLED_LAYERS = (keras.layers.BatchNormalization,)
 
@@ -90,45 +89,6 @@ def _portable(optimizer_config):
 
 def _shape_tuple(shape):
     return tuple(None if d is None else int(d) for d in shape)
-
-
-class HostSchedule:
-    """The critic/generator alternation counted on the host, one call per train step.
-
-    Some backends choose between two compiled step variants on the host instead of a
-    device-side conditional: JAX (XLA's conditional around the generator update made
-    every step several times slower on CPU) and TensorFlow under ``tf.distribute``
-    (an optimizer update may not sit inside ``tf.cond`` in replica context). The rule
-    is the device's (``pending_critic_updates``, ``_required_critic_updates``), so both
-    counts stay equal; the copy is read from the variables when training starts.
-    """
-
-    def __init__(self, critic_schedule, n_critic, pending, generator_updates):
-        self.critic_schedule = critic_schedule
-        self.n_critic = n_critic
-        self.pending = pending
-        self.generator_updates = generator_updates
-
-    def required(self):
-        if self.critic_schedule == "wgan_paper" and (
-            self.generator_updates < PAPER_SCHEDULE_WARMUP
-            or self.generator_updates % PAPER_SCHEDULE_PERIOD == 0
-        ):
-            return PAPER_SCHEDULE_CRITIC_ITERS
-        return self.n_critic
-
-    def completes_block(self):
-        """Whether the next critic update completes a block (gets a generator update)."""
-        return self.pending + 1 >= self.required()
-
-    def step(self):
-        """Count one critic update; True when it completed a block (a generator update)."""
-        if self.completes_block():
-            self.pending = 0
-            self.generator_updates += 1
-            return True
-        self.pending += 1
-        return False
 
 
 class WassersteinGAN(GANTrainer, keras.Model):

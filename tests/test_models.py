@@ -21,7 +21,7 @@ from conftest import (
 )
 
 from keras_wgan import WGAN, WGANGP
-from keras_wgan.models import HostSchedule
+from keras_wgan.schedule import HostSchedule
 from keras_wgan.architectures import build_critic, build_generator
 
 pytestmark = pytest.mark.all_backends

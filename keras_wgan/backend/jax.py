@@ -15,7 +15,7 @@ traced values, assignments are collected, and the new state is read back at the 
 A gradient is ``jax.value_and_grad`` of a function that re-binds the differentiated
 variables to its arguments.
 
-The generator update is chosen on the host (``keras_wgan.models.HostSchedule``): two
+The generator update is chosen on the host (``keras_wgan.schedule.HostSchedule``): two
 jitted variants of the step, critic only and critic + generator, and the host count
 picks one per step. A ``jax.lax.cond`` around the generator update (still used by
 ``_run_if`` outside ``fit``'s train function) made *every* step of a DIM-32 WGAN-GP

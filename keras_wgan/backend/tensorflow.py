@@ -4,7 +4,7 @@ On one device the generator update is a graph-side ``tf.cond``. Under a
 ``tf.distribute`` strategy with several replicas an optimizer update may not sit in a
 ``tf.cond`` (its cross-replica ``merge_call``), so the step comes in two traced
 variants, critic only and critic + generator, chosen per step on the host
-(``keras_wgan.models.HostSchedule``); each replica's loss is divided by the number of
+(``keras_wgan.schedule.HostSchedule``); each replica's loss is divided by the number of
 replicas (the optimizer sums their gradients), and random rows are drawn for the
 global batch and sliced per replica, so the maths is that of one device on the global
 batch.
