@@ -275,6 +275,16 @@ class Lockstep:
             if line.strip() != "FINISH":
                 raise SystemExit(f"parent said {line!r}, not FINISH")
 
+    def run(self, total, update):
+        """Time ``update()`` (one generator update, finished before it returns) ``total``
+        times, one block per GO; returns its last result."""
+        self.ready()
+        for i in range(total):
+            self.wait_go()
+            result = update()
+            self.done(1, total - 1 - i)
+        return result
+
     def results(self):
         """Per-update steady-state times (warm-up blocks dropped) and the first block's time."""
         steady, seen = [], 0
@@ -467,13 +477,13 @@ def run_reference(spec, lockstep):
             return critic_loss, generator_update()
 
     iterator = iter(make_dataset(BATCH, extra_batch=n_critic))
-    lockstep.ready()
-    total = spec["warmup"] + spec["steps"]
-    for i in range(total):
-        lockstep.wait_go()
+
+    def update():
         losses = iteration(next(iterator))
         float(losses[0])  # completes the step
-        lockstep.done(1, total - 1 - i)
+        return losses
+
+    losses = lockstep.run(spec["warmup"] + spec["steps"], update)
     return {
         **lockstep.results(),
         "retraces_after_first_epoch": iteration.experimental_get_tracing_count() - 1,
@@ -554,15 +564,15 @@ def run_reference_jax(spec, lockstep):
              values(critic_opt.variables), values(generator.trainable_variables),
              values(generator.non_trainable_variables), values(gen_opt.variables))
     iterator = make_dataset(BATCH, extra_batch=n_critic).as_numpy_iterator()
-    key = jax.random.PRNGKey(0)
-    lockstep.ready()
-    total = spec["warmup"] + spec["steps"]
-    for i in range(total):
-        lockstep.wait_go()
-        key, subkey = jax.random.split(key)
-        state, losses = step(state, next(iterator), subkey)
+    carry = {"state": state, "key": jax.random.PRNGKey(0)}
+
+    def update():
+        carry["key"], subkey = jax.random.split(carry["key"])
+        carry["state"], losses = step(carry["state"], next(iterator), subkey)
         float(losses[0])  # completes the step
-        lockstep.done(1, total - 1 - i)
+        return losses
+
+    losses = lockstep.run(spec["warmup"] + spec["steps"], update)
     return {
         **lockstep.results(),
         "retraces_after_first_epoch": step._cache_size() - 1,
@@ -620,16 +630,16 @@ def run_reference_torch(spec, lockstep):
 
     iterator = make_dataset(BATCH, extra_batch=n_critic).as_numpy_iterator()
     torch.manual_seed(0)
-    lockstep.ready()
-    total = spec["warmup"] + spec["steps"]
-    for i in range(total):
-        lockstep.wait_go()
+
+    def update():
         reals = torch.from_numpy(next(iterator))
         for k in range(n_critic):
             critic_loss = critic_update(reals[k])
         gen_loss = generator_update()
         float(critic_loss)
-        lockstep.done(1, total - 1 - i)
+        return gen_loss
+
+    gen_loss = lockstep.run(spec["warmup"] + spec["steps"], update)
     return {
         **lockstep.results(),
         "jit_resolved": False,
@@ -704,15 +714,14 @@ def run_seed(spec, lockstep):
         return loss
 
     iterator = iter(make_dataset(BATCH))
-    lockstep.ready()
-    total = spec["warmup"] + spec["steps"]
-    for i in range(total):
-        lockstep.wait_go()
+    def update():
         for _ in range(n_critic):
             critic_loss = critic_update(next(iterator))
         gen_loss = generator_update()
         float(critic_loss)
-        lockstep.done(1, total - 1 - i)
+        return gen_loss
+
+    gen_loss = lockstep.run(spec["warmup"] + spec["steps"], update)
     return {
         **lockstep.results(),
         "critic_frozen_verified": frozen_verified,
@@ -736,12 +745,7 @@ def run_matmul(spec, lockstep):
         return tf.reduce_sum(x)
 
     float(chained(a))
-    lockstep.ready()
-    total = spec["warmup"] + spec["steps"]
-    for i in range(total):
-        lockstep.wait_go()
-        float(chained(a))
-        lockstep.done(1, total - 1 - i)
+    lockstep.run(spec["warmup"] + spec["steps"], lambda: float(chained(a)))
     return {**lockstep.results(), "flops": 2 * n**3 * chain}
 
 

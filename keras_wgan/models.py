@@ -30,6 +30,7 @@ import numpy as np
 from keras import ops
 
 from keras_wgan import losses
+from keras_wgan.backend import GANTrainer
 from keras_wgan.schedule import (
     CRITIC_SCHEDULES,
     PAPER_SCHEDULE_CRITIC_ITERS,
@@ -37,7 +38,6 @@ from keras_wgan.schedule import (
     PAPER_SCHEDULE_WARMUP,
     HostSchedule,
 )
-from keras_wgan.backend import GANTrainer
 
 BATCH_COUPLED_LAYERS = (keras.layers.BatchNormalization,)
 
