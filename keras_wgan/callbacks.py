@@ -169,6 +169,10 @@ class SampleGrid(keras.callbacks.Callback):
 # ----------------------------------------------------------------- LossHistory
 
 
+def _keep_all(row):
+    return True
+
+
 class _CsvLog:
     """An append-only CSV file whose unwritten rows are the only ones held in memory.
 
@@ -194,6 +198,7 @@ class _CsvLog:
         self._keep, self.loaded = keep, True
         header = self._read_header()
         if header is None:
+            self._keep = _keep_all
             return
         missing = [c for c in self.key_columns if c not in header]
         if missing:
@@ -211,6 +216,9 @@ class _CsvLog:
                 visit(row)
         if not clean:
             self._rewrite()
+        # The file now holds kept rows only; a later rewrite (new columns) keeps them all,
+        # the rows this run appended included.
+        self._keep = _keep_all
 
     def add(self, row):
         self.columns += [c for c in row if c not in self.columns]

@@ -96,10 +96,26 @@ def _default_file_mode():
     return 0o666 & ~mask
 
 
+def fsync_directory(directory):
+    """Flush a directory's entries (a rename into it) to disk; a no-op where unsupported."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open a directory
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path, write, binary=False):
     """Write ``path`` via ``write(file)`` on a temporary sibling, then ``os.replace``.
 
     A reader (or a kill) never sees half a file: it sees the old or the new version.
+    The data is flushed to disk (``fsync``) before the rename and the rename after
+    it, so a power loss leaves the old or the new version too, never an empty file.
     The file gets the usual permissions (mkstemp alone would leave it owner-only).
     Parent directories are created.
     """
@@ -113,7 +129,10 @@ def atomic_write(path, write, binary=False):
         os.chmod(tmp, _default_file_mode())
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": ""})) as f:
             write(f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
+        fsync_directory(directory)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -248,6 +248,20 @@ def test_loss_history_merges_new_columns_on_resume(tmp_path):
     assert not (tmp_path / "losses.png").exists()  # plot=False
 
 
+def test_loss_history_keeps_earlier_rows_when_a_column_appears_mid_fit(tmp_path):
+    # QualityMetrics adds its columns at epoch N: the file is rewritten with the merged
+    # header, and the rows this fit wrote before must stay.
+    history = LossHistory(tmp_path, plot=False)
+    history.set_model(_FakeModel())
+    history.on_train_begin()
+    for epoch, logs in enumerate([{"a": 1.0}, {"a": 2.0, "q": 5.0}]):
+        history.on_epoch_begin(epoch)
+        history.on_train_batch_end(0, {"a": logs["a"]})
+        history.on_epoch_end(epoch, logs)
+    with open(tmp_path / "history.csv") as f:
+        assert f.read().splitlines() == ["epoch,a,q", "1,1.0,", "2,2.0,5.0"]
+
+
 def test_loss_history_drops_rows_of_unsaved_epochs_and_broken_lines(tmp_path):
     # A run killed during epoch 3 after logging epoch 3's first batches and a partial
     # line; its checkpoint holds 2 epochs, so the resumed fit starts at epoch index 2.
