@@ -339,6 +339,13 @@ class LossHistory(keras.callbacks.Callback):
         self._epoch_start_step = 0
         self._unflushed = 0
         self._plotted = True
+        self._resume = None
+
+    def on_resume(self, state):
+        """Told by ``checkpoints.fit_resumable`` the position a run continues from: rows
+        after its ``global_step`` are dropped, and a mid-epoch position's metric totals
+        are the baseline of the per-batch values."""
+        self._resume = state if state.global_step is not None else None
 
     @property
     def epoch_path(self):
@@ -365,16 +372,23 @@ class LossHistory(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_number = epoch + 1
+        resume, self._resume = self._resume, None
         if not self.batches.loaded:  # the first epoch of this fit: adopt the files
             self._series, self._last_step = {}, 0
 
             def keep(row, first=self._epoch_number):
                 return row["epoch"] < first
 
+            def keep_batch(row, last=resume and resume.global_step):
+                return row["step"] <= last if resume else keep(row)
+
             self.epochs.load(keep, visit=lambda row: None)
-            self.batches.load(keep, visit=self._remember)
+            self.batches.load(keep_batch, visit=self._remember)
         self._epoch_start_step = self._last_step
         self._previous = {}  # Keras resets the metrics at each epoch start
+        if resume:  # continues at this step, with the epoch's totals restored
+            self._epoch_start_step = resume.global_step
+            self._previous = {name: tuple(tc) for name, tc in resume.metrics.items()}
 
     def on_train_batch_end(self, batch, logs=None):
         row = {"epoch": self._epoch_number, "step": self._epoch_start_step + batch + 1}

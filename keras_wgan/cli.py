@@ -13,9 +13,10 @@ user mistake, which :func:`main` turns into a one-line message and exit code 2.
 Run directory of ``train`` (``--out``)::
 
     config.json            the run's arguments
-    model.keras            the whole model (optimizer state included), saved atomically
-                           after every epoch
-    model.state.json       how many epochs model.keras has completed (for --resume)
+    model.keras            the whole training state (model, both optimizers, noise
+                           generator, unfinished critic block, position in the epoch),
+                           saved atomically every --checkpoint-every and every epoch end
+    model.state.json       the position model.keras holds, readable (epochs, steps)
     samples/epoch_001.png  sample grids from fixed noise, one per epoch
     history.csv            per-epoch metrics; history_batches.csv: per-batch values
     losses.png             loss curves
@@ -27,13 +28,19 @@ when it is first imported). ``config.json`` records the backend of the latest ru
 run saved on one backend can be continued (``--resume``) or sampled on another.
 
 An existing, non-empty run directory is never overwritten: ``train`` refuses it
-unless ``--resume`` is given (choose another ``--out`` or delete the directory to
-start over). There is deliberately no ``--overwrite`` that would delete files.
+unless ``--resume`` (continue it) or ``--restart`` (start over; the old files move into
+``previous-N/`` inside it) is given. Nothing is ever deleted.
+
+Interruptions: Ctrl-C or SIGTERM saves a checkpoint after the current step and exits
+with 130 / 143, printing the command that continues; a second Ctrl-C stops at once
+(the last checkpoint stays). A NaN or infinite loss stops training without writing the
+broken model over the last good one (exit 1).
 """
 
 import argparse
 import json
 import os
+import signal
 import sys
 
 PROG = "keras-wgan"
@@ -61,12 +68,15 @@ TRAIN_DEFAULTS = {
     "seed": 0,
     "num_samples": 64,
     "distribute": "auto",
+    "checkpoint_every": "2m",
 }
 DISTRIBUTE = ("auto", "none", "mirrored")
 # Settings fixed by the saved model: --resume refuses to change them.
 MODEL_SETTINGS = (
     "model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "paper_optimizers", "seed"
 )
+# Settings that make the data stream: fixed while a checkpoint is inside an epoch.
+STREAM_SETTINGS = ("dataset", "data_dir", "batch_size", "steps_per_epoch")
 
 
 class CliError(Exception):
@@ -94,6 +104,30 @@ def _non_negative_int(text):
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
     return value
+
+
+def _checkpoint_every(text):
+    """``N`` steps, or ``Nm`` / ``Ns`` minutes / seconds of training; kept as text."""
+    text = text.strip().lower()
+    try:
+        value = float(text[:-1]) if text[-1:] in ("m", "s") else float(int(text))
+    except (ValueError, IndexError):
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of steps (e.g. 500) or of minutes / seconds (e.g. 2m, 90s); "
+            f"got {text!r}"
+        )
+    return text
+
+
+def _checkpoint_frequency(text):
+    """``(every_n_steps, every_n_minutes)`` of a --checkpoint-every value."""
+    if text.endswith("m"):
+        return None, float(text[:-1])
+    if text.endswith("s"):
+        return None, float(text[:-1]) / 60.0
+    return int(text), None
 
 
 def _image_size(text):
@@ -178,8 +212,18 @@ def _add_train_parser(subparsers):
                         "The batch size is the global batch")
     p.add_argument("--out", default=None,
                    help="run directory; default runs/MODEL-DATASET")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its model.keras, keeping the epoch count")
+    p.add_argument("--checkpoint-every", type=_checkpoint_every, default=None,
+                   help="save the training state every N steps (e.g. 500) or minutes / "
+                        "seconds (e.g. 2m, 90s), and at every epoch end; default "
+                        f"{d['checkpoint_every']}")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="continue the run in --out exactly where its last checkpoint "
+                            "is (inside an epoch too); a run without one starts at step 0 "
+                            "with its recorded settings")
+    again.add_argument("--restart", action="store_true",
+                       help="start the run in --out over: its files move into "
+                            "--out/previous-N/ (nothing is deleted)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="Keras fit verbosity: 0 silent, 1 progress bar, 2 one line per epoch")
     p.set_defaults(func=run_train)
@@ -292,6 +336,9 @@ def _run_on_backend(backend, argv):
     argv = list(sys.argv[1:] if argv is None else argv)
     env = {**os.environ, "KERAS_BACKEND": backend}
     child = subprocess.Popen([sys.executable, "-m", "keras_wgan", *argv], env=env)
+    # A SIGTERM to this process reaches the child too, which saves and exits (Ctrl-C
+    # reaches both already: the terminal signals the whole process group).
+    signal.signal(signal.SIGTERM, lambda number, frame: child.send_signal(number))
     while True:
         try:
             return child.wait()
@@ -345,7 +392,8 @@ def _resolve_train_settings(args):
     """Merge flags with the defaults (new run) or the run's config.json (--resume)."""
     given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
     if args.resume and args.out is None:
-        raise CliError("--resume needs --out, the run directory to continue.")
+        raise CliError("--resume needs --out, the run directory to continue: "
+                       f"{PROG} train --resume --out runs/NAME")
     out = args.out
     if out is None:
         out = os.path.join(
@@ -356,34 +404,50 @@ def _resolve_train_settings(args):
         raise CliError(f"--out {out!r} exists and is not a directory.")
     model_path = os.path.join(out, MODEL_FILE)
     if args.resume:
-        if not os.path.isfile(model_path):
+        saved = _read_json(os.path.join(out, CONFIG_FILE))
+        if saved is None and not os.path.isfile(model_path):
             raise CliError(
-                f"--resume: there is no {MODEL_FILE} in {out!r} to continue from "
-                "(drop --resume to start a new run)."
+                f"--resume: {out!r} holds no run to continue (no {CONFIG_FILE}, no "
+                f"{MODEL_FILE}); start one with: {PROG} train --out {out}"
             )
-        saved = _read_json(os.path.join(out, CONFIG_FILE)) or {}
+        saved = saved or {}
         for key in MODEL_SETTINGS:
             if key in given and key in saved and given[key] != saved[key]:
                 raise CliError(
                     f"{_flag(key)} {given[key]} differs from the run's {saved[key]}: --resume "
-                    "continues the saved model, whose settings cannot change."
+                    "continues the saved model, whose settings cannot change; drop "
+                    f"{_flag(key)} (or start over: {PROG} train --restart --out {out} ...)."
                 )
         settings = {**TRAIN_DEFAULTS, **{k: v for k, v in saved.items() if k in TRAIN_DEFAULTS}}
     else:
-        if os.path.isdir(out) and os.listdir(out):
+        if os.path.isdir(out) and os.listdir(out) and not args.restart:
             raise CliError(
-                f"--out {out!r} already exists and is not empty: pass --resume to continue "
-                "that run, or choose another --out (nothing is overwritten)."
+                f"--out {out!r} already exists and is not empty: continue that run with "
+                f"`{PROG} train --resume --out {out}`, start it over with `--restart` (its "
+                "files move into previous-N/), or choose another --out (nothing is "
+                "overwritten)."
             )
         settings = dict(TRAIN_DEFAULTS)
+        if args.restart:  # the recorded settings, changed by the flags given
+            saved = _read_json(os.path.join(out, CONFIG_FILE)) or {}
+            settings.update({k: v for k, v in saved.items() if k in TRAIN_DEFAULTS})
     settings.update(given)
     settings["out"] = out
     return settings
 
 
+def _looks_like_path(name):
+    name = str(name)
+    return os.sep in name or "/" in name or name.lower().endswith(
+        (".npy", ".npz", ".gz", "ubyte", ".png", ".jpg", ".jpeg"))
+
+
 def _load_data(settings, seed):
     from keras_wgan.data import DataUnavailableError, load_dataset
 
+    dataset = settings["dataset"]
+    if _looks_like_path(dataset) and not os.path.exists(dataset):
+        raise CliError(f"--dataset {dataset!r}: no such file or directory.")
     try:
         return load_dataset(
             settings["dataset"],
@@ -395,7 +459,7 @@ def _load_data(settings, seed):
             data_dir=settings["data_dir"],
         )
     except (ValueError, TypeError, OSError, DataUnavailableError) as error:
-        raise CliError(f"cannot load --dataset {settings['dataset']!r}: {error}") from None
+        raise CliError(f"cannot load --dataset {dataset!r}: {error}") from None
 
 
 def _build_gan(settings, image_shape):
@@ -429,8 +493,15 @@ def _build_gan(settings, image_shape):
 def _load_gan(model_path, compile=True):
     import keras
 
+    import zipfile
+
     from keras_wgan import WassersteinGAN
 
+    if not zipfile.is_zipfile(model_path):
+        raise CliError(
+            f"{model_path!r} is not a valid .keras file (truncated or corrupt?): it is not "
+            "a zip archive."
+        )
     try:
         model = keras.models.load_model(model_path, compile=compile)
     except Exception as error:  # noqa: BLE001 - any load failure is a bad model file
@@ -445,11 +516,12 @@ def _load_gan(model_path, compile=True):
 
 
 def _write_json(path, obj):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    from keras_wgan.images import atomic_write
+
+    try:
+        atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
+    except OSError as error:
+        raise CliError(f"cannot write {path}: {error.strerror or error}.") from None
 
 
 def _distribution_scope(choice):
@@ -510,30 +582,40 @@ def _train(args, settings, replicas):
     model_path = os.path.join(out, MODEL_FILE)
 
     from keras_wgan import __version__
-    from keras_wgan.callbacks import (
-        AtomicModelCheckpoint,
-        LossHistory,
-        SampleGrid,
-        checkpoint_epochs,
+    from keras_wgan.callbacks import LossHistory, SampleGrid
+    from keras_wgan.checkpoints import (
+        TrainingCheckpoint,
+        TrainingDiverged,
+        TrainingState,
+        fit_resumable,
+        stop_on_signals,
     )
 
-    if args.resume:
-        gan = _load_gan(model_path)
-        try:
-            initial_epoch = checkpoint_epochs(model_path, gan)
-        except (OSError, ValueError) as error:
-            raise CliError(f"--resume: {error}") from None
-        if settings["epochs"] <= initial_epoch:
+    gan, state = None, TrainingState()
+    if args.resume and os.path.isfile(model_path):
+        gan, state = _load_checkpoint(model_path)
+        if settings["epochs"] <= state.epoch:
             raise CliError(
                 f"--epochs {settings['epochs']} is the total target and the run has already "
-                f"done {initial_epoch} epochs: pass a larger --epochs to continue."
+                f"done {state.epoch} epochs: pass a larger --epochs to continue, e.g. "
+                f"{PROG} train --resume --out {out} --epochs {state.epoch + 10}"
             )
-    else:
-        gan, initial_epoch = None, 0
+        saved = _read_json(os.path.join(out, CONFIG_FILE)) or {}
+        for key in STREAM_SETTINGS if state.step else ():
+            if key in saved and settings[key] != saved[key]:
+                raise CliError(
+                    f"{_flag(key)} {settings[key]} differs from the run's {saved[key]}, but "
+                    f"its checkpoint is {state.describe()}: the epoch must finish on the same "
+                    f"data. Drop {_flag(key)}: {PROG} train --resume --out {out} "
+                    f"--epochs {settings['epochs']}"
+                )
+    elif args.resume:
+        print(f"{out} has no {MODEL_FILE} yet: starting it at step 0 with its recorded "
+              "settings.", flush=True)
 
-    # A different data seed per resume, so a continued run does not replay the
-    # shuffling order of its first epochs.
-    dataset = _load_data(settings, seed=settings["seed"] + initial_epoch)
+    # The data stream is a function of the settings alone (seeded shuffling), so a
+    # resumed run skips the batches it used and sees the ones it would have seen.
+    dataset = _load_data(settings, seed=settings["seed"])
     image_shape = tuple(int(d) for d in dataset.element_spec.shape[1:])
     if image_shape[-1] not in (1, 3):
         raise CliError(
@@ -553,52 +635,82 @@ def _train(args, settings, replicas):
         # One pass over the data, cut to whole n_critic blocks so that every epoch
         # ends on a generator update; the leftover batches start the next epoch.
         batches = int(dataset.cardinality())
-        if batches >= settings["n_critic"]:
-            steps = batches - batches % settings["n_critic"]
-    if steps is not None:
-        dataset = dataset.repeat()
+        steps = batches - batches % settings["n_critic"] if batches >= settings["n_critic"] \
+            else batches
+    fresh = [dataset]
 
-    os.makedirs(out, exist_ok=True)
+    def make_dataset():  # the first call hands out the dataset built above, unused
+        return (fresh.pop() if fresh else _load_data(settings, seed=settings["seed"])).repeat()
+
     import keras
 
+    if args.restart:
+        _move_aside(out)
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as error:
+        raise CliError(f"cannot create --out {out!r}: {error.strerror or error}.") from None
     _write_json(
         os.path.join(out, CONFIG_FILE),
         {**settings, "version": __version__, "backend": keras.backend.backend(),
          "replicas": replicas},
     )
+    every_steps, every_minutes = _checkpoint_frequency(settings["checkpoint_every"])
+    checkpoint = TrainingCheckpoint(model_path, every_n_steps=every_steps,
+                                    every_n_minutes=every_minutes)
+    if not os.path.isfile(model_path):
+        # Step 0 on disk before training: a full or read-only disk shows now, and a
+        # kill before the first checkpoint resumes from these very weights.
+        checkpoint.set_model(gan)
+        try:
+            checkpoint.save_state(TrainingState(steps_per_epoch=steps))
+        except OSError as error:
+            raise CliError(f"cannot write {model_path}: {error.strerror or error}.") from None
     samples_dir = os.path.join(out, SAMPLES_DIR)
-    history = LossHistory(out)
+    history = LossHistory(out, flush_every=1)  # rows on disk up to every checkpoint
     grids = SampleGrid(samples_dir, num_samples=settings["num_samples"], seed=settings["seed"])
-    callbacks = [history, grids, AtomicModelCheckpoint(model_path)]
     what = "Continuing" if args.resume else "Training"
+    where = f" from {state.describe()}" if args.resume and state.global_step else ""
     print(
-        f"{what} {settings['model']} on {settings['dataset']} {image_shape}: epochs "
-        f"{initial_epoch + 1}..{settings['epochs']}, {steps or 'all'} steps of "
-        f"{settings['batch_size']} per epoch, run directory {out}",
+        f"{what} {settings['model']} on {settings['dataset']} {image_shape}{where}: epochs "
+        f"{state.epoch + 1}..{settings['epochs']}, {steps} steps of "
+        f"{settings['batch_size']} per epoch, checkpoints every "
+        f"{settings['checkpoint_every']}, run directory {out}",
         flush=True,
     )
+    resume = f"{PROG} train --resume --out {out} --epochs {settings['epochs']}"
     try:
-        gan.fit(
-            dataset,
-            epochs=settings["epochs"],
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps,
-            callbacks=callbacks,
-            shuffle=False,  # load_dataset shuffles; Keras cannot shuffle a tf.data input
-            verbose=args.verbose,
-        )
+        with stop_on_signals(checkpoint):
+            fit_resumable(
+                gan, make_dataset, epochs=settings["epochs"], steps_per_epoch=steps,
+                checkpoint=checkpoint, state=state,
+                callbacks=[history, grids, checkpoint],  # the checkpoint last (see its doc)
+                shuffle=False,  # load_dataset shuffles; Keras cannot shuffle a tf.data input
+                verbose=args.verbose,
+            )
     except KeyboardInterrupt:
-        done = _saved_epochs(model_path)
-        print(
-            f"\nInterrupted. {model_path} holds {done} completed epoch(s); continue with:\n"
-            f"  {PROG} train --resume --out {out} --epochs {settings['epochs']}",
-            file=sys.stderr,
-        )
+        print(f"\nInterrupted. {model_path} holds {_position(model_path)}; continue with:\n"
+              f"  {resume}", file=sys.stderr)
         return 130
+    except TrainingDiverged as error:
+        print(f"{PROG} train: error: {error} Resuming is exact, so the same settings "
+              "would diverge at the same step again; start over at the papers' lower "
+              f"rates (the old files move into previous-N/):\n  {PROG} train --restart "
+              f"--out {out} --paper-optimizers", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"{PROG} train: error: cannot write the run's files: {error}. "
+              f"{model_path} still holds {_position(model_path)}; free space or fix "
+              f"the directory, then continue with:\n  {resume}", file=sys.stderr)
+        return 1
+    if checkpoint.stopped_by is not None:
+        signum = getattr(signal, checkpoint.stopped_by, signal.SIGINT)
+        print(f"\nStopped by {checkpoint.stopped_by}. {model_path} holds "
+              f"{checkpoint.state.describe()}; continue with:\n  {resume}", file=sys.stderr)
+        return 128 + int(signum)
 
-    done = _saved_epochs(model_path)
     print(f"\nRun directory: {out}")
-    print(f"  model      {model_path} ({done} epochs)")
+    print(f"  model      {model_path} ({_position(model_path)})")
     print(f"  samples    {samples_dir}{os.sep}epoch_*.png (last: "
           f"{os.path.basename(grids.last_path or '-')})")
     print(f"  history    {history.epoch_path}, {history.batch_path}")
@@ -609,13 +721,52 @@ def _train(args, settings, replicas):
     return 0
 
 
-def _saved_epochs(model_path):
-    from keras_wgan.callbacks import checkpoint_epochs
+def _load_checkpoint(model_path):
+    """The saved model and its position, or a CliError naming what is wrong."""
+    import zipfile
+
+    from keras_wgan.checkpoints import TrainingState, read_state
+
+    gan = _load_gan(model_path)
+    try:
+        state = read_state(model_path)
+        if state is None:  # saved by keras-wgan 0.2 or older: whole epochs
+            from keras_wgan.callbacks import checkpoint_epochs
+
+            state = TrainingState(epoch=checkpoint_epochs(model_path, gan), global_step=None)
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise CliError(f"--resume: {error}") from None
+    return gan, state
+
+
+def _position(model_path):
+    """What the checkpoint at ``model_path`` holds, in words."""
+    from keras_wgan.checkpoints import read_state
 
     try:
-        return checkpoint_epochs(model_path)
+        state = read_state(model_path)
     except (OSError, ValueError):
-        return 0
+        return "no readable checkpoint"
+    return "an older checkpoint" if state is None else state.describe()
+
+
+def _move_aside(out):
+    """--restart: move the run's files into a new ``previous-N`` folder inside ``out``."""
+    names = [n for n in sorted(os.listdir(out)) if not n.startswith("previous-")] \
+        if os.path.isdir(out) else []
+    if not names:
+        return
+    number = 1
+    while os.path.exists(os.path.join(out, f"previous-{number}")):
+        number += 1
+    target = os.path.join(out, f"previous-{number}")
+    try:
+        os.makedirs(target)
+        for name in names:
+            os.replace(os.path.join(out, name), os.path.join(target, name))
+    except OSError as error:
+        raise CliError(f"--restart: cannot move the old files into {target}: {error}") from None
+    print(f"--restart: the previous run's files are in {target}", flush=True)
 
 
 # --------------------------------------------------------------------- sample

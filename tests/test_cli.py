@@ -263,7 +263,10 @@ def test_missing_model_file(tmp_path, capsys):
 def test_model_file_that_is_not_a_model(tmp_path, capsys):
     bad = tmp_path / "bad.keras"
     bad.write_text("not a zip")
-    assert "cannot load the model" in _error(capsys, "sample", str(bad))
+    assert _error(capsys, "sample", str(bad)).endswith(
+        f"{str(bad)!r} is not a valid .keras file (truncated or corrupt?): it is not a zip "
+        "archive."
+    )
     assert "is not a file" in _error(capsys, "sample", str(tmp_path))
 
 
@@ -281,7 +284,8 @@ def test_out_dir_that_is_a_file(tmp_path, capsys):
 
 def test_resume_without_a_model_file(tmp_path, capsys):
     message = _error(capsys, "train", "--resume", "--out", str(tmp_path))
-    assert "--resume: there is no model.keras" in message
+    assert message.endswith(f"holds no run to continue (no config.json, no model.keras); "
+                            f"start one with: keras-wgan train --out {tmp_path}")
     assert "needs --out" in _error(capsys, "train", "--resume")
 
 
