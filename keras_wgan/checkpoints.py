@@ -215,6 +215,8 @@ class TrainingCheckpoint(AtomicModelCheckpoint):
             self.stopped_by, self._stop_reason = self._stop_reason, None
             self._save_position()
             self.model.stop_training = True
+        elif done == self.params.get("steps"):
+            pass  # the epoch's last step: on_epoch_end saves
         elif (self.every_n_steps and (
             self._global_step // self.every_n_steps > previous // self.every_n_steps
         )) or (self.every_n_minutes and (
@@ -225,6 +227,8 @@ class TrainingCheckpoint(AtomicModelCheckpoint):
     def on_epoch_end(self, epoch, logs=None):
         if self.diverged is not None or self._check_finite(logs):
             return
+        if self._step - self._offset != self.params.get("steps", self._step - self._offset):
+            return  # fit stopped inside the epoch (Keras still ends it): not complete
         self._epoch, self._step = epoch + 1, 0
         self._save_position()
 

@@ -462,6 +462,15 @@ def _load_data(settings, seed):
         raise CliError(f"cannot load --dataset {dataset!r}: {error}") from None
 
 
+def _seeded_data(settings):
+    """The run's dataset, whose order depends on --seed alone: tf.data derives a shuffle's
+    order from the op seed *and* TensorFlow's global seed, so both are set."""
+    import tensorflow as tf
+
+    tf.random.set_seed(settings["seed"])
+    return _load_data(settings, seed=settings["seed"])
+
+
 def _build_gan(settings, image_shape):
     import keras
 
@@ -615,7 +624,7 @@ def _train(args, settings, replicas):
 
     # The data stream is a function of the settings alone (seeded shuffling), so a
     # resumed run skips the batches it used and sees the ones it would have seen.
-    dataset = _load_data(settings, seed=settings["seed"])
+    dataset = _seeded_data(settings)
     image_shape = tuple(int(d) for d in dataset.element_spec.shape[1:])
     if image_shape[-1] not in (1, 3):
         raise CliError(
@@ -640,7 +649,7 @@ def _train(args, settings, replicas):
     fresh = [dataset]
 
     def make_dataset():  # the first call hands out the dataset built above, unused
-        return (fresh.pop() if fresh else _load_data(settings, seed=settings["seed"])).repeat()
+        return (fresh.pop() if fresh else _seeded_data(settings)).repeat()
 
     import keras
 

@@ -1,0 +1,155 @@
+"""What survives what: a real ``keras-wgan train`` killed at exact points, then resumed.
+
+Four runs are interrupted at once in subprocesses (tests/kill_worker.py picks the
+point: SIGKILL after a step, SIGKILL inside a checkpoint write, SIGKILL inside the very
+first write, SIGINT), while an uninterrupted run trains here; SIGTERM is sent to a run
+in this process. Each is then resumed with ``--resume`` and must end exactly as the
+uninterrupted run: same weights, update counts, unfinished critic block, history rows
+(none lost, none twice) and sample grids. Run: 2 epochs of 4 steps, n_critic 3 (blocks
+straddle epochs), a checkpoint every 2 steps, so the saves fall at steps 0, 2, 4, 6, 8.
+"""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import types
+
+import keras
+import numpy as np
+import pytest
+from conftest import assert_weights_equal
+
+from keras_wgan import cli
+from keras_wgan.callbacks import checkpoint_epochs
+from keras_wgan.checkpoints import read_state
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TINY = ["--batch-size", "4", "--dim", "4", "--latent-dim", "8", "--image-size", "16",
+        "--n-critic", "3", "--num-samples", "4", "--verbose", "0"]
+RUN = ["--steps-per-epoch", "4", "--epochs", "2", "--checkpoint-every", "2"]
+# name: (how the worker interrupts, at which step or write, exit status, saved step)
+CASES = {
+    "sigkill_mid_epoch": ("SIGKILL", 3, -9, 2),  # 2 of 4 steps into epoch 1, 2 of 3 in a block
+    "sigkill_during_a_write": ("SIGKILL-IN-SAVE", 3, -9, 2),  # writing step 4's checkpoint
+    "sigkill_before_any_checkpoint": ("SIGKILL-IN-SAVE", 1, -9, None),  # writing step 0's
+    "sigint": ("SIGINT", 4, 130, 5),  # saves after the step in progress
+}
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("recovery")
+    images = np.random.default_rng(1).integers(0, 256, (40, 16, 16, 1)).astype(np.uint8)
+    np.save(root / "images.npy", images)
+    train = ["train", "--dataset", str(root / "images.npy"), *TINY, *RUN]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [os.path.dirname(HERE)] + os.environ.get("PYTHONPATH", "").split(os.pathsep))}
+    workers = {
+        name: subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "kill_worker.py"), how, str(at), "--",
+             *train, "--out", str(root / name)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        for name, (how, at, _, _) in CASES.items()
+    }
+    reference = str(root / "reference")
+    assert cli.main(train + ["--out", reference]) == 0
+    results = {}
+    for name, worker in workers.items():
+        _, err = worker.communicate(timeout=600)
+        results[name] = types.SimpleNamespace(out=str(root / name), code=worker.returncode,
+                                              err=err)
+    return types.SimpleNamespace(reference=reference, results=results, train=train)
+
+
+def _resume_command(err):
+    """The continue command the interrupted run printed, as an argv for cli.main."""
+    lines = [line.strip() for line in err.splitlines() if line.strip().startswith("keras-wgan")]
+    assert lines, err
+    return lines[-1].split()[1:]
+
+
+def assert_same_run(out, reference):
+    ours, theirs = (keras.models.load_model(os.path.join(d, "model.keras"))
+                    for d in (out, reference))
+    assert_weights_equal(ours.get_weights(), theirs.get_weights(), atol=1e-6)
+    for model in (ours, theirs):
+        counts = (int(model.critic_optimizer.iterations),
+                  int(model.generator_optimizer.iterations), int(model.pending_critic_updates))
+        assert counts == (8, 2, 2)  # the last block is unfinished
+    for name in ("history.csv", "history_batches.csv"):
+        rows, expected = (read_csv(os.path.join(d, name)) for d in (out, reference))
+        assert [r.get("step", r["epoch"]) for r in rows] == \
+            [r.get("step", r["epoch"]) for r in expected]
+        for row, want in zip(rows, expected):
+            assert row.keys() == want.keys()
+            for key, value in want.items():
+                assert (row[key] == "") == (value == "")
+                if value:
+                    assert float(row[key]) == pytest.approx(float(value), rel=1e-5, abs=1e-6)
+    assert sorted(os.listdir(os.path.join(out, "samples"))) == \
+        ["epoch_001.png", "epoch_002.png"]
+    assert not [n for n in os.listdir(out) if "tmp" in n]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_interrupted_run_resumes_exactly_where_it_stopped(runs, name, capsys):
+    how, _, code, saved_step = CASES[name]
+    result = runs.results[name]
+    assert result.code == code, result.err[-2000:]
+    model_path = os.path.join(result.out, "model.keras")
+    if saved_step is None:  # killed while writing the first checkpoint: none on disk
+        assert not os.path.exists(model_path)
+        assert os.path.isfile(os.path.join(result.out, "config.json"))
+    else:
+        state = read_state(model_path)
+        assert state.global_step == saved_step
+        assert (state.epoch, state.step) == divmod(saved_step, 4)
+    if how == "SIGKILL-IN-SAVE" and saved_step is not None:
+        # model.state.json already names step 4; its previous entry is the file's.
+        model = keras.models.load_model(model_path)
+        with open(os.path.join(result.out, "model.state.json")) as f:
+            assert json.load(f)["epochs"] == 1
+        assert checkpoint_epochs(model_path, model) == 0
+        assert os.path.exists(model_path + ".tmp.keras")  # the interrupted write
+    if how == "SIGINT":
+        assert f"Stopped by {how}." in result.err
+        argv = _resume_command(result.err)
+        assert argv == ["train", "--resume", "--out", result.out, "--epochs", "2"]
+    else:
+        argv = ["train", "--resume", "--out", result.out, "--epochs", "2"]
+    assert cli.main(argv + ["--verbose", "0"]) == 0
+    out = capsys.readouterr().out
+    if saved_step is None:
+        assert "starting it at step 0 with its recorded settings" in out
+    assert_same_run(result.out, runs.reference)
+
+
+def test_sigterm_saves_after_the_current_step_and_resumes_exactly(runs, tmp_path, capsys,
+                                                                   monkeypatch):
+    from keras_wgan.checkpoints import TrainingCheckpoint
+
+    batch_end = TrainingCheckpoint.on_train_batch_end
+
+    def on_train_batch_end(self, batch, logs=None):
+        batch_end(self, batch, logs)
+        if self._global_step == 6:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(TrainingCheckpoint, "on_train_batch_end", on_train_batch_end)
+    out = str(tmp_path / "run")
+    assert cli.main(runs.train + ["--out", out]) == 143
+    err = capsys.readouterr().err
+    assert "Stopped by SIGTERM." in err and "holds 3 of 4 steps into epoch 2" in err
+    assert read_state(os.path.join(out, "model.keras")).global_step == 7
+    monkeypatch.undo()
+    assert cli.main(_resume_command(err) + ["--verbose", "0"]) == 0
+    assert_same_run(out, runs.reference)
