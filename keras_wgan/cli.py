@@ -798,6 +798,8 @@ def run_sample(args):
         save_image_grid(images, args.out, columns=args.columns)
     except ValueError as error:  # e.g. a model that does not output images
         raise CliError(str(error)) from None
+    except OSError as error:  # e.g. a folder that cannot be created
+        raise CliError(f"cannot write --out {args.out!r}: {error.strerror or error}.") from None
     print(f"Wrote {args.n} samples (seed {args.seed}) to {args.out}")
     return 0
 

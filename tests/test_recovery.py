@@ -153,3 +153,147 @@ def test_sigterm_saves_after_the_current_step_and_resumes_exactly(runs, tmp_path
     monkeypatch.undo()
     assert cli.main(_resume_command(err) + ["--verbose", "0"]) == 0
     assert_same_run(out, runs.reference)
+
+
+# ------------------------------------------------------------------ divergence
+
+
+def test_nan_stops_at_its_step_and_keeps_the_last_good_model(runs, tmp_path, capsys,
+                                                             monkeypatch):
+    import tensorflow as tf
+
+    seeded = cli._seeded_data
+
+    def poisoned(settings):  # batch 6 of the stream (global step 6) is NaN
+        data = seeded(settings).repeat().enumerate()
+        return data.map(lambda i, x: tf.where(i == 5, float("nan"), x))
+
+    monkeypatch.setattr(cli, "_seeded_data", poisoned)
+    out = str(tmp_path / "run")
+    assert cli.main(runs.train + ["--out", out]) == 1
+    err = capsys.readouterr().err
+    assert "Training diverged: critic_loss is nan at step 6." in err
+    model_path = os.path.join(out, "model.keras")
+    assert f"The last good checkpoint {model_path!r} (1 completed epoch(s)) was kept" in err
+    assert f"keras-wgan train --restart --out {out} --paper-optimizers" in err
+    assert read_state(model_path).global_step == 4  # step 6's save was not made
+    model = keras.models.load_model(model_path)
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    # The command it names works: the diverged run moves aside, nothing is deleted.
+    monkeypatch.undo()
+    assert cli.main(["train", "--restart", "--out", out, "--paper-optimizers",
+                     "--epochs", "1"]) == 0
+    assert sorted(os.listdir(os.path.join(out, "previous-1"))) == sorted(
+        ["config.json", "history.csv", "history_batches.csv", "losses.png", "model.keras",
+         "model.state.json", "samples"])
+    with open(os.path.join(out, "config.json")) as f:
+        config = json.load(f)  # the recorded settings, changed by the flags given
+    assert (config["dim"], config["paper_optimizers"], config["epochs"]) == (4, True, 1)
+
+
+def test_non_finite_weights_are_never_saved(tmp_path):
+    from conftest import tiny_image_gan
+
+    from keras_wgan.checkpoints import TrainingCheckpoint, TrainingDiverged, TrainingState
+
+    gan = tiny_image_gan()
+    gan.compile()
+    path = str(tmp_path / "model.keras")
+    checkpoint = TrainingCheckpoint(path, every_n_steps=1)
+    checkpoint.set_model(gan)
+    checkpoint.save_state(TrainingState(steps_per_epoch=4))
+    before = open(path, "rb").read()
+    checkpoint.set_params({"steps": 4})
+    checkpoint.on_train_begin()
+    checkpoint.on_epoch_begin(0)
+    gan.critic.weights[0].assign(np.full(gan.critic.weights[0].shape, np.inf, "float32"))
+    checkpoint.on_train_batch_end(0, {"critic_loss": 1.0})
+    assert open(path, "rb").read() == before and gan.stop_training
+    with pytest.raises(TrainingDiverged, match=r"weight .*kernel is not finite at step 1"):
+        checkpoint.on_train_end()
+
+
+# ------------------------------------------------------------- disks and paths
+
+
+def test_full_disk_during_a_checkpoint_keeps_the_previous_one(runs, tmp_path, capsys,
+                                                              monkeypatch):
+    import errno
+
+    from keras_wgan import WGANGP
+
+    save, calls = WGANGP.save, []
+
+    def save_until_full(self, path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 3:  # the checkpoint of step 4: half a file, then no space
+            with open(path, "wb") as f:
+                f.write(b"PK\x03\x04 half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return save(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(WGANGP, "save", save_until_full)
+    out = str(tmp_path / "run")
+    assert cli.main(runs.train + ["--out", out]) == 1
+    err = capsys.readouterr().err
+    model_path = os.path.join(out, "model.keras")
+    assert "No space left on device" in err
+    assert f"{model_path} still holds 2 of 4 steps into epoch 1" in err
+    assert f"keras-wgan train --resume --out {out} --epochs 2" in err
+    assert read_state(model_path).global_step == 2
+    assert not [n for n in os.listdir(out) if "tmp" in n]  # no half file left behind
+
+
+def test_unwritable_out_is_refused_before_training(runs, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "readonly"
+    out.mkdir()
+    out.chmod(0o555)
+    if os.access(out, os.W_OK):  # root: permissions do not bind, so the write fails here
+        import errno
+
+        from keras_wgan import images
+
+        def refuse(*args, **kwargs):
+            raise PermissionError(errno.EACCES, "Permission denied")
+
+        monkeypatch.setattr(images.tempfile, "mkstemp", refuse)
+    code = cli.main(runs.train + ["--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == (f"keras-wgan train: error: cannot write {out}/config.json: "
+                           "Permission denied.")
+    out.chmod(0o755)
+    assert os.listdir(out) == []
+
+
+@pytest.mark.parametrize("command", ["train", "sample"])
+def test_out_in_a_folder_that_cannot_be_created(runs, tmp_path, capsys, command):
+    (tmp_path / "file").write_text("x")
+    target = str(tmp_path / "file" / "sub")
+    if command == "train":
+        argv = runs.train + ["--out", target]
+    else:
+        argv = ["sample", os.path.join(runs.reference, "model.keras"), "--out",
+                target + "/grid.png"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert "Not a directory" in err and target in err
+
+
+@pytest.mark.parametrize("command", ["sample", "evaluate"])
+def test_truncated_model_file_says_so(runs, tmp_path, capsys, command):
+    data = open(os.path.join(runs.reference, "model.keras"), "rb").read()
+    truncated = tmp_path / "model.keras"
+    truncated.write_bytes(data[: len(data) // 2])
+    assert cli.main([command, str(truncated)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"keras-wgan {command}: error: {str(truncated)!r} is not a valid .keras "
+                   "file (truncated or corrupt?): it is not a zip archive.")
+
+
+def test_missing_dataset_path_is_one_line(tmp_path, capsys):
+    missing = str(tmp_path / "no" / "images")
+    assert cli.main(["train", "--dataset", missing, "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"keras-wgan train: error: --dataset {missing!r}: no such file or directory."
