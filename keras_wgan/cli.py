@@ -49,6 +49,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 SAMPLES_DIR = "samples"
+SKIPPED_FILE = "skipped_files.txt"
 
 # `train` defaults. Flags default to None so that, on --resume, the flags actually
 # given can be told apart from the ones to take from the run's config.json.
@@ -69,6 +70,7 @@ TRAIN_DEFAULTS = {
     "num_samples": 64,
     "distribute": "auto",
     "checkpoint_every": "2m",
+    "skip_bad_files": False,
 }
 DISTRIBUTE = ("auto", "none", "mirrored")
 # Settings fixed by the saved model: --resume refuses to change them.
@@ -76,7 +78,7 @@ MODEL_SETTINGS = (
     "model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "paper_optimizers", "seed"
 )
 # Settings that make the data stream: fixed while a checkpoint is inside an epoch.
-STREAM_SETTINGS = ("dataset", "data_dir", "batch_size", "steps_per_epoch")
+STREAM_SETTINGS = ("dataset", "data_dir", "batch_size", "steps_per_epoch", "skip_bad_files")
 
 
 class CliError(Exception):
@@ -216,6 +218,9 @@ def _add_train_parser(subparsers):
                    help="save the training state every N steps (e.g. 500) or minutes / "
                         "seconds (e.g. 2m, 90s), and at every epoch end; default "
                         f"{d['checkpoint_every']}")
+    p.add_argument("--skip-bad-files", action="store_const", const=True, default=None,
+                   help="image folders: leave out files that cannot be read (listed in "
+                        f"--out/{SKIPPED_FILE}) instead of stopping at the first one")
     again = p.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true",
                        help="continue the run in --out exactly where its last checkpoint "
@@ -442,33 +447,47 @@ def _looks_like_path(name):
         (".npy", ".npz", ".gz", "ubyte", ".png", ".jpg", ".jpeg"))
 
 
-def _load_data(settings, seed):
-    from keras_wgan.data import DataUnavailableError, load_dataset
+def _load_data(settings, seed, skipped=None):
+    """The dataset; with --skip-bad-files, ``skipped`` gets the (path, reason) left out."""
+    import warnings
+
+    from keras_wgan.data import BadFilesSkipped, DataUnavailableError, load_dataset
 
     dataset = settings["dataset"]
     if _looks_like_path(dataset) and not os.path.exists(dataset):
         raise CliError(f"--dataset {dataset!r}: no such file or directory.")
     try:
-        return load_dataset(
-            settings["dataset"],
-            image_size=settings["image_size"],
-            batch_size=settings["batch_size"],
-            split="train",
-            shuffle=True,
-            seed=seed,
-            data_dir=settings["data_dir"],
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = load_dataset(
+                settings["dataset"],
+                image_size=settings["image_size"],
+                batch_size=settings["batch_size"],
+                split="train",
+                shuffle=True,
+                seed=seed,
+                data_dir=settings["data_dir"],
+                on_error="skip" if settings["skip_bad_files"] else "raise",
+            )
     except (ValueError, TypeError, OSError, DataUnavailableError) as error:
-        raise CliError(f"cannot load --dataset {dataset!r}: {error}") from None
+        hint = "" if settings["skip_bad_files"] or "cannot read image file" not in str(error) \
+            else "; add --skip-bad-files to train without the unreadable files"
+        raise CliError(f"cannot load --dataset {dataset!r}: {error}{hint}") from None
+    for warning in caught:
+        if isinstance(warning.message, BadFilesSkipped) and skipped is not None:
+            skipped.extend(warning.message.files)
+        if skipped is not None or not isinstance(warning.message, BadFilesSkipped):
+            print(f"warning: {warning.message}", file=sys.stderr)
+    return data
 
 
-def _seeded_data(settings):
+def _seeded_data(settings, skipped=None):
     """The run's dataset, whose order depends on --seed alone: tf.data derives a shuffle's
     order from the op seed *and* TensorFlow's global seed, so both are set."""
     import tensorflow as tf
 
     tf.random.set_seed(settings["seed"])
-    return _load_data(settings, seed=settings["seed"])
+    return _load_data(settings, seed=settings["seed"], skipped=skipped)
 
 
 def _build_gan(settings, image_shape):
@@ -525,10 +544,14 @@ def _load_gan(model_path, compile=True):
 
 
 def _write_json(path, obj):
+    _write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def _write_text(path, text):
     from keras_wgan.images import atomic_write
 
     try:
-        atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
+        atomic_write(path, lambda f: f.write(text))
     except OSError as error:
         raise CliError(f"cannot write {path}: {error.strerror or error}.") from None
 
@@ -624,7 +647,8 @@ def _train(args, settings, replicas):
 
     # The data stream is a function of the settings alone (seeded shuffling), so a
     # resumed run skips the batches it used and sees the ones it would have seen.
-    dataset = _seeded_data(settings)
+    skipped = []
+    dataset = _seeded_data(settings, skipped)
     image_shape = tuple(int(d) for d in dataset.element_spec.shape[1:])
     if image_shape[-1] not in (1, 3):
         raise CliError(
@@ -664,6 +688,10 @@ def _train(args, settings, replicas):
         {**settings, "version": __version__, "backend": keras.backend.backend(),
          "replicas": replicas},
     )
+    if skipped:
+        listing = os.path.join(out, SKIPPED_FILE)
+        _write_text(listing, "".join(f"{path}\t{reason}\n" for path, reason in skipped))
+        print(f"The {len(skipped)} skipped files are listed in {listing}.", file=sys.stderr)
     every_steps, every_minutes = _checkpoint_frequency(settings["checkpoint_every"])
     checkpoint = TrainingCheckpoint(model_path, every_n_steps=every_steps,
                                     every_n_minutes=every_minutes)

@@ -44,6 +44,7 @@ import math
 import os
 import re
 import struct
+import warnings
 import zlib
 from typing import NamedTuple
 
@@ -56,6 +57,7 @@ __all__ = [
     "IDX_SUBDIRS",
     "IMAGE_EXTENSIONS",
     "TOY_DATASETS",
+    "BadFilesSkipped",
     "DataUnavailableError",
     "IdxFiles",
     "IdxFormatError",
@@ -640,29 +642,61 @@ _UNSUPPORTED_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _PIL_MODE = {1: "L", 3: "RGB", 4: "RGBA"}
 
 
-def _scan_images(files, channels):
-    """Header-only pass: clear errors naming bad files; sizes; channels."""
+class BadFilesSkipped(UserWarning):
+    """``load_dataset(..., on_error="skip")`` left out unreadable files; ``files`` lists
+    ``(path, reason)`` for each."""
+
+    def __init__(self, message, files):
+        super().__init__(message)
+        self.files = files
+
+
+def _scan_images(files, channels, on_error="raise", image_size=None):
+    """Decode every file once: clear errors naming bad files (or skip them); sizes;
+    channels. Returns ``(channels, sizes, usable files)``."""
     from PIL import Image, UnidentifiedImageError
 
-    sizes = set()
-    first_mode = None
+    shapes, modes, usable, bad = [], set(), [], []
     for path in files:
         try:
             with Image.open(path) as im:
                 mode, size = im.mode, im.size
-        except (UnidentifiedImageError, OSError) as exc:
-            raise ValueError(f"cannot read image file {path!r}: {exc}") from exc
-        if mode in _UNSUPPORTED_MODES:
+                im.load()  # a cut body fails here, not in the middle of training
+            if mode in _UNSUPPORTED_MODES:
+                raise ValueError(
+                    f"PIL mode {mode!r} (16-bit or float pixels) is not supported; convert "
+                    "the images to 8-bit"
+                )
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            if on_error == "raise":
+                raise ValueError(
+                    f"cannot read image file {path!r}: {exc} (on_error='skip' leaves out "
+                    "unreadable files)"
+                ) from exc
+            bad.append((path, str(exc)))
+            continue
+        usable.append(path)
+        modes.add(mode)
+        shapes.append((size[1], size[0]))  # PIL gives (width, height)
+    if bad:
+        if not usable:
             raise ValueError(
-                f"{path!r}: PIL mode {mode!r} (16-bit or float pixels) is not "
-                "supported; convert the images to 8-bit"
+                f"all {len(files)} image files are unreadable (e.g. {bad[0][0]!r}: {bad[0][1]})"
             )
-        if first_mode is None:
-            first_mode = mode
-        sizes.add((size[1], size[0]))  # PIL gives (width, height)
-    if channels is None:
-        channels = 1 if first_mode in _GRAY_MODES else 3
-    return channels, sizes
+        warnings.warn(BadFilesSkipped(
+            f"skipped {len(bad)} of {len(files)} image files that could not be read "
+            f"(e.g. {bad[0][0]!r}: {bad[0][1]})", bad), stacklevel=3)
+    small = [s for s in shapes if image_size is not None and (
+        s[0] < image_size[0] or s[1] < image_size[1])]
+    if small:
+        warnings.warn(
+            f"{len(small)} image(s) (e.g. {min(small)} as (H, W)) are smaller than "
+            f"image_size {tuple(image_size)}: they are upsampled (bilinear).",
+            stacklevel=3,
+        )
+    if channels is None:  # colour if any file is colour, whatever the order of files
+        channels = 1 if modes <= _GRAY_MODES else 3
+    return channels, set(shapes), usable
 
 
 def _decode_with_pil(path, mode, expect_hw=None):
@@ -685,7 +719,7 @@ def _decode_with_pil(path, mode, expect_hw=None):
 
 
 def _from_image_folder(directory, *, split, image_size, batch_size, shuffle, seed,
-                       channels, drop_remainder, cache, limit, shuffle_buffer):
+                       channels, drop_remainder, cache, limit, shuffle_buffer, on_error):
     sub = os.path.join(directory, split) if isinstance(split, str) else None
     if sub and os.path.isdir(sub):
         root = sub
@@ -704,8 +738,8 @@ def _from_image_folder(directory, *, split, image_size, batch_size, shuffle, see
     if limit is not None:
         files = files[:limit]
     desc = f"image folder {root!r}"
+    channels, sizes, files = _scan_images(files, channels, on_error, image_size)
     _check_count(len(files), batch_size, drop_remainder, desc)
-    channels, sizes = _scan_images(files, channels)
     mode = _PIL_MODE[channels]
     uniform = len(sizes) == 1
     if not uniform and image_size is None:
@@ -884,6 +918,7 @@ def load_dataset(
     *,
     value_range="auto",
     shuffle_buffer=None,
+    on_error="raise",
 ):
     """Batched, prefetched ``tf.data.Dataset`` of float32 images in [-1, 1].
 
@@ -925,7 +960,17 @@ def load_dataset(
       shuffle_buffer: shuffle buffer size; default: the whole array for
         arrays/IDX (an index shuffle, cheap), min(10000, N) for streamed
         sources.
+      on_error: image folders: every file is decoded once when the folder is
+        scanned; "raise" (default) stops at the first unreadable file, naming
+        it; "skip" leaves unreadable files out with one ``BadFilesSkipped``
+        warning (count, first file; its ``files`` lists them all). A folder
+        with no readable image is an error either way. Without ``channels``,
+        images are RGB if any file is in colour (RGBA: alpha dropped), else
+        grayscale; images smaller than ``image_size`` are upsampled, with a
+        warning.
     """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     batch_size = _check_positive_int("batch_size", batch_size)
     image_size = _normalize_image_size(image_size)
     channels = _check_channels(channels)
@@ -978,7 +1023,8 @@ def load_dataset(
         if _has_any_idx_images(path):
             files = find_idx_files(path, split)
             return _from_array(read_idx(files.images), desc=repr(files.images), **array_kw)
-        return _from_image_folder(path, split=split, cache=cache, **common)
+        return _from_image_folder(path, split=split, cache=cache, on_error=on_error,
+                                  **common)
 
     if value_range is not None:
         raise ValueError("value_range applies to array sources only, not to TFDS datasets")

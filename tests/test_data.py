@@ -462,18 +462,82 @@ def test_image_folder_bad_file_named(tmp_path):
         data.load_dataset(root, batch_size=1)
 
 
-def test_image_folder_truncated_body_named_at_iteration(tmp_path):
-    # A valid header with a cut body passes the header scan; decoding must
-    # then fail naming the file, not yield garbage.
+def test_image_folder_truncated_body_named_before_training(tmp_path):
+    # A valid header with a cut body: every file is decoded when the folder is
+    # scanned, so load_dataset names it at once instead of failing mid-epoch.
     root = tmp_path / "cut"
     rng = np.random.default_rng(0)
     for k in range(2):
         write_png(root / f"{k}.png", rng.integers(0, 256, (16, 16), dtype=np.uint8))
     raw = (root / "1.png").read_bytes()
     (root / "1.png").write_bytes(raw[: len(raw) // 2])
-    ds = data.load_dataset(root, batch_size=1, shuffle=False)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"cannot decode image file .*1\.png"):
-        batches(ds)
+    with pytest.raises(ValueError, match=r"cannot read image file .*1\.png.*on_error='skip'"):
+        data.load_dataset(root, batch_size=1, shuffle=False)
+
+
+def test_image_folder_skips_bad_files_on_request(tmp_path):
+    root = tmp_path / "some_bad"
+    for k in range(4):
+        write_png(root / f"{k}.png", np.full((4, 4), 60 * k, np.uint8))
+    (root / "broken.png").write_bytes(b"not a png at all")
+    raw = (root / "3.png").read_bytes()
+    (root / "3.png").write_bytes(raw[: len(raw) // 2])
+    with pytest.warns(data.BadFilesSkipped, match=r"skipped 2 of 5 image files") as caught:
+        ds = data.load_dataset(root, image_size=None, batch_size=1, shuffle=False,
+                               on_error="skip")
+    assert len(caught) == 1  # one warning, with the whole list
+    assert sorted(os.path.basename(p) for p, _ in caught[0].message.files) == \
+        ["3.png", "broken.png"]
+    got = np.concatenate(batches(ds))
+    assert sorted(np.round((got[:, 0, 0, 0] + 1) * 127.5).astype(int)) == [0, 60, 120]
+    with pytest.raises(ValueError, match="on_error must be 'raise' or 'skip'"):
+        data.load_dataset(root, on_error="ignore")
+
+
+def test_image_folder_all_unreadable_or_empty(tmp_path):
+    bad = tmp_path / "all_bad"
+    bad.mkdir()
+    for k in range(2):
+        (bad / f"{k}.png").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match=r"all 2 image files are unreadable"):
+        data.load_dataset(bad, batch_size=1, on_error="skip")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="no IDX files and no image files"):
+        data.load_dataset(empty, batch_size=1, on_error="skip")
+
+
+def test_image_folder_small_images_are_upsampled_with_a_warning(tmp_path):
+    root = tmp_path / "small"
+    for k in range(2):
+        write_png(root / f"{k}.png", np.full((4, 4), 255, np.uint8))
+    with pytest.warns(UserWarning, match=r"2 image\(s\) \(e.g. \(4, 4\).*smaller than image_size "
+                                         r"\(8, 8\).*upsampled"):
+        ds = data.load_dataset(root, image_size=8, batch_size=2)
+    got = next(iter(ds)).numpy()
+    assert got.shape == (2, 8, 8, 1)
+    np.testing.assert_allclose(got, 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("first", ["gray", "rgb", "rgba"])
+def test_image_folder_mixed_modes_are_rgb_whatever_the_order(tmp_path, first):
+    from PIL import Image
+
+    root = tmp_path / "mixed"
+    root.mkdir()
+    red = np.zeros((4, 4, 4), np.uint8)
+    red[..., 0] = red[..., 3] = 255
+    arrays = {"gray": np.full((4, 4), 255, np.uint8), "rgb": red[..., :3], "rgba": red}
+    order = [first] + [m for m in arrays if m != first]
+    for k, mode in enumerate(order):
+        Image.fromarray(arrays[mode]).save(root / f"{k}_{mode}.png")
+    ds = data.load_dataset(root, image_size=None, batch_size=3, shuffle=False)
+    got = next(iter(ds)).numpy()
+    assert got.shape == (3, 4, 4, 3)  # RGB, as one file is in colour; alpha dropped
+    by_mode = dict(zip(order, got[:, 0, 0]))
+    np.testing.assert_allclose(by_mode["gray"], [1, 1, 1])
+    np.testing.assert_allclose(by_mode["rgb"], [1, -1, -1])
+    np.testing.assert_allclose(by_mode["rgba"], [1, -1, -1])
 
 
 # --------------------------------------------------------------------------

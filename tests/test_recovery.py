@@ -164,8 +164,8 @@ def test_nan_stops_at_its_step_and_keeps_the_last_good_model(runs, tmp_path, cap
 
     seeded = cli._seeded_data
 
-    def poisoned(settings):  # batch 6 of the stream (global step 6) is NaN
-        data = seeded(settings).repeat().enumerate()
+    def poisoned(settings, *args):  # batch 6 of the stream (global step 6) is NaN
+        data = seeded(settings, *args).repeat().enumerate()
         return data.map(lambda i, x: tf.where(i == 5, float("nan"), x))
 
     monkeypatch.setattr(cli, "_seeded_data", poisoned)
@@ -297,3 +297,29 @@ def test_missing_dataset_path_is_one_line(tmp_path, capsys):
     assert cli.main(["train", "--dataset", missing, "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"keras-wgan train: error: --dataset {missing!r}: no such file or directory."
+
+
+def test_skip_bad_files_trains_without_them_and_lists_them(tmp_path, capsys):
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(8):
+        Image.fromarray(rng.integers(0, 256, (16, 16), dtype=np.uint8)).save(folder / f"{k}.png")
+    (folder / "broken.png").write_bytes(b"not a png")
+    train = ["train", "--dataset", str(folder), *TINY, "--epochs", "1", "--steps-per-epoch", "2"]
+    out = str(tmp_path / "run")
+    assert cli.main(train + ["--out", out]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot read image file" in err and "broken.png" in err
+    assert err.endswith("add --skip-bad-files to train without the unreadable files")
+    assert not os.path.exists(out)
+    assert cli.main(train + ["--out", out, "--skip-bad-files"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("skipped 1 of 9 image files") == 1
+    with open(os.path.join(out, "skipped_files.txt")) as f:
+        lines = f.read().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(str(folder / "broken.png") + "\t")
+    with open(os.path.join(out, "config.json")) as f:
+        assert json.load(f)["skip_bad_files"] is True
