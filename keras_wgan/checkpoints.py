@@ -363,6 +363,7 @@ def fit_resumable(model, make_dataset, *, epochs, steps_per_epoch, checkpoint, s
     for forbidden in ("initial_epoch", "x", "steps_per_epoch"):
         if forbidden in fit_kwargs:
             raise ValueError(f"`{forbidden}` is set by fit_resumable from `state`; remove it.")
+    fit_kwargs.setdefault("shuffle", False)  # a dataset: Keras could not shuffle it anyway
     state = TrainingState() if state is None else state
     if state.step and state.steps_per_epoch not in (None, steps_per_epoch):
         raise ValueError(

@@ -1,0 +1,128 @@
+"""keras_wgan.checkpoints in a user's own script: TrainingCheckpoint + fit_resumable.
+
+A crash inside an epoch, then load_checkpoint + fit_resumable, must end as the
+uninterrupted run: weights, both optimizers, the unfinished critic block, the epoch
+means in History and the per-batch rows of LossHistory. On every backend (the JAX
+trainer keeps the state outside the variables during an epoch).
+"""
+
+import csv
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import assert_weights_equal, tiny_mlp_gan
+
+from keras_wgan.callbacks import LossHistory
+from keras_wgan.checkpoints import (
+    TrainingCheckpoint,
+    TrainingState,
+    fit_resumable,
+    load_checkpoint,
+    read_state,
+)
+
+STEPS, EPOCHS = 5, 3  # n_critic 3: blocks straddle epochs
+
+
+def make_dataset():
+    """The same endless, shuffled stream on every call (a fresh dataset object)."""
+    tf.random.set_seed(0)
+    points = np.random.default_rng(0).normal(size=(40, 2)).astype("float32")
+    return tf.data.Dataset.from_tensor_slices(points).shuffle(40, seed=1).batch(8).repeat()
+
+
+class Crash(keras.callbacks.Callback):
+    def __init__(self, at):
+        super().__init__()
+        self.at, self.seen = at, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.at:
+            raise RuntimeError("crash")
+
+
+def train(directory, state=None, model=None, crash_at=None):
+    if model is None:
+        model = tiny_mlp_gan(n_critic=3)
+        model.compile()
+    checkpoint = TrainingCheckpoint(os.path.join(directory, "model.keras"), every_n_steps=4)
+    callbacks = [LossHistory(directory, plot=False, flush_every=1)]
+    if crash_at:
+        callbacks.append(Crash(crash_at))
+    histories = fit_resumable(model, make_dataset, epochs=EPOCHS, steps_per_epoch=STEPS,
+                              checkpoint=checkpoint, state=state, verbose=0,
+                              callbacks=callbacks + [checkpoint])
+    return model, histories
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return [{k: float(v) if v else None for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+@pytest.mark.all_backends
+def test_crash_inside_an_epoch_resumes_exactly(tmp_path):
+    reference, histories = train(str(tmp_path / "reference"))
+    run = str(tmp_path / "run")
+    with pytest.raises(RuntimeError, match="crash"):
+        train(run, crash_at=9)  # saves at steps 4, 5 (epoch end), 8; dies at 9
+    model, state = load_checkpoint(os.path.join(run, "model.keras"))
+    assert (state.epoch, state.step, state.global_step, state.steps_per_epoch) == (1, 3, 8, 5)
+    assert int(model.pending_critic_updates) == 2  # 2 of a block of 3 critic updates
+    assert set(state.metrics) >= {"critic_loss", "wasserstein"}
+    model, resumed = train(run, state=state, model=model)
+    assert len(resumed) == 2  # the rest of epoch 2, then epoch 3
+    assert_weights_equal(model.get_weights(), reference.get_weights(), atol=1e-6)
+    for name in ("critic_optimizer", "generator_optimizer"):
+        assert int(getattr(model, name).iterations) == int(getattr(reference, name).iterations)
+    assert int(model.critic_optimizer.iterations) == 15
+    assert int(model.pending_critic_updates) == int(reference.pending_critic_updates) == 0
+    # The epoch mean of the interrupted epoch counts its steps before the crash too.
+    expected = histories[-1].history["critic_loss"][1]
+    assert resumed[0].history["critic_loss"][-1] == pytest.approx(expected, rel=1e-5)
+    for name in ("history.csv", "history_batches.csv"):
+        rows = read_csv(os.path.join(run, name))
+        want = read_csv(os.path.join(str(tmp_path / "reference"), name))
+        assert [r.get("step", r["epoch"]) for r in rows] == \
+            [r.get("step", r["epoch"]) for r in want]
+        for row, other in zip(rows, want):
+            assert row == pytest.approx(other, rel=1e-5, abs=1e-6)
+    assert read_state(os.path.join(run, "model.keras")).global_step == 15
+
+
+def test_fit_resumable_refuses_what_it_cannot_continue(tmp_path):
+    model = tiny_mlp_gan()
+    model.compile()
+    checkpoint = TrainingCheckpoint(str(tmp_path / "model.keras"))
+    middle = TrainingState(epoch=1, step=2, global_step=7, steps_per_epoch=5)
+    cases = [
+        (dict(make_dataset=make_dataset(), epochs=2, steps_per_epoch=5), TypeError,
+         "`make_dataset` must be a callable"),
+        (dict(epochs=2, steps_per_epoch=None), ValueError, "`steps_per_epoch` must be a "
+         "positive integer"),
+        (dict(epochs=2, steps_per_epoch=4, state=middle), ValueError,
+         r"2 of 5 steps into epoch 2: `steps_per_epoch` must stay 5"),
+        (dict(epochs=1, steps_per_epoch=5, state=middle), ValueError,
+         "already completed 1 epoch"),
+        (dict(epochs=2, steps_per_epoch=5, initial_epoch=1), ValueError,
+         "`initial_epoch` is set by fit_resumable"),
+    ]
+    for kwargs, error, match in cases:
+        kwargs = {"make_dataset": make_dataset, "checkpoint": checkpoint, **kwargs}
+        with pytest.raises(error, match=match):
+            fit_resumable(model, **kwargs)
+    with pytest.raises(TypeError, match="`checkpoint` must be a TrainingCheckpoint"):
+        fit_resumable(model, make_dataset, epochs=2, steps_per_epoch=5, checkpoint=None)
+    with pytest.raises(ValueError, match="`every_n_steps` must be a positive integer"):
+        TrainingCheckpoint(str(tmp_path / "m.keras"), every_n_steps=0)
+    with pytest.raises(ValueError, match="`every_n_minutes` must be a number > 0"):
+        TrainingCheckpoint(str(tmp_path / "m.keras"), every_n_minutes=-1)
+    with pytest.raises(FileNotFoundError, match="There is no checkpoint file"):
+        load_checkpoint(str(tmp_path / "missing.keras"))
+    (tmp_path / "garbage.keras").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="is not a .keras file"):
+        load_checkpoint(str(tmp_path / "garbage.keras"))
