@@ -211,12 +211,14 @@ class TrainingCheckpoint(AtomicModelCheckpoint):
         self._global_step = self._epoch_start_global + done
         if self._check_finite(logs):
             return
+        last_of_epoch = done == self.params.get("steps")  # then on_epoch_end saves
         if self._stop_reason is not None:
             self.stopped_by, self._stop_reason = self._stop_reason, None
-            self._save_position()
             self.model.stop_training = True
-        elif done == self.params.get("steps"):
-            pass  # the epoch's last step: on_epoch_end saves
+            if not last_of_epoch:
+                self._save_position()
+        elif last_of_epoch:
+            pass
         elif (self.every_n_steps and (
             self._global_step // self.every_n_steps > previous // self.every_n_steps
         )) or (self.every_n_minutes and (

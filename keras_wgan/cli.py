@@ -406,7 +406,8 @@ def _resolve_train_settings(args):
             f"{_dataset_name(given.get('dataset', TRAIN_DEFAULTS['dataset']))}"
         )
     if os.path.exists(out) and not os.path.isdir(out):
-        raise CliError(f"--out {out!r} exists and is not a directory.")
+        raise CliError(f"--out {out!r} exists and is not a directory: choose another, e.g. "
+                       f"{PROG} train --out {out}-run")
     model_path = os.path.join(out, MODEL_FILE)
     if args.resume:
         saved = _read_json(os.path.join(out, CONFIG_FILE))
@@ -660,7 +661,8 @@ def _train(args, settings, replicas):
     elif tuple(gan.sample_shape) != image_shape:
         raise CliError(
             f"the dataset's images have shape {image_shape} but the saved model makes "
-            f"{tuple(gan.sample_shape)}: --resume needs the run's dataset and --image-size."
+            f"{tuple(gan.sample_shape)}: --resume needs the run's dataset and --image-size; "
+            f"drop those flags: {PROG} train --resume --out {out} --epochs {settings['epochs']}"
         )
 
     steps = settings["steps_per_epoch"]
@@ -740,7 +742,7 @@ def _train(args, settings, replicas):
               f"{model_path} still holds {_position(model_path)}; free space or fix "
               f"the directory, then continue with:\n  {resume}", file=sys.stderr)
         return 1
-    if checkpoint.stopped_by is not None:
+    if checkpoint.stopped_by is not None and checkpoint.state.epoch < settings["epochs"]:
         signum = getattr(signal, checkpoint.stopped_by, signal.SIGINT)
         print(f"\nStopped by {checkpoint.stopped_by}. {model_path} holds "
               f"{checkpoint.state.describe()}; continue with:\n  {resume}", file=sys.stderr)

@@ -151,8 +151,21 @@ def test_sigterm_saves_after_the_current_step_and_resumes_exactly(runs, tmp_path
     assert "Stopped by SIGTERM." in err and "holds 3 of 4 steps into epoch 2" in err
     assert read_state(os.path.join(out, "model.keras")).global_step == 7
     monkeypatch.undo()
+    # Inside an epoch, the data must stay the run's until the epoch ends.
+    assert cli.main(_resume_command(err) + ["--batch-size", "8"]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "--batch-size 8 differs from the run's 4, but its checkpoint is 3 of 4 steps into "
+        "epoch 2: the epoch must finish on the same data. Drop --batch-size: keras-wgan "
+        f"train --resume --out {out} --epochs 2")
     assert cli.main(_resume_command(err) + ["--verbose", "0"]) == 0
     assert_same_run(out, runs.reference)
+
+
+@pytest.mark.parametrize("value", ["0", "x", "-2m"])
+def test_bad_checkpoint_every(value, capsys):
+    assert cli.main(["train", f"--checkpoint-every={value}"]) == 2
+    assert ("argument --checkpoint-every: must be a number of steps (e.g. 500) or of "
+            "minutes / seconds (e.g. 2m, 90s)") in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ divergence
