@@ -20,6 +20,7 @@ Run directory of ``train`` (``--out``)::
     samples/epoch_001.png  sample grids from fixed noise, one per epoch
     history.csv            per-epoch metrics; history_batches.csv: per-batch values
     losses.png             loss curves
+    skipped_files.txt      with --skip-bad-files: the unreadable files left out
 
 Backends: every subcommand runs on the Keras backend named by ``KERAS_BACKEND``
 (tensorflow, jax or torch; Keras' default otherwise) or by ``--backend``, which runs the
