@@ -521,9 +521,9 @@ def _build_gan(settings, image_shape):
 
 
 def _load_gan(model_path, compile=True):
-    import keras
-
     import zipfile
+
+    import keras
 
     from keras_wgan import WassersteinGAN
 
