@@ -103,7 +103,7 @@ def check_labels(labels, num_classes, argument="labels"):
     outside = array[(array < 0) | (array >= num_classes)]
     if outside.size:
         raise ValueError(
-            f"`{argument}` holds the label {outside[0]!r}, outside [0, {num_classes}) for "
+            f"`{argument}` holds the label {outside[0].item()!r}, outside [0, {num_classes}) for "
             f"a model with num_classes={num_classes}."
         )
     return array.astype("int32")
