@@ -119,6 +119,8 @@ class WassersteinGAN(GANTrainer, keras.Model):
             classifier's cross-entropy (critics with a class-logits output only): on
             real samples in the critic loss, on fakes and their labels in the generator
             loss. Defaults 1.0 and 0.1, the WGAN-GP paper's conditional CIFAR-10 model.
+        class_names: optional names of the ``num_classes`` classes (saved with the
+            model, so ``keras-wgan sample --label sneaker`` works from the file alone).
     """
 
     # Subclasses set these: ``compile()``'s optimizers when none are given, and the
@@ -140,6 +142,7 @@ class WassersteinGAN(GANTrainer, keras.Model):
         label_sampling="batch",
         classifier_weight=1.0,
         generator_classifier_weight=0.1,
+        class_names=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -157,6 +160,7 @@ class WassersteinGAN(GANTrainer, keras.Model):
                 f"{label_sampling!r}."
             )
         self.label_sampling = label_sampling
+        self.class_names = self._check_class_names(class_names)
         self.classifier_weight = _check_number("classifier_weight", classifier_weight, 0.0,
                                                strict=False)
         self.generator_classifier_weight = _check_number(
@@ -210,6 +214,17 @@ class WassersteinGAN(GANTrainer, keras.Model):
         self.built = True
 
     # ------------------------------------------------------------------ checks
+    def _check_class_names(self, class_names):
+        if class_names is None:
+            return None
+        names = [str(name) for name in class_names] if not isinstance(class_names, str) else []
+        if self.num_classes is None or len(names) != self.num_classes:
+            raise ValueError(
+                f"`class_names` must list one name per class ({self.num_classes} for this "
+                f"model), got {class_names!r}."
+            )
+        return names
+
     @staticmethod
     def _resolve_latent_dim(generator, latent_dim):
         inputs = getattr(generator, "inputs", None)
@@ -398,6 +413,7 @@ class WassersteinGAN(GANTrainer, keras.Model):
             "label_sampling": self.label_sampling,
             "classifier_weight": self.classifier_weight,
             "generator_classifier_weight": self.generator_classifier_weight,
+            "class_names": self.class_names,
         }
 
     @classmethod
