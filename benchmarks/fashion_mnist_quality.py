@@ -13,6 +13,16 @@ Recipes (same nets, data order, seed, batch size, n_critic 5, clip 0.01 / lambda
   ``compile()``: the same optimizers at rate 1e-3 and generator weight averaging
   (``ema_decay=0.999``). The figures this script printed chose those defaults.
 
+- ``conditional`` (``--conditional``): the library's defaults with class-conditional
+  nets (``num_classes=10``: class embedding joined to the noise, projection critic)
+  trained on the labels. Scored on an equal mix of the classes, with the conditional
+  accuracy (the share of images generated for class k that the yardstick classifier
+  assigns to k) beside the classifier's accuracy on the real test images (the ceiling).
+  ``--conditional`` runs it beside ``library`` at the same budget::
+
+    python benchmarks/fashion_mnist_quality.py --conditional --models wgan-gp \
+        --budget-minutes 30 --eval-every 10 --dim 32 --parallel 2 --out runs/conditional
+
 Each run is a subprocess limited to ``--threads`` intra-op threads, so several can run
 side by side and each one's budget is its own process CPU time (``time.process_time``;
 scoring time is excluded from the budget). Example (the figures in the README)::
@@ -32,8 +42,10 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
 MODELS = ("wgan", "wgan-gp")
-RECIPES = ("seed", "library")
+RECIPES = ("seed", "library", "conditional")
 OPTIMIZERS = ("adam", "rmsprop")
 
 
@@ -91,8 +103,14 @@ def parse_args(argv=None):
     p.add_argument("--parallel", type=int, default=1, help="runs at the same time")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/quality", help="results folder")
+    p.add_argument("--conditional", action="store_true",
+                   help="compare the class-conditional nets with the unconditional ones "
+                        "(recipes library and conditional)")
     p.add_argument("--run", default=None, help=argparse.SUPPRESS)  # "model:recipe" (child)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.conditional and "--recipes" not in (argv if argv is not None else sys.argv):
+        args.recipes = ["library", "conditional"]
+    return args
 
 
 def build_gan(model, recipe, args):
@@ -110,7 +128,21 @@ def build_gan(model, recipe, args):
         cls = WGANGP
         generator = build_generator(args.latent_dim, shape, args.dim)
         critic = build_critic(shape, args.dim)
-    if recipe == "seed":
+    if recipe == "conditional":
+        from keras_wgan.data import CLASS_NAMES
+
+        names = list(CLASS_NAMES.get(args.dataset, [str(k) for k in range(10)]))
+        if model == "wgan":
+            generator = build_generator(args.latent_dim, shape, args.dim,
+                                        middle_filters=args.dim, num_classes=len(names))
+            critic = build_critic(shape, args.dim, normalization="batch",
+                                  num_classes=len(names))
+        else:
+            generator = build_generator(args.latent_dim, shape, args.dim, num_classes=len(names))
+            critic = build_critic(shape, args.dim, num_classes=len(names))
+        gan = cls(generator, critic, seed=args.seed, class_names=names)
+        gan.compile()
+    elif recipe == "seed":
         gan = cls(generator, critic, ema_decay=None, seed=args.seed)
         gan.compile(**cls.paper_optimizers())
     elif recipe == "library":  # the library's defaults, untouched
@@ -154,9 +186,13 @@ def run_child(args):
     yardstick = DomainYardstick.for_dataset(args.dataset, (32, 32, 1), data_dir=args.data_dir,
                                             cache_dir=args.cache_dir, kid_num_subsets=20)
     floor = yardstick.floor(args.n_eval, seed=args.seed)
+    conditional = recipe == "conditional"
     data = load_dataset(args.dataset, batch_size=args.batch_size, seed=args.seed,
-                        data_dir=args.data_dir).repeat()
+                        data_dir=args.data_dir, labels=conditional).repeat()
     gan = build_gan(model, recipe, args)
+    # Conditional models are scored on an equal mix of the classes.
+    eval_labels = np.arange(args.n_eval) % gan.num_classes if conditional else None
+    ceiling = yardstick.class_accuracy_real() if conditional else None
     out = os.path.join(args.out, f"{model}-{recipe}")
     os.makedirs(out, exist_ok=True)
 
@@ -180,14 +216,21 @@ def run_child(args):
             if used < self.next_eval:
                 return
             t0 = time.process_time()
-            figures = yardstick.score(gan.generate(args.n_eval, seed=args.seed),
-                                      seed=args.seed)
+            images = gan.generate(args.n_eval, seed=args.seed, labels=eval_labels)
+            figures = yardstick.score(images, seed=args.seed)
             curve.append({
                 "cpu_minutes": round(used / 60, 2),
                 "generator_updates": int(gan.generator_optimizer.iterations),
                 **{k: figures[k] for k in ("fd", "kd", "is", "modes_covered")},
             })
-            if gan.ema_generator is not None:
+            if conditional:
+                accuracy = yardstick.class_accuracy(images, eval_labels)
+                curve[-1].update({
+                    "class_accuracy": accuracy["mean"],
+                    "class_accuracy_per_class": accuracy["per_class"],
+                    "class_accuracy_real": ceiling["mean"],
+                })
+            elif gan.ema_generator is not None:
                 # The same training sampled from the live generator (same noise): what
                 # the weight average itself adds, without a second run.
                 noise = keras.random.normal((args.n_eval, gan.latent_dim), seed=args.seed)
@@ -207,7 +250,14 @@ def run_child(args):
     gan.save(os.path.join(out, "model.keras"))
     from keras_wgan.images import save_image_grid
 
-    save_image_grid(gan.generate(64, seed=args.seed), os.path.join(out, "final.png"))
+    if conditional:  # one row per class, the same ten noise vectors on every row
+        rows = np.repeat(np.arange(gan.num_classes), 10)
+        noise = np.tile(np.random.default_rng(args.seed).standard_normal(
+            (10, gan.latent_dim)).astype("float32"), (gan.num_classes, 1))
+        save_image_grid(gan.generate_from_noise(noise, labels=rows),
+                        os.path.join(out, "final.png"), columns=10)
+    else:
+        save_image_grid(gan.generate(64, seed=args.seed), os.path.join(out, "final.png"))
     result = {"model": model, "recipe": recipe, "curve": curve, "floor": {
         k: floor[k] for k in ("fd", "kd", "is", "modes_covered")},
         "settings": {k: v for k, v in vars(args).items() if k != "run"}}
@@ -223,15 +273,19 @@ def print_table(results):
           f"  modes {floor['modes_covered']}/10")
     print("(live fd / live is: the same run sampled from the live generator instead of "
           "the weight average)")
-    print(f"{'run':<18}{'cpu min':>8}{'gen upd':>9}{'fd':>10}{'kd':>9}{'is':>8}{'modes':>7}"
-          f"{'live fd':>9}{'live is':>9}")
+    print("(cond acc: conditional accuracy, the share of images generated for class k that "
+          "the classifier assigns to k; real: its accuracy on real test images)")
+    print(f"{'run':<24}{'cpu min':>8}{'gen upd':>9}{'fd':>10}{'kd':>9}{'is':>8}{'modes':>7}"
+          f"{'live fd':>9}{'live is':>9}{'cond acc':>10}{'real':>7}")
     for result in results:
         for point in result["curve"]:
             live = (f"{point['live_fd']:>9.3f}{point['live_is']:>9.3f}" if "live_fd" in point
                     else f"{'-':>9}{'-':>9}")
-            print(f"{result['model'] + '/' + result['recipe']:<18}{point['cpu_minutes']:>8.1f}"
+            accuracy = (f"{point['class_accuracy']:>10.3f}{point['class_accuracy_real']:>7.3f}"
+                        if "class_accuracy" in point else f"{'-':>10}{'-':>7}")
+            print(f"{result['model'] + '/' + result['recipe']:<24}{point['cpu_minutes']:>8.1f}"
                   f"{point['generator_updates']:>9d}{point['fd']:>10.3f}{point['kd']:>9.4f}"
-                  f"{point['is']:>8.3f}{point['modes_covered']:>7d}{live}")
+                  f"{point['is']:>8.3f}{point['modes_covered']:>7d}{live}{accuracy}")
 
 
 def main(argv=None):

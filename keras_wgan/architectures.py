@@ -3,6 +3,14 @@
 The image builders reproduce the seed experiments layer for layer, so their parameter
 counts match (at ``dim=128``: WGAN-GP generator 6,013,697 / critic 4,107,393; WGAN
 generator 5,190,657 / critic 4,111,361) and speed comparisons with the seed are fair.
+
+Every builder takes ``num_classes``: None builds the unconditional net; an integer K
+builds the class-conditional one of the same shape. A conditional generator is
+``G([noise, labels])``, the noise joined with a learned class embedding; a conditional
+critic is a projection critic (Miyato and Koyama 2018),
+``D([x, y]) = linear(features(x)) + <embedding(y), features(x)>``, optionally with an
+auxiliary classifier head (AC-GAN, the WGAN-GP paper's conditional CIFAR-10 model).
+Labels are integer class indices of shape (batch,).
 """
 
 import keras
@@ -14,6 +22,51 @@ NORMALIZATIONS = (None, "batch", "layer")
 def _check_positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+
+
+def _check_num_classes(num_classes):
+    if num_classes is not None and (
+        isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2
+    ):
+        raise ValueError(
+            f"`num_classes` must be None (unconditional) or an integer >= 2, got {num_classes!r}."
+        )
+    return num_classes
+
+
+def _label_input():
+    return keras.Input(shape=(), dtype="int32", name="labels")
+
+
+def _join_class_embedding(noise, num_classes, embedding_dim):
+    """[noise, labels] -> noise concatenated with the labels' learned embedding."""
+    labels = _label_input()
+    embedded = layers.Embedding(num_classes, embedding_dim, name="class_embedding")(labels)
+    joined = layers.Concatenate(name="noise_and_class")([noise, embedded])
+    return [noise, labels], joined
+
+
+def _critic_head(features, images, num_classes, auxiliary_classifier):
+    """The critic's output: a score, projected on the class embedding when conditional.
+
+    Returns ``(inputs, outputs)`` for ``keras.Model``. The projection term is the inner
+    product of the label's embedding with the same features the linear score reads.
+    """
+    score = layers.Dense(1, name="score")(features)
+    if num_classes is None:
+        if auxiliary_classifier:
+            raise ValueError("`auxiliary_classifier=True` needs `num_classes`.")
+        return images, score
+    labels = _label_input()
+    embedded = layers.Embedding(
+        num_classes, features.shape[-1], name="class_projection"
+    )(labels)
+    projection = layers.Dot(axes=1, name="projection")([embedded, features])
+    score = layers.Add(name="projected_score")([score, projection])
+    if auxiliary_classifier:
+        logits = layers.Dense(num_classes, name="class_logits")(features)
+        return [images, labels], [score, logits]
+    return [images, labels], score
 
 
 def _check_image_shape(image_shape):
@@ -41,6 +94,8 @@ def build_generator(
     dim=128,
     middle_filters=None,
     name="generator",
+    num_classes=None,
+    class_embedding_dim=None,
 ):
     """The seed's generator: Dense -> (H/8, W/8, 4*dim), three upsample + 5x5 conv blocks, tanh.
 
@@ -51,8 +106,12 @@ def build_generator(
     (``build_generator(..., middle_filters=dim)``, or ``variant="wgan"`` in the examples).
     Outputs are in [-1, 1]. Stock Keras layers only (on TensorFlow the GAN routes the
     narrow output convolution to a faster kernel at run time, ``keras_wgan.backend``).
+    With ``num_classes=K`` the generator is ``G([noise, labels])``: the noise is joined
+    with a learned embedding of the label (``class_embedding_dim``, default
+    ``latent_dim``) before the dense layer.
     """
     _check_positive_int("latent_dim", latent_dim)
+    _check_num_classes(num_classes)
     _check_positive_int("dim", dim)
     height, width, channels = _check_image_shape(image_shape)
     middle_filters = 2 * dim if middle_filters is None else middle_filters
@@ -60,7 +119,12 @@ def build_generator(
     h0, w0 = height // 8, width // 8
 
     z = keras.Input(shape=(latent_dim,), name="noise")
-    x = layers.Dense(h0 * w0 * 4 * dim, name="project")(z)
+    inputs, x = z, z
+    if num_classes is not None:
+        embedding_dim = latent_dim if class_embedding_dim is None else class_embedding_dim
+        _check_positive_int("class_embedding_dim", embedding_dim)
+        inputs, x = _join_class_embedding(z, num_classes, embedding_dim)
+    x = layers.Dense(h0 * w0 * 4 * dim, name="project")(x)
     x = layers.BatchNormalization(name="project_bn")(x)
     x = layers.ReLU(name="project_relu")(x)
     x = layers.Reshape((h0, w0, 4 * dim), name="reshape")(x)
@@ -72,10 +136,17 @@ def build_generator(
     x = layers.UpSampling2D(2, interpolation="bilinear", name="up3")(x)
     x = layers.Conv2D(channels, 5, padding="same", name="conv3")(x)
     images = layers.Activation("tanh", name="tanh")(x)
-    return keras.Model(z, images, name=name)
+    return keras.Model(inputs, images, name=name)
 
 
-def build_critic(image_shape=(32, 32, 1), dim=128, normalization=None, name="critic"):
+def build_critic(
+    image_shape=(32, 32, 1),
+    dim=128,
+    normalization=None,
+    name="critic",
+    num_classes=None,
+    auxiliary_classifier=False,
+):
     """The seed's critic: three 5x5 stride-2 convs (dim, 2*dim, 4*dim), LeakyReLU(0.2), Dense(1).
 
     ``normalization``:
@@ -87,8 +158,12 @@ def build_critic(image_shape=(32, 32, 1), dim=128, normalization=None, name="cri
       per-sample normalisation the WGAN-GP paper recommends in place of batch norm.
     The output is an unbounded score (no sigmoid). Stock Keras layers only (on
     TensorFlow the GAN gives the LeakyReLUs a cheaper double backward at run time).
+    With ``num_classes=K`` it is a projection critic ``D([images, labels])`` on the
+    flattened features; ``auxiliary_classifier=True`` adds a second output, K class
+    logits, for the GAN's auxiliary-classifier term (``classifier_weight``).
     """
     _check_positive_int("dim", dim)
+    _check_num_classes(num_classes)
     image_shape = _check_image_shape(image_shape)
     if normalization not in NORMALIZATIONS:
         raise ValueError(
@@ -106,12 +181,16 @@ def build_critic(image_shape=(32, 32, 1), dim=128, normalization=None, name="cri
             x = layers.LayerNormalization(axis=(1, 2, 3), name=f"ln{i + 1}")(x)
         x = layers.LeakyReLU(0.2, name=f"lrelu{i + 1}")(x)
     x = layers.Flatten(name="flatten")(x)
-    score = layers.Dense(1, name="score")(x)
-    return keras.Model(images, score, name=name)
+    inputs, outputs = _critic_head(x, images, num_classes, auxiliary_classifier)
+    return keras.Model(inputs, outputs, name=name)
 
 
-def build_mlp_generator(latent_dim, output_dim, width=512, depth=3, name="mlp_generator"):
-    """The WGAN-GP paper's toy generator: ``depth`` ReLU layers of ``width``, linear output."""
+def build_mlp_generator(latent_dim, output_dim, width=512, depth=3, name="mlp_generator",
+                        num_classes=None):
+    """The WGAN-GP paper's toy generator: ``depth`` ReLU layers of ``width``, linear output.
+
+    ``num_classes=K``: ``G([noise, labels])`` with a class embedding of size ``width``.
+    """
     for arg, value in (
         ("latent_dim", latent_dim),
         ("output_dim", output_dim),
@@ -119,20 +198,28 @@ def build_mlp_generator(latent_dim, output_dim, width=512, depth=3, name="mlp_ge
         ("depth", depth),
     ):
         _check_positive_int(arg, value)
+    _check_num_classes(num_classes)
     z = keras.Input(shape=(latent_dim,), name="noise")
-    x = z
+    inputs, x = z, z
+    if num_classes is not None:
+        inputs, x = _join_class_embedding(z, num_classes, width)
     for i in range(depth):
         x = layers.Dense(width, activation="relu", name=f"dense{i + 1}")(x)
     out = layers.Dense(output_dim, name="output")(x)
-    return keras.Model(z, out, name=name)
+    return keras.Model(inputs, out, name=name)
 
 
-def build_mlp_critic(input_dim, width=512, depth=3, name="mlp_critic"):
-    """The WGAN-GP paper's toy critic: ``depth`` ReLU layers of ``width``, one linear score."""
+def build_mlp_critic(input_dim, width=512, depth=3, name="mlp_critic", num_classes=None,
+                     auxiliary_classifier=False):
+    """The WGAN-GP paper's toy critic: ``depth`` ReLU layers of ``width``, one linear score.
+
+    ``num_classes=K``: a projection critic ``D([points, labels])``, as ``build_critic``.
+    """
     for arg, value in (("input_dim", input_dim), ("width", width), ("depth", depth)):
         _check_positive_int(arg, value)
-    x = inputs = keras.Input(shape=(input_dim,), name="points")
+    _check_num_classes(num_classes)
+    x = points = keras.Input(shape=(input_dim,), name="points")
     for i in range(depth):
         x = layers.Dense(width, activation="relu", name=f"dense{i + 1}")(x)
-    score = layers.Dense(1, name="score")(x)
-    return keras.Model(inputs, score, name=name)
+    inputs, outputs = _critic_head(x, points, num_classes, auxiliary_classifier)
+    return keras.Model(inputs, outputs, name=name)

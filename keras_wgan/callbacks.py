@@ -69,6 +69,11 @@ class SampleGrid(keras.callbacks.Callback):
     ``fit(initial_epoch=...)``. Samples come from ``model.generate_from_noise``, i.e.
     from the weight-averaged generator when the model has ``ema_decay``.
 
+    For a class-conditional model the grid has one row per class: the same
+    ``columns`` noise vectors (default ``num_samples // num_classes``, at least 1)
+    drawn for every class, so rows differ only by the label and columns only by
+    the noise.
+
     Args:
         directory: folder for the PNGs (created).
         num_samples: images per grid.
@@ -118,6 +123,8 @@ class SampleGrid(keras.callbacks.Callback):
             ) from None
         self.filename_format = filename_format
         self.noise = None
+        self.labels = None
+        self._grid_columns = columns
         self.last_path = None
         self._writer = None
 
@@ -129,11 +136,20 @@ class SampleGrid(keras.callbacks.Callback):
                 f"`generate_from_noise`), got {type(model).__name__}."
             )
         if self.noise is None or self.noise.shape[1] != model.latent_dim:
-            rng = np.random.default_rng(self.seed)
-            self.noise = rng.standard_normal((self.num_samples, model.latent_dim)).astype(
-                np.float32
-            )
+            self.noise, self.labels, self._grid_columns = self._grid_inputs(model)
         os.makedirs(self.directory, exist_ok=True)
+
+    def _grid_inputs(self, model):
+        """Fixed noise (and labels: one row per class) for every grid of this callback."""
+        rng = np.random.default_rng(self.seed)
+        num_classes = getattr(model, "num_classes", None)
+        if num_classes is None:
+            noise = rng.standard_normal((self.num_samples, model.latent_dim))
+            return noise.astype(np.float32), None, self.columns
+        per_class = self.columns or max(1, self.num_samples // num_classes)
+        row = rng.standard_normal((per_class, model.latent_dim)).astype(np.float32)
+        labels = np.repeat(np.arange(num_classes), per_class).astype(np.int32)
+        return np.tile(row, (num_classes, 1)), labels, per_class
 
     def on_epoch_end(self, epoch, logs=None):
         number = epoch + 1
@@ -147,7 +163,8 @@ class SampleGrid(keras.callbacks.Callback):
 
     def write(self, epoch_number):
         """Write the grid for ``epoch_number`` (1-based) now; returns its path."""
-        grid = tile_images(self.model.generate_from_noise(self.noise), columns=self.columns)
+        images = self.model.generate_from_noise(self.noise, labels=self.labels)
+        grid = tile_images(images, columns=self._grid_columns)
         path = os.path.join(self.directory, self.filename_format.format(epoch=epoch_number))
         write_png(grid, path)
         self.last_path = path
@@ -625,7 +642,11 @@ class QualityMetrics(keras.callbacks.Callback):
     never shown without its scale), where ``History``, :class:`LossHistory` and
     TensorBoard see them: list this callback *before* those that read the logs. Samples
     come from fixed noise (``seed``) through ``model.generate``, so weight averaging is
-    used when it is on.
+    used when it is on. For a class-conditional model the samples are an equal mix of
+    the classes, and ``quality_class_accuracy`` (the share of samples generated for
+    class k that the yardstick's classifier assigns to k, averaged over classes) is
+    logged beside ``quality_class_accuracy_real``, the classifier's accuracy on the
+    real test images (its ceiling).
     """
 
     FIGURES = {"fd": "fd", "kd": "kd", "is": "is", "modes": "modes_covered"}
@@ -648,10 +669,18 @@ class QualityMetrics(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None or (epoch + 1) % self.every_n_epochs:
             return
-        images = self.model.generate(self.num_samples, seed=self.seed)
+        num_classes = getattr(self.model, "num_classes", None)
+        labels = None
+        if num_classes is not None:
+            labels = np.arange(self.num_samples) % num_classes
+        images = self.model.generate(self.num_samples, seed=self.seed, labels=labels)
         figures = self.yardstick.score(images, seed=self.seed)
         for short, key in self.FIGURES.items():
             logs[f"{self.prefix}{short}"] = float(figures[key])
+        if labels is not None:
+            accuracy = self.yardstick.class_accuracy(images, labels)
+            logs[f"{self.prefix}class_accuracy"] = accuracy["mean"]
+            logs[f"{self.prefix}class_accuracy_real"] = self.yardstick.class_accuracy_real()["mean"]
         if self.include_floor:
             floor = self.yardstick.floor(self.num_samples, seed=self.seed)
             for short, key in self.FIGURES.items():

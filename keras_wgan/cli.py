@@ -44,6 +44,8 @@ import os
 import signal
 import sys
 
+import numpy as np
+
 PROG = "keras-wgan"
 MODELS = ("wgan", "wgan-gp")
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -70,13 +72,15 @@ TRAIN_DEFAULTS = {
     "seed": 0,
     "num_samples": 64,
     "distribute": "auto",
+    "conditional": False,
     "checkpoint_every": "2m",
     "skip_bad_files": False,
 }
 DISTRIBUTE = ("auto", "none", "mirrored")
 # Settings fixed by the saved model: --resume refuses to change them.
 MODEL_SETTINGS = (
-    "model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "paper_optimizers", "seed"
+    "model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "paper_optimizers", "seed",
+    "conditional",
 )
 # Settings that make the data stream: fixed while a checkpoint is inside an epoch.
 STREAM_SETTINGS = ("dataset", "data_dir", "batch_size", "steps_per_epoch", "skip_bad_files")
@@ -213,6 +217,10 @@ def _add_train_parser(subparsers):
                         "MirroredStrategy, or keras.distribution.DataParallel on JAX), none = "
                         "one device, auto = mirrored when there are several GPUs; default auto. "
                         "The batch size is the global batch")
+    p.add_argument("--conditional", action="store_const", const=True, default=None,
+                   help="class-conditional nets trained on the dataset's labels (TFDS label "
+                        "feature, IDX labels file, class sub-folders, .npz 'y'); sample a "
+                        "class with `sample --label NAME`")
     p.add_argument("--out", default=None,
                    help="run directory; default runs/MODEL-DATASET")
     p.add_argument("--checkpoint-every", type=_checkpoint_every, default=None,
@@ -250,6 +258,9 @@ def _add_sample_parser(subparsers):
                    help="images per row; default a near-square grid")
     p.add_argument("--batch-size", type=_positive_int, default=256,
                    help="images generated per batch; default 256")
+    p.add_argument("--label", default=None,
+                   help="conditional models: the class to draw, by index or name (e.g. 7 "
+                        "or sneaker); default one row per class")
     p.set_defaults(func=run_sample)
 
 
@@ -469,6 +480,7 @@ def _load_data(settings, seed, skipped=None):
                 shuffle=True,
                 seed=seed,
                 data_dir=settings["data_dir"],
+                labels=bool(settings.get("conditional")),
                 on_error="skip" if settings["skip_bad_files"] else "raise",
             )
     except (ValueError, TypeError, OSError, DataUnavailableError) as error:
@@ -492,7 +504,7 @@ def _seeded_data(settings, skipped=None):
     return _load_data(settings, seed=settings["seed"], skipped=skipped)
 
 
-def _build_gan(settings, image_shape):
+def _build_gan(settings, image_shape, class_names=None):
     import keras
 
     from keras_wgan import WGAN, WGANGP
@@ -500,13 +512,15 @@ def _build_gan(settings, image_shape):
 
     keras.utils.set_random_seed(settings["seed"])
     dim, latent_dim = settings["dim"], settings["latent_dim"]
+    k = len(class_names) if class_names else None
     if settings["model"] == "wgan":
-        generator = build_generator(latent_dim, image_shape, dim, middle_filters=dim)
-        critic = build_critic(image_shape, dim, normalization="batch")
+        generator = build_generator(latent_dim, image_shape, dim, middle_filters=dim,
+                                    num_classes=k)
+        critic = build_critic(image_shape, dim, normalization="batch", num_classes=k)
         cls = WGAN
     else:
-        generator = build_generator(latent_dim, image_shape, dim)
-        critic = build_critic(image_shape, dim, normalization=None)
+        generator = build_generator(latent_dim, image_shape, dim, num_classes=k)
+        critic = build_critic(image_shape, dim, normalization=None, num_classes=k)
         cls = WGANGP
     gan = cls(
         generator,
@@ -514,6 +528,7 @@ def _build_gan(settings, image_shape):
         n_critic=settings["n_critic"],
         ema_decay=settings["ema_decay"] or None,  # 0.0 stands for --ema-decay off
         seed=settings["seed"],
+        class_names=class_names,
     )
     # The class defaults, or the papers' optimizers; both are defined beside each class.
     gan.compile(**(cls.paper_optimizers() if settings["paper_optimizers"] else {}))
@@ -651,14 +666,16 @@ def _train(args, settings, replicas):
     # resumed run skips the batches it used and sees the ones it would have seen.
     skipped = []
     dataset = _seeded_data(settings, skipped)
-    image_shape = tuple(int(d) for d in dataset.element_spec.shape[1:])
+    class_names = getattr(dataset, "class_names", None)
+    spec = dataset.element_spec[0] if class_names is not None else dataset.element_spec
+    image_shape = tuple(int(d) for d in spec.shape[1:])
     if image_shape[-1] not in (1, 3):
         raise CliError(
             f"--dataset {settings['dataset']!r} has {image_shape[-1]}-channel images; "
             "the sample grids need 1 (grayscale) or 3 (RGB)."
         )
     if gan is None:
-        gan = _build_gan(settings, image_shape)
+        gan = _build_gan(settings, image_shape, class_names)
     elif tuple(gan.sample_shape) != image_shape:
         raise CliError(
             f"the dataset's images have shape {image_shape} but the saved model makes "
@@ -689,7 +706,7 @@ def _train(args, settings, replicas):
     _write_json(
         os.path.join(out, CONFIG_FILE),
         {**settings, "version": __version__, "backend": keras.backend.backend(),
-         "replicas": replicas},
+         "replicas": replicas, "class_names": class_names},
     )
     if skipped:
         listing = os.path.join(out, SKIPPED_FILE)
@@ -824,15 +841,41 @@ def run_sample(args):
     from keras_wgan.images import save_image_grid
 
     gan = _load_gan(args.model_path, compile=False)
-    images = gan.generate(args.n, seed=args.seed, batch_size=args.batch_size)
+    labels, columns, what = _sample_labels(gan, args)
+    n = args.n if labels is None else len(labels)
+    images = gan.generate(n, seed=args.seed, batch_size=args.batch_size, labels=labels)
     try:
-        save_image_grid(images, args.out, columns=args.columns)
+        save_image_grid(images, args.out, columns=columns)
     except ValueError as error:  # e.g. a model that does not output images
         raise CliError(str(error)) from None
     except OSError as error:  # e.g. a folder that cannot be created
         raise CliError(f"cannot write --out {args.out!r}: {error.strerror or error}.") from None
-    print(f"Wrote {args.n} samples (seed {args.seed}) to {args.out}")
+    print(f"Wrote {n} samples{what} (seed {args.seed}) to {args.out}")
     return 0
+
+
+def _sample_labels(gan, args):
+    """The labels ``sample`` asks for, the grid's columns and words for the summary line."""
+    from keras_wgan.conditioning import class_index
+
+    if not gan.conditional:
+        if args.label is not None:
+            raise CliError(
+                f"--label {args.label}: {args.model_path!r} is unconditional (trained without "
+                f"labels); drop --label: {PROG} sample {args.model_path} --n {args.n}"
+            )
+        return None, args.columns, ""
+    names = gan.class_names or [str(k) for k in range(gan.num_classes)]
+    if args.label is not None:
+        try:
+            k = class_index(args.label, gan.class_names, gan.num_classes)
+        except ValueError as error:
+            raise CliError(f"--label: {error}") from None
+        return [k] * args.n, args.columns, f" of class {k} ({names[k]})"
+
+    per_class = args.columns or max(1, args.n // gan.num_classes)
+    labels = np.repeat(np.arange(gan.num_classes), per_class)
+    return labels, per_class, f", one row per class ({', '.join(names)})"
 
 
 # ------------------------------------------------------------------- evaluate
@@ -865,7 +908,17 @@ def run_evaluate(args):
     except (DataUnavailableError, FileNotFoundError, ValueError) as error:
         raise CliError(str(error)) from None
     n = min(args.n, yardstick.train_images.shape[0])
-    generated = yardstick.score(gan.generate(n, seed=args.seed), seed=args.seed)
+    labels = None
+    if gan.conditional:
+        if gan.num_classes != yardstick.classifier.num_classes:
+            raise CliError(
+                f"{args.model_path!r} has {gan.num_classes} classes but the {args.dataset} "
+                f"yardstick has {yardstick.classifier.num_classes}; pass the --dataset the "
+                "model was trained on."
+            )
+        labels = np.arange(n) % gan.num_classes  # an equal mix of the classes
+    images = gan.generate(n, seed=args.seed, labels=labels)
+    generated = yardstick.score(images, seed=args.seed)
     floor = yardstick.floor(n, seed=args.seed)
     print(f"\n{n} images vs the real {args.dataset} test split "
           f"(classifier features; lower fd/kd is better, higher is is better)")
@@ -876,11 +929,30 @@ def run_evaluate(args):
           " ".join(f"{h:.3f}" for h in generated["class_histogram"]))
     print("class histogram (real):     ",
           " ".join(f"{h:.3f}" for h in floor["class_histogram"]))
+    report = {"model": args.model_path, "dataset": args.dataset, "seed": args.seed,
+              "generated": generated, "floor": floor}
+    if labels is not None:
+        report["class_accuracy"] = _print_class_accuracy(gan, yardstick, images, labels)
     if args.json:
-        _write_json(args.json, {"model": args.model_path, "dataset": args.dataset,
-                                "seed": args.seed, "generated": generated, "floor": floor})
+        _write_json(args.json, report)
         print(f"Wrote {args.json}")
     return 0
+
+
+def _print_class_accuracy(gan, yardstick, images, labels):
+    """Print and return the conditional accuracy beside the classifier's real-image ceiling."""
+    generated = yardstick.class_accuracy(images, labels)
+    real = yardstick.class_accuracy_real()
+    names = gan.class_names or [str(k) for k in range(gan.num_classes)]
+    print("\nconditional accuracy: share of images generated for class k that the "
+          "classifier assigns to k")
+    print(f"{'class':<16}{'generated':>10}{'real test':>11}")
+    for name, g, r in zip(names, generated["per_class"], real["per_class"]):
+        print(f"{name[:15]:<16}{g:>10.3f}{r:>11.3f}")
+    share = generated["mean"] / real["mean"] if real["mean"] else float("nan")
+    print(f"{'mean':<16}{generated['mean']:>10.3f}{real['mean']:>11.3f}   "
+          f"({share:.1%} of the real-image ceiling)")
+    return {"generated": generated, "real": real}
 
 
 # ----------------------------------------------------------------------- demo

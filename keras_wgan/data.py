@@ -4,7 +4,9 @@ Every image source ends up as the same thing: a batched, prefetched
 ``tf.data.Dataset`` whose elements are float32 tensors of shape
 ``(batch, height, width, channels)`` with values in [-1, 1] (the range of the
 generator's ``tanh`` output), ready for ``Model.fit``. Elements are images
-only, no labels: a GAN does not use them.
+only, unless ``labels=True`` asks for ``(images, labels)`` pairs (integer class
+indices) for class-conditional models; the dataset then carries its class names
+as ``dataset.class_names`` (as Keras' ``image_dataset_from_directory`` does).
 
 Sources accepted by :func:`load_dataset`:
 
@@ -100,6 +102,13 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 # IDX split prefixes: the test split's files are called t10k-*.
 _IDX_SPLIT_PREFIX = {"train": "train", "test": "t10k"}
+
+#: Class names of the datasets whose IDX files carry no names.
+CLASS_NAMES = {
+    "fashion_mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                      "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    "mnist": tuple(str(digit) for digit in range(10)),
+}
 
 # Default bounded shuffle buffer for streamed sources (TFDS, image folders).
 _STREAM_SHUFFLE_BUFFER = 10_000
@@ -560,11 +569,43 @@ def _as_nhwc(x: np.ndarray, desc) -> np.ndarray:
     )
 
 
+def _check_label_array(labels, n, desc):
+    """Integer class indices, one per image; returns int32 numpy."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[-1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1 or len(labels) != n:
+        raise ValueError(
+            f"{desc}: labels must be one class index per image, shape ({n},); got shape "
+            f"{labels.shape}"
+        )
+    if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{desc}: labels must be integers (class indices), got dtype {labels.dtype}")
+    if n and labels.min() < 0:
+        raise ValueError(f"{desc}: labels must be class indices >= 0, found {labels.min()}")
+    return labels.astype(np.int32)
+
+
+def _index_names(labels):
+    return tuple(str(i) for i in range(int(labels.max()) + 1 if len(labels) else 0))
+
+
+def _images_only(fn, labelled):
+    """A map function on images, lifted to (images, labels) elements when labelled."""
+    if not labelled:
+        return fn
+    return _no_autograph(lambda images, labels: (fn(images), labels))
+
+
 def _from_array(x, *, desc, image_size, batch_size, shuffle, seed, channels,
-                drop_remainder, limit, value_range, shuffle_buffer):
+                drop_remainder, limit, value_range, shuffle_buffer, labels=None,
+                class_names=None):
     x = _as_nhwc(np.asarray(x), desc)
+    if labels is not None:
+        labels = _check_label_array(labels, len(x), desc)
     if limit is not None:
         x = x[:limit]
+        labels = None if labels is None else labels[:limit]
     vr = _array_value_range(x, value_range, desc)
     n, h, w, c = x.shape
     _check_count(n, batch_size, drop_remainder, desc)
@@ -580,11 +621,41 @@ def _from_array(x, *, desc, image_size, batch_size, shuffle, seed, channels,
         buf = n if shuffle_buffer is None else min(shuffle_buffer, n)
         idx = idx.shuffle(buf, seed=seed, reshuffle_each_iteration=True)
     idx = idx.batch(batch_size, drop_remainder=drop_remainder)
+    if labels is None:
+        ds = idx.map(
+            _no_autograph(lambda i: convert(tf.gather(images, i))),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        return _finish(ds)
+    classes = tf.constant(labels)
     ds = idx.map(
-        _no_autograph(lambda i: convert(tf.gather(images, i))),
+        _no_autograph(lambda i: (convert(tf.gather(images, i)), tf.gather(classes, i))),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
-    return _finish(ds)
+    return _with_class_names(_finish(ds), class_names or _index_names(labels))
+
+
+def _with_class_names(ds, class_names):
+    ds.class_names = list(class_names)
+    return ds
+
+
+def _load_numpy_labels(path: str, split: str):
+    """The labels of a ``.npz`` file: ``y_<split>``, else ``y`` or ``labels``."""
+    if path.lower().endswith(".npy"):
+        raise ValueError(
+            f"{path!r} is a .npy file, which holds images only; for labels save a .npz "
+            "with the images as 'x' and the labels as 'y' (np.savez(path, x=..., y=...))"
+        )
+    with np.load(path, allow_pickle=False) as archive:
+        keys = list(archive.keys())
+        for key in (f"y_{split}", "y", "labels"):
+            if key in keys:
+                return archive[key]
+    raise ValueError(
+        f"{path!r} has no labels for split {split!r}: expected a key 'y_{split}', 'y' or "
+        f"'labels'; keys found: {keys}"
+    )
 
 
 def _load_numpy_file(path: str, split: str):
@@ -718,8 +789,24 @@ def _decode_with_pil(path, mode, expect_hw=None):
     return arr
 
 
+def _folder_labels(root, files):
+    """Class index of each file from its first sub-folder under ``root`` (sorted names)."""
+    tops = [os.path.relpath(path, root).split(os.sep) for path in files]
+    loose = [os.path.join(root, *parts) for parts in tops if len(parts) == 1]
+    if loose:
+        raise ValueError(
+            f"labels=True needs one sub-folder per class in {root!r}, but {loose[0]!r} "
+            f"(and {len(loose) - 1} more) sits directly in it; move the images into "
+            "class folders or load without labels"
+        )
+    class_names = sorted({parts[0] for parts in tops})
+    index = {name: i for i, name in enumerate(class_names)}
+    return np.array([index[parts[0]] for parts in tops], dtype=np.int32), class_names
+
+
 def _from_image_folder(directory, *, split, image_size, batch_size, shuffle, seed,
-                       channels, drop_remainder, cache, limit, shuffle_buffer, on_error):
+                       channels, drop_remainder, cache, limit, shuffle_buffer,
+                       labels=False, on_error="raise"):
     sub = os.path.join(directory, split) if isinstance(split, str) else None
     if sub and os.path.isdir(sub):
         root = sub
@@ -737,8 +824,15 @@ def _from_image_folder(directory, *, split, image_size, batch_size, shuffle, see
         )
     if limit is not None:
         files = files[:limit]
+    class_names = None
+    if labels:
+        file_labels, class_names = _folder_labels(root, files)
     desc = f"image folder {root!r}"
+    scanned = files
     channels, sizes, files = _scan_images(files, channels, on_error, image_size)
+    if labels and len(files) != len(scanned):  # the labels of the readable files
+        usable = set(files)
+        file_labels = file_labels[[path in usable for path in scanned]]
     _check_count(len(files), batch_size, drop_remainder, desc)
     mode = _PIL_MODE[channels]
     uniform = len(sizes) == 1
@@ -749,7 +843,7 @@ def _from_image_folder(directory, *, split, image_size, batch_size, shuffle, see
             "pass image_size=... to resize them to a common size"
         )
 
-    files_ds = tf.data.Dataset.from_tensor_slices(files)
+    files_ds = tf.data.Dataset.from_tensor_slices((files, file_labels) if labels else files)
     if uniform:
         (h, w), = sizes
 
@@ -765,12 +859,14 @@ def _from_image_folder(directory, *, split, image_size, batch_size, shuffle, see
             # A file whose size differs from the header scan fails loudly.
             return tf.ensure_shape(imgs, (None, h, w, channels))
 
-        ds = files_ds.batch(_DECODE_CHUNK).map(decode_chunk, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = files_ds.batch(_DECODE_CHUNK).map(
+            _images_only(decode_chunk, labels), num_parallel_calls=tf.data.AUTOTUNE
+        )
         ds = _apply_cache(ds.unbatch(), cache)
         ds = _shuffle_stream(ds, shuffle, seed, shuffle_buffer, len(files))
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
         convert = _make_converter((0.0, 255.0), channels, channels, (h, w), image_size)
-        ds = ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(_images_only(convert, labels), num_parallel_calls=tf.data.AUTOTUNE)
     else:
         # Mixed sizes: decode and resize each image before batching, and
         # cache the resized result.
@@ -780,13 +876,16 @@ def _from_image_folder(directory, *, split, image_size, batch_size, shuffle, see
             return tf.ensure_shape(img, (None, None, channels))
 
         convert = _make_converter((0.0, 255.0), channels, channels, (None, None), image_size)
-        ds = files_ds.map(decode_one, num_parallel_calls=tf.data.AUTOTUNE)
-        ds = ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
-        ds = ds.map(_no_autograph(lambda im: tf.ensure_shape(im, (*image_size, channels))))
+        ds = files_ds.map(_images_only(decode_one, labels), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(_images_only(convert, labels), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(_images_only(
+            _no_autograph(lambda im: tf.ensure_shape(im, (*image_size, channels))), labels
+        ))
         ds = _apply_cache(ds, cache)
         ds = _shuffle_stream(ds, shuffle, seed, shuffle_buffer, len(files))
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    return _finish(ds)
+    ds = _finish(ds)
+    return _with_class_names(ds, class_names) if labels else ds
 
 
 def _shuffle_stream(ds, shuffle, seed, shuffle_buffer, n=None):
@@ -826,7 +925,7 @@ def _unavailable_message(name, split, exc):
 
 
 def _from_tfds(name, *, split, data_dir, image_size, batch_size, shuffle, seed,
-               channels, drop_remainder, cache, limit, shuffle_buffer):
+               channels, drop_remainder, cache, limit, shuffle_buffer, labels=False):
     import tensorflow_datasets as tfds
 
     try:
@@ -864,7 +963,22 @@ def _from_tfds(name, *, split, data_dir, image_size, batch_size, shuffle, seed,
     have_c = shape[-1]
     if have_c is None:
         raise ValueError(f"TFDS dataset {name!r}: unknown channel count in {shape}")
-    ds = ds.map(_no_autograph(lambda ex: ex["image"]), num_parallel_calls=tf.data.AUTOTUNE)
+    class_names = None
+    if labels:
+        label_feature = features["label"] if "label" in keys else None
+        names = getattr(label_feature, "names", None)
+        if not names:
+            raise ValueError(
+                f"TFDS dataset {name!r} has no class-label feature 'label' (features: "
+                f"{keys}); load it without labels"
+            )
+        class_names = list(names)
+        ds = ds.map(
+            _no_autograph(lambda ex: (ex["image"], tf.cast(ex["label"], tf.int32))),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    else:
+        ds = ds.map(_no_autograph(lambda ex: ex["image"]), num_parallel_calls=tf.data.AUTOTUNE)
     if limit is not None:
         ds = ds.take(limit)
     n = int(ds.cardinality())
@@ -876,7 +990,7 @@ def _from_tfds(name, *, split, data_dir, image_size, batch_size, shuffle, seed,
         ds = _apply_cache(ds, cache)
         ds = _shuffle_stream(ds, shuffle, seed, shuffle_buffer, n if n >= 0 else None)
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-        ds = ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(_images_only(convert, labels), num_parallel_calls=tf.data.AUTOTUNE)
     else:
         if image_size is None:
             raise ValueError(
@@ -885,12 +999,15 @@ def _from_tfds(name, *, split, data_dir, image_size, batch_size, shuffle, seed,
             )
         out_c = channels or have_c
         convert = _make_converter((0.0, 255.0), have_c, channels, (None, None), image_size)
-        ds = ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
-        ds = ds.map(_no_autograph(lambda im: tf.ensure_shape(im, (*image_size, out_c))))
+        ds = ds.map(_images_only(convert, labels), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(_images_only(
+            _no_autograph(lambda im: tf.ensure_shape(im, (*image_size, out_c))), labels
+        ))
         ds = _apply_cache(ds, cache)
         ds = _shuffle_stream(ds, shuffle, seed, shuffle_buffer, n if n >= 0 else None)
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    return _finish(ds)
+    ds = _finish(ds)
+    return _with_class_names(ds, class_names) if labels else ds
 
 
 # ==========================================================================
@@ -918,11 +1035,13 @@ def load_dataset(
     *,
     value_range="auto",
     shuffle_buffer=None,
+    labels=False,
     on_error="raise",
 ):
     """Batched, prefetched ``tf.data.Dataset`` of float32 images in [-1, 1].
 
-    Elements have shape ``(batch_size, H, W, C)`` (no labels).
+    Elements have shape ``(batch_size, H, W, C)``; with ``labels`` they are
+    ``(images, labels)`` pairs, labels int32 of shape ``(batch_size,)``.
 
     Args:
       source: a TFDS image dataset name (e.g. ``"fashion_mnist"``,
@@ -960,6 +1079,12 @@ def load_dataset(
       shuffle_buffer: shuffle buffer size; default: the whole array for
         arrays/IDX (an index shuffle, cheap), min(10000, N) for streamed
         sources.
+      labels: False (images only); True for ``(images, labels)`` elements,
+        the labels taken from the TFDS ``label`` feature, the IDX labels file
+        beside the images, the class sub-folders of an image folder (sorted
+        names -> 0, 1, ...) or a ``.npz``'s ``y_<split>`` / ``y`` / ``labels``
+        array; or, for an array source, the labels array itself. The
+        dataset's ``class_names`` lists the class of each index.
       on_error: image folders: every file is decoded once when the folder is
         scanned; "raise" (default) stops at the first unreadable file, naming
         it; "skip" leaves unreadable files out with one ``BadFilesSkipped``
@@ -991,6 +1116,16 @@ def load_dataset(
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
         raise ValueError(f"data_dir must be a path or None, got {data_dir!r}")
 
+    label_array = None
+    if not isinstance(labels, (bool, np.bool_)):
+        if not isinstance(source, (np.ndarray, tf.Tensor)) or labels is None:
+            raise ValueError(
+                "labels must be True or False (or, for an array source, the labels "
+                f"array), got {type(labels).__name__}"
+            )
+        label_array = np.asarray(labels)
+    labelled = label_array is not None or bool(labels)
+
     common = dict(image_size=image_size, batch_size=batch_size, shuffle=bool(shuffle),
                   seed=seed, channels=channels, drop_remainder=bool(drop_remainder),
                   limit=limit, shuffle_buffer=shuffle_buffer)
@@ -998,7 +1133,13 @@ def load_dataset(
 
     if isinstance(source, (np.ndarray, tf.Tensor)):
         _check_split_name(split, {"train"}, "an in-memory array (it has no splits)")
-        return _from_array(np.asarray(source), desc="image array", **array_kw)
+        if labelled and label_array is None:
+            raise ValueError(
+                "labels=True with an image array: pass the labels array itself, "
+                "load_dataset(images, labels=class_indices)"
+            )
+        return _from_array(np.asarray(source), desc="image array", labels=label_array,
+                           **array_kw)
 
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(
@@ -1011,9 +1152,15 @@ def load_dataset(
     if os.path.isfile(path):
         lower = path.lower()
         if lower.endswith((".npy", ".npz")):
-            return _from_array(_load_numpy_file(path, split), desc=repr(path), **array_kw)
+            file_labels = _load_numpy_labels(path, split) if labelled else None
+            return _from_array(_load_numpy_file(path, split), desc=repr(path),
+                               labels=file_labels, **array_kw)
         if _is_idx_file(path):
-            return _from_array(read_idx(path), desc=repr(path), **array_kw)
+            file_labels = None
+            if labelled:
+                file_labels = _idx_labels(IdxFiles(path, _sibling_labels(path)))
+            return _from_array(read_idx(path), desc=repr(path), labels=file_labels,
+                               **array_kw)
         raise ValueError(
             f"source file {path!r} is not a .npy/.npz or IDX (*-idx3-ubyte[.gz]) "
             "file; for image files pass their directory"
@@ -1022,9 +1169,10 @@ def load_dataset(
     if os.path.isdir(path):
         if _has_any_idx_images(path):
             files = find_idx_files(path, split)
-            return _from_array(read_idx(files.images), desc=repr(files.images), **array_kw)
-        return _from_image_folder(path, split=split, cache=cache, on_error=on_error,
-                                  **common)
+            return _from_array(read_idx(files.images), desc=repr(files.images),
+                               labels=_idx_labels(files) if labelled else None, **array_kw)
+        return _from_image_folder(path, split=split, cache=cache, labels=labelled,
+                                  on_error=on_error, **common)
 
     if value_range is not None:
         raise ValueError("value_range applies to array sources only, not to TFDS datasets")
@@ -1033,8 +1181,38 @@ def load_dataset(
     if local is not None:
         files = find_idx_files(local, split)
         logger.info("load_dataset(%r): using local IDX file %s", path, files.images)
-        return _from_array(read_idx(files.images), desc=repr(files.images), **array_kw)
-    return _from_tfds(path, split=split, data_dir=data_dir, cache=cache, **common)
+        return _from_array(read_idx(files.images), desc=repr(files.images),
+                           labels=_idx_labels(files) if labelled else None,
+                           class_names=CLASS_NAMES.get(path), **array_kw)
+    return _from_tfds(path, split=split, data_dir=data_dir, cache=cache, labels=labelled,
+                      **common)
+
+
+def _sibling_labels(images_path):
+    """The labels file next to a single IDX images file (``*-labels-idx1-ubyte``), or None."""
+    directory, name = os.path.split(images_path)
+    candidate = re.sub(r"images([.-])idx3", r"labels\1idx1", name)
+    for option in (candidate, candidate[:-3] if candidate.endswith(".gz") else candidate + ".gz"):
+        if option != name and os.path.isfile(os.path.join(directory, option)):
+            return os.path.join(directory, option)
+    return None
+
+
+def _idx_labels(files):
+    """The labels of an IDX images file, checked against its image count."""
+    if files.labels is None:
+        raise FileNotFoundError(
+            f"labels were asked for, but there is no IDX labels file beside "
+            f"{files.images!r} (expected *-labels-idx1-ubyte[.gz]); load without labels"
+        )
+    labels = read_idx(files.labels)
+    count = read_idx(files.images).shape[0]
+    if labels.ndim != 1 or len(labels) != count:
+        raise IdxFormatError(
+            f"{files.labels!r} holds {labels.shape} labels for {count} images in "
+            f"{files.images!r}"
+        )
+    return labels
 
 
 def load_labelled_arrays(source, split="train", image_size=32, data_dir=None, limit=None,

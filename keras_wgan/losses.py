@@ -66,6 +66,18 @@ def gradient_penalty(critic, interpolates, target=1.0, one_sided=False, training
     return penalty_from_norms(norms, target, one_sided), norms
 
 
+def classifier_loss(labels, logits):
+    """Mean sparse softmax cross-entropy of class ``logits`` against integer ``labels``.
+
+    The auxiliary classifier's term (AC-GAN, as in the WGAN-GP paper's conditional model).
+    """
+    log_probabilities = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
+    chosen = ops.take_along_axis(
+        log_probabilities, ops.expand_dims(ops.cast(labels, "int32"), -1), axis=-1
+    )
+    return -ops.mean(chosen)
+
+
 def drift_penalty(real_scores):
     """E[D(real)^2]: keeps critic scores near zero (Karras et al. 2018's epsilon-drift)."""
     return ops.mean(ops.square(real_scores))

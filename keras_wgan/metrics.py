@@ -862,6 +862,28 @@ def evaluate_images(
     }
 
 
+def class_accuracy(predicted, labels, num_classes):
+    """Per-class and class-averaged share of ``predicted`` classes equal to ``labels``.
+
+    For a conditional generator: ``labels`` are the classes the images were generated
+    for, ``predicted`` the yardstick classifier's decisions. Returns ``{"per_class":
+    [K floats, None for a class without images], "mean": the mean over the classes
+    present}`` (the balanced accuracy, so class frequencies do not weigh in).
+    """
+    predicted = np.asarray(predicted).reshape(-1)
+    labels = np.asarray(labels).reshape(-1)
+    if predicted.shape != labels.shape:
+        raise ValueError(
+            f"labels has {labels.shape[0]} entries for {predicted.shape[0]} predictions"
+        )
+    per_class = []
+    for k in range(num_classes):
+        chosen = labels == k
+        per_class.append(float(np.mean(predicted[chosen] == k)) if chosen.any() else None)
+    present = [value for value in per_class if value is not None]
+    return {"per_class": per_class, "mean": float(np.mean(present)) if present else float("nan")}
+
+
 def real_floor(
     classifier,
     train_images,
@@ -904,7 +926,7 @@ class DomainYardstick:
     """
 
     def __init__(self, classifier, reference_images, train_images, name="dataset",
-                 kid_num_subsets=KID_NUM_SUBSETS):
+                 kid_num_subsets=KID_NUM_SUBSETS, reference_labels=None):
         if not isinstance(classifier, DomainClassifier):
             raise TypeError(
                 f"classifier must be a DomainClassifier, got {type(classifier).__name__}"
@@ -912,9 +934,16 @@ class DomainYardstick:
         self.classifier = classifier
         self.name = name
         self.train_images = _check_image_batch(train_images, "train_images")
-        self.reference_features = classifier.features(
-            _check_image_batch(reference_images, "reference_images")
+        reference_images = _check_image_batch(reference_images, "reference_images")
+        self.reference_features, probabilities = classifier.features_and_probabilities(
+            reference_images
         )
+        self.reference_predictions = probabilities.argmax(axis=1)
+        self.reference_labels = None
+        if reference_labels is not None:
+            self.reference_labels = _check_labels(
+                reference_labels, reference_images.shape[0], classifier.num_classes
+            )
         self.kid_num_subsets = kid_num_subsets
         self._floors = {}
 
@@ -933,7 +962,7 @@ class DomainYardstick:
             dataset, "train", image_size=(height, width), data_dir=data_dir,
             channels=channels,
         )
-        test_images, _ = data.load_labelled_arrays(
+        test_images, test_labels = data.load_labelled_arrays(
             dataset, "test", image_size=(height, width), data_dir=data_dir,
             channels=channels,
         )
@@ -942,13 +971,30 @@ class DomainYardstick:
         classifier = load_or_train_classifier(
             key, train_images, train_labels, cache_dir=cache_dir, seed=seed, verbose=verbose
         )
-        return cls(classifier, test_images, train_images, name=base, **kwargs)
+        return cls(classifier, test_images, train_images, name=base,
+                   reference_labels=test_labels, **kwargs)
 
     def score(self, images, seed=0):
         """:func:`evaluate_images` figures of ``images`` against the real test split."""
         return evaluate_images(
             images, self.classifier, reference_features=self.reference_features,
             kid_num_subsets=self.kid_num_subsets, seed=seed,
+        )
+
+    def class_accuracy(self, images, labels):
+        """:func:`class_accuracy` of images generated for ``labels`` (conditional models)."""
+        predicted = self.classifier.probabilities(images).argmax(axis=1)
+        return class_accuracy(predicted, labels, self.classifier.num_classes)
+
+    def class_accuracy_real(self):
+        """The same on the real test images: the ceiling of a conditional generator."""
+        if self.reference_labels is None:
+            raise ValueError(
+                "this yardstick was built without reference_labels (the real test split's "
+                "labels), so it has no real-image accuracy; pass reference_labels=..."
+            )
+        return class_accuracy(
+            self.reference_predictions, self.reference_labels, self.classifier.num_classes
         )
 
     def floor(self, num_images, seed=0):

@@ -29,7 +29,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_wgan import losses
+from keras_wgan import conditioning, losses
 from keras_wgan.backend import GANTrainer
 from keras_wgan.schedule import (
     CRITIC_SCHEDULES,
@@ -108,6 +108,19 @@ class WassersteinGAN(GANTrainer, keras.Model):
             (measured in ``benchmarks/fashion_mnist_quality.py``); None turns it off.
         seed: seed of the model's ``SeedGenerator`` (noise, interpolation weights), so
             runs are reproducible.
+        num_classes: for class-conditional nets (a generator ``G([noise, labels])`` and
+            a critic taking the labels as a second input and/or giving class logits as
+            a second output): the number of classes; read from the generator's class
+            embedding when None. ``fit`` then needs ``(samples, labels)`` batches.
+        label_sampling: how fakes get their labels during training: ``"batch"``
+            (default: the labels of the real batch they are scored against, so both
+            sides show the same classes in the data's frequencies) or ``"uniform"``.
+        classifier_weight, generator_classifier_weight: weights of the auxiliary
+            classifier's cross-entropy (critics with a class-logits output only): on
+            real samples in the critic loss, on fakes and their labels in the generator
+            loss. Defaults 1.0 and 0.1, the WGAN-GP paper's conditional CIFAR-10 model.
+        class_names: optional names of the ``num_classes`` classes (saved with the
+            model, so ``keras-wgan sample --label sneaker`` works from the file alone).
     """
 
     # Subclasses set these: ``compile()``'s optimizers when none are given, and the
@@ -125,6 +138,11 @@ class WassersteinGAN(GANTrainer, keras.Model):
         critic_schedule="fixed",
         ema_decay=0.999,
         seed=None,
+        num_classes=None,
+        label_sampling="batch",
+        classifier_weight=1.0,
+        generator_classifier_weight=0.1,
+        class_names=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -133,6 +151,21 @@ class WassersteinGAN(GANTrainer, keras.Model):
                 raise TypeError(f"`{arg}` must be a keras.Model, got {type(model).__name__}.")
         self.generator = generator
         self.critic = critic
+        self.num_classes = conditioning.resolve_num_classes(generator, critic, num_classes)
+        self._critic_takes_labels = conditioning.takes_labels(critic)
+        self._critic_classifies = conditioning.classifies(critic)
+        if label_sampling not in conditioning.LABEL_SAMPLINGS:
+            raise ValueError(
+                f"`label_sampling` must be one of {conditioning.LABEL_SAMPLINGS}, got "
+                f"{label_sampling!r}."
+            )
+        self.label_sampling = label_sampling
+        self.class_names = self._check_class_names(class_names)
+        self.classifier_weight = _check_number("classifier_weight", classifier_weight, 0.0,
+                                               strict=False)
+        self.generator_classifier_weight = _check_number(
+            "generator_classifier_weight", generator_classifier_weight, 0.0, strict=False
+        )
         self.latent_dim = self._resolve_latent_dim(generator, latent_dim)
         self.n_critic = _check_int("n_critic", n_critic, 1)
         if critic_schedule not in CRITIC_SCHEDULES:
@@ -146,7 +179,9 @@ class WassersteinGAN(GANTrainer, keras.Model):
                 raise ValueError(f"`ema_decay` must be in (0, 1), got {ema_decay!r}.")
         self.ema_decay = ema_decay
         self.seed = seed
-        self.sample_shape = self._check_compatible(generator, critic, self.latent_dim)
+        self.sample_shape = self._check_compatible(
+            generator, critic, self.latent_dim, self.num_classes
+        )
         # Real and fake batches can share one critic call unless a layer couples the
         # samples of a batch (batch statistics would then mix real and fake).
         self._critic_batch_coupled = _has_layer(critic, BATCH_COUPLED_LAYERS)
@@ -170,16 +205,32 @@ class WassersteinGAN(GANTrainer, keras.Model):
         self.critic_loss_tracker = keras.metrics.Mean(name="critic_loss")
         self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
         self.wasserstein_tracker = keras.metrics.Mean(name="wasserstein")
+        # The auxiliary classifier's cross-entropy on real samples (critics with logits).
+        self.classifier_loss_tracker = (
+            keras.metrics.Mean(name="classifier_loss") if self._critic_classifies else None
+        )
         self.critic_optimizer = None
         self.generator_optimizer = None
         self.built = True
 
     # ------------------------------------------------------------------ checks
+    def _check_class_names(self, class_names):
+        if class_names is None:
+            return None
+        names = [str(name) for name in class_names] if not isinstance(class_names, str) else []
+        if self.num_classes is None or len(names) != self.num_classes:
+            raise ValueError(
+                f"`class_names` must list one name per class ({self.num_classes} for this "
+                f"model), got {class_names!r}."
+            )
+        return names
+
     @staticmethod
     def _resolve_latent_dim(generator, latent_dim):
         inputs = getattr(generator, "inputs", None)
         inferred = None
-        if inputs and len(inputs) == 1 and len(inputs[0].shape) == 2:
+        # A conditional generator's first input is the noise, its second the labels.
+        if inputs and len(inputs) in (1, 2) and len(inputs[0].shape) == 2:
             inferred = inputs[0].shape[-1]
         if latent_dim is None:
             if inferred is None:
@@ -197,17 +248,20 @@ class WassersteinGAN(GANTrainer, keras.Model):
         return latent_dim
 
     @staticmethod
-    def _check_compatible(generator, critic, latent_dim):
+    def _check_compatible(generator, critic, latent_dim, num_classes=None):
         noise = keras.KerasTensor((None, latent_dim))
+        labels = keras.KerasTensor((None,), dtype="int32")
         try:
-            fake = generator.compute_output_spec(noise)
+            fake = generator.compute_output_spec(
+                noise if num_classes is None else [noise, labels]
+            )
         except Exception as error:  # noqa: BLE001 - re-raised with context
             raise ValueError(
                 f"The generator could not be run on noise of shape (batch, {latent_dim}): {error}"
             ) from error
         sample_shape = _shape_tuple(fake.shape[1:])
         critic_inputs = getattr(critic, "inputs", None)
-        if critic_inputs and len(critic_inputs) == 1:
+        if critic_inputs and len(critic_inputs) in (1, 2):
             expected = _shape_tuple(critic_inputs[0].shape[1:])
             if expected != sample_shape:
                 raise ValueError(
@@ -216,12 +270,21 @@ class WassersteinGAN(GANTrainer, keras.Model):
                     "sample shape (without the batch axis)."
                 )
         try:
-            scores = critic.compute_output_spec(fake)
+            scores = critic.compute_output_spec(
+                [fake, labels] if conditioning.takes_labels(critic) else fake
+            )
         except Exception as error:  # noqa: BLE001
             raise ValueError(
                 f"The critic could not be run on the generator's output of shape "
                 f"{sample_shape}: {error}"
             ) from error
+        if conditioning.classifies(critic):
+            scores, logits = scores
+            if _shape_tuple(logits.shape[1:]) != (num_classes,):
+                raise ValueError(
+                    f"The critic's second output must be {num_classes} class logits, shape "
+                    f"(batch, {num_classes}); it is {_shape_tuple(logits.shape)}."
+                )
         if _shape_tuple(scores.shape[1:]) not in ((1,), ()):
             raise ValueError(
                 f"The critic must output one score per sample, shape (batch, 1); it outputs "
@@ -346,6 +409,11 @@ class WassersteinGAN(GANTrainer, keras.Model):
             "critic_schedule": self.critic_schedule,
             "ema_decay": self.ema_decay,
             "seed": self.seed,
+            "num_classes": self.num_classes,
+            "label_sampling": self.label_sampling,
+            "classifier_weight": self.classifier_weight,
+            "generator_classifier_weight": self.generator_classifier_weight,
+            "class_names": self.class_names,
         }
 
     @classmethod
@@ -374,7 +442,21 @@ class WassersteinGAN(GANTrainer, keras.Model):
     # -------------------------------------------------------------- metrics
     @property
     def metrics(self):
-        return [self.critic_loss_tracker, self.generator_loss_tracker, self.wasserstein_tracker]
+        """The logged metrics. ``critic_loss``, ``generator_loss``, ``classifier_loss`` and
+        ``gradient_penalty`` improve downwards (``mode="min"`` for EarlyStopping and
+        ReduceLROnPlateau); ``wasserstein``, the critic's distance estimate, falls as
+        the samples improve but also moves with the critic, so treat it as a trend.
+        """
+        trackers = [self.critic_loss_tracker, self.generator_loss_tracker,
+                    self.wasserstein_tracker]
+        if self.classifier_loss_tracker is not None:
+            trackers.append(self.classifier_loss_tracker)
+        return trackers
+
+    @property
+    def conditional(self):
+        """Whether the nets take class labels (``num_classes`` is set)."""
+        return self.num_classes is not None
 
     # ------------------------------------------------------------- sampling
     @property
@@ -382,8 +464,12 @@ class WassersteinGAN(GANTrainer, keras.Model):
         """The generator used for samples: the weight average when ``ema_decay`` is set."""
         return self.ema_generator if self.ema_generator is not None else self.generator
 
-    def call(self, noise, training=False):
-        return self.sampling_generator(noise, training=training)
+    def call(self, inputs, training=False):
+        """Samples from noise, or from ``[noise, labels]`` for a conditional model."""
+        return self.sampling_generator(inputs, training=training)
+
+    def _generate(self, network, noise, labels, training):
+        return network(noise if labels is None else [noise, labels], training=training)
 
     def sample_noise(self, batch_size):
         return self._replica_rows(
@@ -392,44 +478,78 @@ class WassersteinGAN(GANTrainer, keras.Model):
         )
 
 
-    def generate(self, n, seed=None, batch_size=256):
+    def generate(self, n, seed=None, batch_size=256, labels=None):
         """Return ``n`` samples as a numpy array (images in [-1, 1] for the image nets).
 
         With an integer ``seed`` the same noise (and so the same samples) comes back
-        every call; with None, noise comes from the model's seed generator.
+        every call; with None, noise comes from the model's seed generator. For a
+        conditional model ``labels`` is an int (n samples of that class), a sequence of
+        n class indices, or None (a uniform mix of the classes).
         """
         n = _check_int("n", n, 1)
         batch_size = _check_int("batch_size", batch_size, 1)
+        self._check_labels_wanted(labels)
+        if self.conditional:
+            if labels is None and seed is None:
+                labels = ops.convert_to_numpy(keras.random.randint(
+                    (n,), 0, self.num_classes, seed=self.seed_generator
+                ))
+            labels = conditioning.labels_to_generate(n, labels, self.num_classes, seed)
         if seed is None:
             noise = self.sample_noise(n)
         else:
             noise = keras.random.normal((n, self.latent_dim), seed=int(seed))
-        return self.generate_from_noise(noise, batch_size=batch_size)
+        return self.generate_from_noise(noise, batch_size=batch_size, labels=labels)
 
-    def generate_from_noise(self, noise, batch_size=256):
-        """Run the sampling generator on given noise, in batches, returning numpy."""
+    def _check_labels_wanted(self, labels):
+        if labels is not None and not self.conditional:
+            raise ValueError(
+                f"`labels` were given ({labels!r}) but this {type(self).__name__} is "
+                "unconditional (its generator takes noise only); build the nets with "
+                "num_classes=K to condition on classes."
+            )
+
+    def generate_from_noise(self, noise, batch_size=256, labels=None):
+        """Run the sampling generator on given noise (and labels), in batches, returning numpy."""
         noise = ops.convert_to_tensor(noise, dtype="float32")
         if len(noise.shape) != 2 or noise.shape[-1] != self.latent_dim:
             raise ValueError(
                 f"`noise` must have shape (n, {self.latent_dim}), got {tuple(noise.shape)}."
             )
-        parts = [
-            ops.convert_to_numpy(self(noise[i : i + batch_size], training=False))
-            for i in range(0, noise.shape[0], batch_size)
-        ]
+        self._check_labels_wanted(labels)
+        if self.conditional:
+            if labels is None:
+                raise ValueError(
+                    "`labels` are required: this model is conditional "
+                    f"(num_classes={self.num_classes}); pass one class index per noise row."
+                )
+            labels = conditioning.labels_to_generate(
+                noise.shape[0], labels, self.num_classes
+            )
+        parts = []
+        for i in range(0, noise.shape[0], batch_size):
+            rows = noise[i : i + batch_size]
+            inputs = rows if labels is None else [rows, labels[i : i + batch_size]]
+            parts.append(ops.convert_to_numpy(self(inputs, training=False)))
         return np.concatenate(parts, axis=0)
 
     # ---------------------------------------------------------- train step
     def _real_batch(self, data, method="fit"):
-        """Extract and check the real samples of a batch; labels are ignored."""
+        """The real samples of a batch and, for a conditional model, their labels.
+
+        An unconditional model ignores labels; a conditional one requires them.
+        """
+        labels = None
         if isinstance(data, (tuple, list)):
             if not data:
                 raise ValueError(f"`{method}()` received an empty batch.")
+            if len(data) > 1:
+                labels = data[1]
             data = data[0]
         if isinstance(data, dict) or not hasattr(data, "shape"):
             raise ValueError(
                 f"`{method}()` expects batches of samples (a tensor, or an (images, labels) "
-                f"tuple whose labels are ignored); got {type(data).__name__}."
+                f"tuple); got {type(data).__name__}."
             )
         dtype = keras.backend.standardize_dtype(data.dtype)
         if not dtype.startswith(("float", "bfloat")):
@@ -444,20 +564,79 @@ class WassersteinGAN(GANTrainer, keras.Model):
                 f"`{method}()` received samples of shape {got} (without the batch axis), but "
                 f"the critic expects {self.sample_shape}."
             )
-        return ops.cast(data, self.compute_dtype)
+        return ops.cast(data, self.compute_dtype), self._batch_labels(labels, method)
 
-    def _score(self, samples, training):
+    def _batch_labels(self, labels, method):
+        if not self.conditional:
+            return None
+        if labels is None:
+            raise ValueError(
+                f"`{method}()` of a conditional {type(self).__name__} "
+                f"(num_classes={self.num_classes}) needs (samples, labels) batches, got "
+                "samples only; e.g. load_dataset(..., labels=True) or fit(x, labels)."
+            )
+        dtype = keras.backend.standardize_dtype(labels.dtype)
+        if not dtype.startswith(("int", "uint")):
+            raise ValueError(
+                f"`{method}()` expects integer class labels, got dtype {dtype}."
+            )
+        labels = ops.cast(labels, "int32")
+        if len(labels.shape) == 2 and labels.shape[-1] == 1:
+            labels = ops.reshape(labels, (-1,))
+        if len(labels.shape) != 1:
+            raise ValueError(
+                f"`{method}()` expects one class index per sample, shape (batch,), got "
+                f"labels of shape {_shape_tuple(labels.shape)}."
+            )
+        return labels
+
+    def _critic_outputs(self, samples, labels, training):
+        """The critic's scores (and class logits, or None) in float32 (mixed precision)."""
+        inputs = [samples, labels] if self._critic_takes_labels else samples
+        outputs = self.critic(inputs, training=training)
+        scores, logits = outputs if self._critic_classifies else (outputs, None)
+        if logits is not None:
+            logits = ops.cast(logits, "float32")
+        return ops.cast(scores, "float32"), logits
+
+    def _score(self, samples, training, labels=None):
         """The critic's scores in float32, whatever its compute dtype (mixed precision)."""
-        return ops.cast(self.critic(samples, training=training), "float32")
+        return self._critic_outputs(samples, labels, training)[0]
 
-    def _critic_scores(self, real, fake, training):
+    def _critic_scores(self, real, fake, training, real_labels=None, fake_labels=None):
+        """Scores of real and fake samples, and the class logits of the real ones (or None)."""
         if self._critic_batch_coupled:
-            return self._score(real, training), self._score(fake, training)
-        scores = self._score(ops.concatenate([real, fake], axis=0), training)
-        return ops.split(scores, 2, axis=0)
+            real_scores, real_logits = self._critic_outputs(real, real_labels, training)
+            return real_scores, self._score(fake, training, fake_labels), real_logits
+        labels = None if real_labels is None else ops.concatenate([real_labels, fake_labels], 0)
+        scores, logits = self._critic_outputs(
+            ops.concatenate([real, fake], axis=0), labels, training
+        )
+        real_scores, fake_scores = ops.split(scores, 2, axis=0)
+        real_logits = None if logits is None else ops.split(logits, 2, axis=0)[0]
+        return real_scores, fake_scores, real_logits
 
-    def critic_regularizer(self, real, fake, real_scores, training):
-        """Term added to the critic loss and extra metric values; WGAN-GP's penalty."""
+    def _classifier_term(self, real_logits, real_labels):
+        """The auxiliary classifier's weighted loss on real samples, and its metric value."""
+        if real_logits is None:
+            return 0.0, {}
+        loss = losses.classifier_loss(real_labels, real_logits)
+        return self.classifier_weight * loss, {"classifier_loss": loss}
+
+    def _fake_labels(self, real_labels, batch_size):
+        """The labels fakes are generated for (``label_sampling``); None if unconditional."""
+        if real_labels is None or self.label_sampling == "batch":
+            return real_labels
+        return self._replica_rows(
+            lambda n: keras.random.randint((n,), 0, self.num_classes, seed=self.seed_generator),
+            batch_size,
+        )
+
+    def critic_regularizer(self, real, fake, real_scores, training, labels=None):
+        """Term added to the critic loss and extra metric values; WGAN-GP's penalty.
+
+        ``labels``: the real samples' labels for a conditional critic (else None).
+        """
         return 0.0, {}
 
     def after_critic_update(self):
@@ -472,19 +651,27 @@ class WassersteinGAN(GANTrainer, keras.Model):
         )
         return ops.where(burst, PAPER_SCHEDULE_CRITIC_ITERS, self.n_critic)
 
-    def _sample_fakes(self, batch_size):
+    def _sample_fakes(self, batch_size, labels=None):
         """Generator samples for a critic update (no gradient flows back to the generator)."""
         with self._no_gradient():
-            fake = self.generator(self.sample_noise(batch_size), training=True)
+            fake = self._generate(self.generator, self.sample_noise(batch_size), labels, True)
         return ops.stop_gradient(fake)
 
-    def _critic_update(self, real):
-        fake = self._sample_fakes(ops.shape(real)[0])
+    def _critic_update(self, real, real_labels=None):
+        batch_size = ops.shape(real)[0]
+        fake_labels = self._fake_labels(real_labels, batch_size)
+        fake = self._sample_fakes(batch_size, fake_labels)
 
         def loss_fn():
-            real_scores, fake_scores = self._critic_scores(real, fake, training=True)
-            regularizer, extras = self.critic_regularizer(real, fake, real_scores, True)
-            loss = losses.critic_loss(real_scores, fake_scores) + regularizer
+            real_scores, fake_scores, real_logits = self._critic_scores(
+                real, fake, True, real_labels, fake_labels
+            )
+            regularizer, extras = self.critic_regularizer(
+                real, fake, real_scores, True, labels=real_labels
+            )
+            classifier, classifier_extras = self._classifier_term(real_logits, real_labels)
+            loss = losses.critic_loss(real_scores, fake_scores) + regularizer + classifier
+            extras = {**extras, **classifier_extras}
             return loss, (losses.wasserstein_estimate(real_scores, fake_scores), extras)
 
         loss, (wasserstein, extras) = self._minimize(
@@ -495,10 +682,18 @@ class WassersteinGAN(GANTrainer, keras.Model):
         self.wasserstein_tracker.update_state(wasserstein)
         return extras
 
-    def _generator_update(self, batch_size):
+    def _generator_update(self, batch_size, real_labels=None):
+        labels = self._fake_labels(real_labels, batch_size)
+
         def loss_fn():
-            fake = self.generator(self.sample_noise(batch_size), training=True)
-            return losses.generator_loss(self._score(fake, training=True)), ()
+            fake = self._generate(self.generator, self.sample_noise(batch_size), labels, True)
+            scores, logits = self._critic_outputs(fake, labels, training=True)
+            loss = losses.generator_loss(scores)
+            if logits is not None:
+                loss = loss + self.generator_classifier_weight * losses.classifier_loss(
+                    labels, logits
+                )
+            return loss, ()
 
         loss, _ = self._minimize(
             loss_fn, self.generator_optimizer, self.generator.trainable_variables
@@ -542,16 +737,39 @@ class WassersteinGAN(GANTrainer, keras.Model):
         device decides whether this step completes a block; True or False when the
         host does (see HostSchedule) and this trace is one of the two step variants.
         """
-        real = self._real_batch(data, "fit")
-        extras = self._critic_update(real)
+        real, labels = self._real_batch(data, "fit")
+        extras = self._critic_update(real, labels)
         self.pending_critic_updates.assign_add(1)
         batch_size = ops.shape(real)[0]
         if host_decision is None:  # decided on the device
             due = self.pending_critic_updates.value >= self._required_critic_updates()
-            self._run_if(due, lambda: self._generator_update(batch_size))
+            self._run_if(due, lambda: self._generator_update(batch_size, labels))
         elif host_decision:  # this traced variant is the block-completing step
-            self._generator_update(batch_size)
+            self._generator_update(batch_size, labels)
         return self._logs(extras)
+
+    def _check_fit_labels(self, x, y):
+        """Before tracing: a conditional model gets labels, and array labels are in range.
+
+        Labels inside a ``tf.data`` pipeline cannot be checked without reading it; an
+        out-of-range label there fails in the class embedding on TensorFlow and PyTorch.
+        """
+        if not self.conditional:
+            return
+        spec = getattr(x, "element_spec", None)
+        if spec is not None and not (isinstance(spec, tuple) and len(spec) > 1):
+            raise ValueError(
+                f"This {type(self).__name__} is conditional (num_classes={self.num_classes}) "
+                "but the dataset yields samples without labels; load it with "
+                "load_dataset(..., labels=True) or map it to (samples, labels) pairs."
+            )
+        if spec is None and x is not None and hasattr(x, "shape"):
+            if y is None:
+                raise ValueError(
+                    f"This {type(self).__name__} is conditional (num_classes="
+                    f"{self.num_classes}): call fit(samples, labels, ...)."
+                )
+            conditioning.check_labels(ops.convert_to_numpy(y), self.num_classes, "y")
 
     _schedule = None  # the HostSchedule of the current training, if the backend uses one
 
@@ -568,13 +786,20 @@ class WassersteinGAN(GANTrainer, keras.Model):
 
     def _test_step(self, data):
         """Evaluate the losses on a real batch without updating anything."""
-        real = self._real_batch(data, "evaluate")
+        real, real_labels = self._real_batch(data, "evaluate")
         batch_size = ops.shape(real)[0]
-        fake = self.generator(self.sample_noise(batch_size), training=False)
-        real_scores, fake_scores = self._critic_scores(real, fake, training=False)
-        regularizer, extras = self.critic_regularizer(real, fake, real_scores, False)
+        fake_labels = self._fake_labels(real_labels, batch_size)
+        fake = self._generate(self.generator, self.sample_noise(batch_size), fake_labels, False)
+        real_scores, fake_scores, real_logits = self._critic_scores(
+            real, fake, False, real_labels, fake_labels
+        )
+        regularizer, extras = self.critic_regularizer(
+            real, fake, real_scores, False, labels=real_labels
+        )
+        classifier, classifier_extras = self._classifier_term(real_logits, real_labels)
+        extras = {**extras, **classifier_extras}
         self.critic_loss_tracker.update_state(
-            losses.critic_loss(real_scores, fake_scores) + regularizer
+            losses.critic_loss(real_scores, fake_scores) + regularizer + classifier
         )
         self.generator_loss_tracker.update_state(losses.generator_loss(fake_scores))
         self.wasserstein_tracker.update_state(
@@ -589,7 +814,9 @@ class WassersteinGAN(GANTrainer, keras.Model):
 
     @property
     def _extra_trackers(self):
-        return {}
+        if self.classifier_loss_tracker is None:
+            return {}
+        return {"classifier_loss": self.classifier_loss_tracker}
 
     # ---------------------------------------------------------------- fit
     def fit(self, x=None, *args, **kwargs):
@@ -610,6 +837,7 @@ class WassersteinGAN(GANTrainer, keras.Model):
                 "update in the next epoch. Use a multiple of n_critic for whole blocks.",
                 stacklevel=2,
             )
+        self._check_fit_labels(x, kwargs.get("y", args[0] if args else None))
         # The host-side block count (backends that schedule on the host) starts from
         # the variables, read now, before a backend moves them into its own state.
         self._schedule = self._host_schedule()
@@ -712,9 +940,9 @@ class WGANGP(WassersteinGAN):
 
     @property
     def _extra_trackers(self):
-        return {"gradient_penalty": self.gradient_penalty_tracker}
+        return {**super()._extra_trackers, "gradient_penalty": self.gradient_penalty_tracker}
 
-    def critic_regularizer(self, real, fake, real_scores, training):
+    def critic_regularizer(self, real, fake, real_scores, training, labels=None):
         ones = (1,) * (len(real.shape) - 1)
         # Drawn in float32 (then cast): the same weights under every precision policy.
         alpha = self._replica_rows(
@@ -722,8 +950,10 @@ class WGANGP(WassersteinGAN):
             ops.shape(real)[0],
         )
         alpha = ops.cast(alpha, real.dtype)
+        # A conditional critic is differentiated with respect to the samples only, at
+        # the real samples' labels.
         penalty, _ = losses.gradient_penalty(
-            self.critic,
+            lambda x, training: self._score(x, training, labels),
             losses.interpolate(real, fake, alpha),
             target=self.gp_target,
             one_sided=self.one_sided,

@@ -78,3 +78,51 @@ def test_image_nets_are_stock_keras_layers_only():
             assert type(layer).__module__.startswith("keras."), (layer.name, type(layer))
         config = keras.saving.serialize_keras_object(model)
         assert "keras_wgan" not in json.dumps(config)
+
+
+# ------------------------------------------------------------- conditional nets
+def test_projection_critic_is_linear_score_plus_embedding_inner_product():
+    """D([x, y]) = w . phi(x) + b + e_y . phi(x), recomputed from the weights in numpy."""
+    keras.utils.set_random_seed(0)
+    critic = build_critic((16, 16, 1), 4, num_classes=5)
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
+    labels = np.array([0, 3, 4, 3], "int32")
+    features = keras.Model(critic.inputs[0], critic.get_layer("flatten").output)
+    phi = keras.ops.convert_to_numpy(features(images)).astype("float64")
+    w, b = critic.get_layer("score").get_weights()
+    (embedding,) = critic.get_layer("class_projection").get_weights()
+    expected = phi @ w + b + np.sum(embedding[labels] * phi, axis=1, keepdims=True)
+    got = keras.ops.convert_to_numpy(critic([images, labels]))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_conditional_builders_are_the_unconditional_nets_plus_class_layers():
+    latent, shape, dim, k = 16, (16, 16, 1), 4, 5
+    plain_g, cond_g = build_generator(latent, shape, dim), build_generator(
+        latent, shape, dim, num_classes=k)
+    # The class embedding (k x latent) and the wider first dense layer (latent more inputs).
+    project_units = 2 * 2 * 4 * dim
+    assert cond_g.count_params() - plain_g.count_params() == k * latent + latent * project_units
+    plain_c, cond_c = build_critic(shape, dim), build_critic(shape, dim, num_classes=k)
+    feature_size = 2 * 2 * 4 * dim
+    assert cond_c.count_params() - plain_c.count_params() == k * feature_size
+    aux = build_critic(shape, dim, num_classes=k, auxiliary_classifier=True)
+    assert aux.count_params() - cond_c.count_params() == feature_size * k + k
+    assert [tuple(o.shape) for o in aux.outputs] == [(None, 1), (None, k)]
+    # The label changes the generator's output for the same noise.
+    noise = np.random.default_rng(0).normal(size=(1, latent)).astype("float32")
+    a = keras.ops.convert_to_numpy(cond_g([noise, np.array([0], "int32")]))
+    b = keras.ops.convert_to_numpy(cond_g([noise, np.array([1], "int32")]))
+    assert np.abs(a - b).max() > 1e-6
+
+
+@pytest.mark.parametrize(
+    "build, kwargs, match",
+    [(build_generator, {"num_classes": 1}, "num_classes"),
+     (build_critic, {"num_classes": "ten"}, "num_classes"),
+     (build_critic, {"auxiliary_classifier": True}, "needs `num_classes`"),
+     (build_mlp_critic, {"input_dim": 2, "num_classes": 0}, "num_classes")],
+)
+def test_bad_num_classes_are_refused(build, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        build(**kwargs)

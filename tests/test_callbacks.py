@@ -114,6 +114,25 @@ def test_sample_grid_noise_is_fixed_and_same_weights_give_the_same_grid(runs):
     np.testing.assert_array_equal(tile_images(restored.generate_from_noise(grid.noise)), last)
 
 
+def test_sample_grid_of_a_conditional_model_has_one_row_per_class(tmp_path):
+    from keras_wgan import WGANGP
+    from keras_wgan.architectures import build_critic, build_generator
+
+    keras.utils.set_random_seed(0)
+    gan = WGANGP(build_generator(LATENT_DIM, (16, 16, 1), 4, num_classes=3),
+                 build_critic((16, 16, 1), 4, num_classes=3))
+    callback = SampleGrid(tmp_path / "s", num_samples=7, seed=2)
+    callback.set_model(gan)
+    callback.on_train_begin()
+    callback.on_epoch_end(0)
+    _, size, grid = read_png(tmp_path / "s" / "epoch_001.png")
+    assert size == (2 * 16 + SEPARATOR, 3 * 16 + 2 * SEPARATOR)  # 7 // 3 = 2 per class
+    # Row k, column j: noise vector j at label k (the same two vectors on every row).
+    row_noise = np.random.default_rng(2).standard_normal((2, LATENT_DIM)).astype("float32")
+    expected = gan.generate_from_noise(np.tile(row_noise, (3, 1)), labels=[0, 0, 1, 1, 2, 2])
+    np.testing.assert_array_equal(grid, tile_images(expected, columns=2))
+
+
 def test_sample_grid_by_hand_with_wgan_and_ema(tmp_path):
     from keras_wgan import WGAN
 

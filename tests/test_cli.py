@@ -389,3 +389,69 @@ def test_distribute_refuses_what_it_cannot_do(capfd, idx_dir, tmp_path):
     err = capfd.readouterr().err
     assert "not available on the torch backend" in err and "--distribute none" in err
     assert not os.path.exists(tmp_path / "run")
+
+
+# ---------------------------------------------------------------- conditional
+def tile(grid, row, column, size=16):
+    step = size + SEPARATOR
+    return grid[row * step:row * step + size, column * step:column * step + size]
+
+
+@pytest.mark.slow
+def test_conditional_run_from_class_folders_samples_a_class_by_name(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for name in ("sneaker", "bag", "coat"):  # sorted: bag=0, coat=1, sneaker=2
+        for k in range(8):
+            folder = tmp_path / "data" / name
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(0, 256, (16, 16), dtype=np.uint8)).save(
+                folder / f"{k}.png")
+    out = str(tmp_path / "run")
+    code, _, err = run_cli(capsys, "train", "--dataset", str(tmp_path / "data"),
+                           "--conditional", "--epochs", "1", "--steps-per-epoch", "2",
+                           "--out", out, *TINY)
+    assert code == 0, err
+    model = os.path.join(out, "model.keras")
+    with open(os.path.join(out, "config.json")) as f:
+        assert json.load(f)["class_names"] == ["bag", "coat", "sneaker"]
+    # The epoch grid: one row per class from the same noise (--num-samples 4 -> 1 per row).
+    with Image.open(os.path.join(out, "samples", "epoch_001.png")) as image:
+        assert image.size == (16, 3 * 16 + 2 * SEPARATOR)
+
+    import keras
+
+    gan = keras.models.load_model(model)
+    assert gan.class_names == ["bag", "coat", "sneaker"]
+    grid_path = str(tmp_path / "sneakers.png")
+    code, stdout, _ = run_cli(capsys, "sample", model, "--label", "Sneaker", "--n", "4",
+                              "--columns", "4", "--out", grid_path)
+    assert code == 0 and "of class 2 (sneaker)" in stdout
+    expected = gan.generate(4, seed=0, labels=2)
+    with Image.open(grid_path) as image:
+        grid = np.asarray(image)
+    for column in range(4):
+        pixels = np.round((expected[column, ..., 0] + 1) * 127.5).astype(np.uint8)
+        np.testing.assert_allclose(tile(grid, 0, column), pixels, atol=1)
+    # Without --label: one row per class.
+    rows_path = str(tmp_path / "rows.png")
+    assert cli.main(["sample", model, "--n", "6", "--out", rows_path]) == 0
+    with Image.open(rows_path) as image:
+        assert image.size == (2 * 16 + SEPARATOR, 3 * 16 + 2 * SEPARATOR)
+    code, _, err = run_cli(capsys, "sample", model, "--label", "sandal", "--out", rows_path)
+    assert code == 2
+    assert "label 'sandal' is not a class" in err and "'sneaker'" in err
+    code, _, err = run_cli(capsys, "sample", model, "--label", "3", "--out", rows_path)
+    assert code == 2 and "holds the label 3, outside [0, 3)" in err
+
+
+def test_label_for_an_unconditional_model_and_conditional_data_without_labels(
+        trained, tmp_path, capsys):
+    model = os.path.join(trained.out, "model.keras")
+    code, _, err = run_cli(capsys, "sample", model, "--label", "1",
+                           "--out", str(tmp_path / "x.png"))
+    assert code == 2 and "unconditional" in err and "drop --label" in err
+    images = np.zeros((8, 16, 16), np.uint8)
+    np.save(tmp_path / "images.npy", images)
+    code, _, err = run_cli(capsys, "train", "--dataset", str(tmp_path / "images.npy"),
+                           "--conditional", "--out", str(tmp_path / "run"), *TINY)
+    assert code == 2 and "holds images only" in err

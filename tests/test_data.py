@@ -800,3 +800,120 @@ def test_load_labelled_arrays_from_idx_folder(tmp_path):
     (tmp_path / "train-labels-idx1-ubyte").unlink()
     with pytest.raises(FileNotFoundError, match="no labels file"):
         load_labelled_arrays(str(tmp_path))
+
+
+# ------------------------------------------------------------- labels=True
+def pairs(ds):
+    """All (image value, label) pairs of a labelled dataset, for ramp images."""
+    out = []
+    for images, labels in ds:
+        assert labels.dtype == tf.int32 and labels.shape == (images.shape[0],)
+        values = np.round((images.numpy()[:, 0, 0, 0] + 1) * 127.5).astype(int)
+        out += list(zip(values.tolist(), labels.numpy().tolist()))
+    return out
+
+
+def test_labels_from_arrays_and_npz_follow_their_images_through_the_shuffle(tmp_path):
+    images = ramp_images(12)
+    labels = np.arange(12) % 4
+    ds = data.load_dataset(images, image_size=None, batch_size=4, labels=labels, seed=3)
+    got = pairs(ds)
+    assert sorted(got) == [(k, k % 4) for k in range(12)]  # each image keeps its label
+    assert [v for v, _ in got] != list(range(12))  # and they were shuffled
+    assert ds.class_names == ["0", "1", "2", "3"]
+    np.savez(tmp_path / "split.npz", x_train=images, y_train=labels, x_test=images[:4],
+             y_test=labels[:4] + 1)
+    test = data.load_dataset(tmp_path / "split.npz", image_size=None, batch_size=4,
+                             split="test", labels=True, shuffle=False)
+    assert pairs(test) == [(k, k % 4 + 1) for k in range(4)]
+    np.savez(tmp_path / "plain.npz", x=images, labels=labels)
+    assert sorted(pairs(data.load_dataset(tmp_path / "plain.npz", image_size=None,
+                                          batch_size=6, labels=True))) == sorted(got)
+
+
+def test_labels_from_idx_files_beside_the_images(tmp_path):
+    directory = make_idx_dir(tmp_path / "idx", ramp_images(10), gz=False)
+    ds = data.load_dataset(directory, image_size=None, batch_size=5, labels=True,
+                           shuffle=False)
+    # make_idx_dir writes label k % 10 for image k.
+    assert pairs(ds) == [(k, k % 10) for k in range(10)]
+    single = data.load_dataset(os.path.join(directory, "train-images-idx3-ubyte"),
+                               image_size=None, batch_size=5, labels=True, shuffle=False)
+    assert pairs(single) == pairs(ds)
+
+
+def test_fashion_mnist_labels_carry_the_class_names(no_local, monkeypatch):
+    directory = make_idx_dir(no_local / "fm", ramp_images(4))
+    monkeypatch.setenv(data.DATA_DIR_ENV, directory)
+    ds = data.load_dataset("fashion_mnist", image_size=None, batch_size=2, labels=True,
+                           shuffle=False)
+    assert ds.class_names[7] == "Sneaker" and len(ds.class_names) == 10
+    assert pairs(ds) == [(k, k) for k in range(4)]
+
+
+def test_labels_from_class_sub_folders_in_sorted_order(tmp_path):
+    root = tmp_path / "imgs"
+    for k, cls in enumerate(["zebra", "ant", "mole", "ant", "zebra", "mole"]):
+        write_png(root / cls / f"{k}.png", np.full((4, 4), 10 * k, np.uint8))
+    ds = data.load_dataset(root, image_size=None, batch_size=3, labels=True, shuffle=False)
+    assert ds.class_names == ["ant", "mole", "zebra"]
+    index = {"ant": 0, "mole": 1, "zebra": 2}
+    expected = {(10 * k, index[c]) for k, c in
+                enumerate(["zebra", "ant", "mole", "ant", "zebra", "mole"])}
+    assert set(pairs(ds)) == expected
+    # Mixed sizes take the per-image path; the labels still follow their images.
+    write_png(root / "ant" / "big.png", np.full((8, 8), 200, np.uint8))
+    mixed = data.load_dataset(root, image_size=4, batch_size=7, labels=True, shuffle=False)
+    assert set(pairs(mixed)) == expected | {(200, 0)}
+
+
+def test_tfds_label_feature_and_its_names(tmp_path):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=8):
+        ds = data.load_dataset("cifar10", image_size=8, batch_size=4, labels=True,
+                               data_dir=str(tmp_path), seed=0)
+        got = list(ds)
+        names = tfds.builder("cifar10", data_dir=str(tmp_path)).info.features["label"].names
+    assert ds.class_names == list(names) and len(names) == 10
+    assert len(got) == 2 and got[0][0].shape == (4, 8, 8, 3)
+    assert all(0 <= int(v) < 10 for _, labels in got for v in labels.numpy())
+
+
+def test_labels_that_cannot_be_found_are_named(tmp_path):
+    images = ramp_images(8)
+    with pytest.raises(ValueError, match="pass the labels array itself"):
+        data.load_dataset(images, batch_size=4, labels=True)
+    with pytest.raises(ValueError, match=r"shape \(8,\); got shape \(7,\)"):
+        data.load_dataset(images, batch_size=4, labels=np.zeros(7, int))
+    with pytest.raises(ValueError, match="labels must be integers"):
+        data.load_dataset(images, batch_size=4, labels=np.zeros(8, "float32"))
+    np.save(tmp_path / "only.npy", images)
+    with pytest.raises(ValueError, match="holds images only"):
+        data.load_dataset(tmp_path / "only.npy", batch_size=4, labels=True)
+    np.savez(tmp_path / "nolabels.npz", x=images)
+    with pytest.raises(ValueError, match="no labels for split 'train'.*'y_train', 'y' or 'labels'"):
+        data.load_dataset(tmp_path / "nolabels.npz", batch_size=4, labels=True)
+    directory = tmp_path / "idx"
+    directory.mkdir()
+    write_idx(directory / "train-images-idx3-ubyte", images)
+    with pytest.raises(FileNotFoundError, match="no IDX labels file"):
+        data.load_dataset(directory, batch_size=4, labels=True)
+    flat = tmp_path / "flat"
+    for k in range(4):
+        write_png(flat / f"{k}.png", np.zeros((4, 4), np.uint8))
+    with pytest.raises(ValueError, match="one sub-folder per class"):
+        data.load_dataset(flat, batch_size=2, labels=True)
+
+
+def test_image_folder_skipped_files_keep_the_labels_of_the_others(tmp_path):
+    root = tmp_path / "classes"
+    for k, cls in enumerate(["a", "a", "b", "b"]):
+        write_png(root / cls / f"{k}.png", np.full((4, 4), 80 * k, np.uint8))
+    (root / "a" / "0_broken.png").write_bytes(b"not a png")  # sorts first in class a
+    with pytest.warns(data.BadFilesSkipped, match="skipped 1 of 5"):
+        ds = data.load_dataset(root, image_size=None, batch_size=4, shuffle=False,
+                               labels=True, on_error="skip")
+    images, labels = next(iter(ds))
+    values = np.round((images.numpy()[:, 0, 0, 0] + 1) * 127.5).astype(int)
+    assert dict(zip(values.tolist(), labels.numpy().tolist())) == {0: 0, 80: 0, 160: 1, 240: 1}

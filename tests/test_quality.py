@@ -120,3 +120,64 @@ def test_demo_command_writes_its_panel(tmp_path, capsys):
         assert image.size[0] > 100 and image.size[1] > 100
     assert cli.main(["demo", "--sets", "moons"]) == 2
     assert "unknown toy set" in capsys.readouterr().err
+
+
+def test_class_accuracy_per_class_and_balanced_mean():
+    from keras_wgan.metrics import class_accuracy
+
+    labels = np.array([0, 0, 0, 0, 1, 1, 2])
+    predicted = np.array([0, 0, 1, 0, 1, 0, 0])
+    figures = class_accuracy(predicted, labels, num_classes=4)
+    assert figures["per_class"] == [0.75, 0.5, 0.0, None]  # class 3 has no images
+    assert figures["mean"] == pytest.approx((0.75 + 0.5 + 0.0) / 3)
+    with pytest.raises(ValueError, match="6 entries for 7 predictions"):
+        class_accuracy(predicted, labels[:6], 4)
+
+
+@pytest.mark.slow
+def test_conditional_train_evaluate_and_quality_report_class_accuracy(labelled_dir, tmp_path,
+                                                                      capsys):
+    out = str(tmp_path / "run")
+    assert cli.main(["train", "--dataset", str(labelled_dir), "--conditional", "--epochs", "1",
+                     "--steps-per-epoch", "2", "--batch-size", "4", "--dim", "4",
+                     "--latent-dim", "8", "--image-size", "16", "--n-critic", "2",
+                     "--num-samples", "4", "--verbose", "0", "--out", out]) == 0
+    with open(os.path.join(out, "config.json")) as f:
+        assert json.load(f)["class_names"] == ["0", "1"]
+    capsys.readouterr()
+    report = str(tmp_path / "figures.json")
+    cache = str(tmp_path / "cache")
+    assert cli.main(["evaluate", os.path.join(out, "model.keras"), "--dataset",
+                     str(labelled_dir), "--n", "20", "--cache-dir", cache, "--json", report]) == 0
+    printed = capsys.readouterr().out
+    with open(report) as f:
+        figures = json.load(f)["class_accuracy"]
+    gan = keras.models.load_model(os.path.join(out, "model.keras"))
+    assert gan.num_classes == 2
+    stick = DomainYardstick.for_dataset(str(labelled_dir), (16, 16, 1), cache_dir=cache)
+    labels = np.arange(20) % 2
+    predicted = stick.classifier.probabilities(gan.generate(20, seed=0, labels=labels)).argmax(1)
+    assert figures["generated"]["per_class"] == [
+        float(np.mean(predicted[labels == k] == k)) for k in (0, 1)
+    ]
+    # The ceiling: the same classifier on the real test split (t10k, 48 striped images).
+    from keras_wgan.data import load_labelled_arrays
+
+    test_x, test_y = load_labelled_arrays(str(labelled_dir), "test", image_size=(16, 16),
+                                          channels=1)
+    real_predicted = stick.classifier.probabilities(test_x).argmax(1)
+    assert figures["real"]["per_class"] == [
+        float(np.mean(real_predicted[test_y == k] == k)) for k in (0, 1)
+    ]
+    assert figures["real"]["mean"] > 0.9  # stripes are easy: the classifier is near perfect
+    assert "of the real-image ceiling" in printed and f"{figures['real']['mean']:.3f}" in printed
+
+    # The callback logs the same pair for a conditional model.
+    quality = QualityMetrics(stick, every_n_epochs=1, num_samples=8, seed=3)
+    gan.compile()
+    history = gan.fit(image_dataset(2, labels=True).map(lambda x, y: (x, y % 2)), epochs=1,
+                      verbose=0, callbacks=[quality])
+    expected = stick.class_accuracy(gan.generate(8, seed=3, labels=np.arange(8) % 2),
+                                    np.arange(8) % 2)
+    assert history.history["quality_class_accuracy"][0] == pytest.approx(expected["mean"])
+    assert history.history["quality_class_accuracy_real"][0] == figures["real"]["mean"]
