@@ -59,7 +59,7 @@ class TrainingState:
 
     ``epoch``: epochs completed (also the 0-based index of the epoch in progress);
     ``step``: steps done in that epoch (0 at an epoch boundary); ``global_step``: steps
-    done since the run began (None when unknown: a file of keras-wgan 0.2 or older);
+    done since the run began (None when unknown: a file of ``AtomicModelCheckpoint``);
     ``steps_per_epoch``: the epoch length the run used (None when unknown);
     ``metrics``: for a mid-epoch position, each ``keras.metrics.Mean`` tracker's
     ``[total, count]`` over the epoch so far, so its epoch mean comes out as if
@@ -110,11 +110,19 @@ def load_checkpoint(path, compile=True):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"There is no checkpoint file {path!r}.")
-    state = read_state(path)
+    read_state(path)  # a clear error for a file that is not a .keras zip, before Keras'
     model = keras.models.load_model(path, compile=compile)
+    return model, checkpoint_position(path, model)
+
+
+def checkpoint_position(path, model):
+    """The :class:`TrainingState` of the checkpoint ``path``, loaded as ``model``: the
+    embedded one, or for a file of ``AtomicModelCheckpoint`` its epochs from
+    ``model.state.json`` (matched to the model's step count; unknown ``global_step``)."""
+    state = read_state(path)
     if state is None:
         state = TrainingState(epoch=checkpoint_epochs(path, model), global_step=None)
-    return model, state
+    return state
 
 
 def _mean_trackers(model):
@@ -455,6 +463,7 @@ __all__ = [
     "STATE_MEMBER",
     "TrainingCheckpoint",
     "TrainingDiverged",
+    "checkpoint_position",
     "TrainingState",
     "fit_resumable",
     "load_checkpoint",

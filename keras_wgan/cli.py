@@ -780,20 +780,13 @@ def _train(args, settings, replicas):
 
 def _load_checkpoint(model_path):
     """The saved model and its position, or a CliError naming what is wrong."""
-    import zipfile
-
-    from keras_wgan.checkpoints import TrainingState, read_state
+    from keras_wgan.checkpoints import checkpoint_position
 
     gan = _load_gan(model_path)
     try:
-        state = read_state(model_path)
-        if state is None:  # saved by keras-wgan 0.2 or older: whole epochs
-            from keras_wgan.callbacks import checkpoint_epochs
-
-            state = TrainingState(epoch=checkpoint_epochs(model_path, gan), global_step=None)
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        return gan, checkpoint_position(model_path, gan)
+    except (OSError, ValueError) as error:
         raise CliError(f"--resume: {error}") from None
-    return gan, state
 
 
 def _position(model_path):
