@@ -126,3 +126,27 @@ def test_fit_resumable_refuses_what_it_cannot_continue(tmp_path):
     (tmp_path / "garbage.keras").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="is not a .keras file"):
         load_checkpoint(str(tmp_path / "garbage.keras"))
+
+
+def test_time_based_checkpoints(tmp_path):
+    from conftest import tiny_image_gan
+
+    from keras_wgan import cli
+
+    assert cli._checkpoint_frequency("90s") == (None, 1.5)
+    assert cli._checkpoint_frequency("2m") == (None, 2.0)
+    assert cli._checkpoint_frequency("500") == (500, None)
+    gan = tiny_image_gan()
+    gan.compile()
+    for minutes, saved in ((1e-9, [1, 2, 3]), (60.0, [None, None, None])):
+        checkpoint = TrainingCheckpoint(str(tmp_path / f"{minutes}.keras"),
+                                        every_n_minutes=minutes)
+        checkpoint.set_model(gan)
+        checkpoint.set_params({"steps": 10})
+        checkpoint.on_train_begin()
+        checkpoint.on_epoch_begin(0)
+        seen = []
+        for batch in range(3):  # the clock always moves on between two steps
+            checkpoint.on_train_batch_end(batch, {"critic_loss": 1.0})
+            seen.append(checkpoint.state and checkpoint.state.global_step)
+        assert seen == saved
