@@ -442,6 +442,14 @@ def test_conditional_run_from_class_folders_samples_a_class_by_name(tmp_path, ca
     assert "label 'sandal' is not a class" in err and "'sneaker'" in err
     code, _, err = run_cli(capsys, "sample", model, "--label", "3", "--out", rows_path)
     assert code == 2 and "holds the label 3, outside [0, 3)" in err
+    # --resume reads the labels again (config.json says conditional) and continues.
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", out, "--epochs", "2",
+                           "--verbose", "0")
+    assert code == 0, err
+    resumed = keras.models.load_model(model)
+    assert int(resumed.critic_optimizer.iterations) == 4
+    assert int(resumed.generator_optimizer.iterations) == 2
+    assert resumed.class_names == ["bag", "coat", "sneaker"]
 
 
 def test_label_for_an_unconditional_model_and_conditional_data_without_labels(

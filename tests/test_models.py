@@ -378,3 +378,13 @@ def test_batchnorm_critic_warns_for_gradient_penalty():
         warnings.simplefilter("always")
         tiny_image_gan(WGANGP, normalization="layer")
     assert not [w for w in caught if "BatchNormalization" in str(w.message)]
+
+
+def test_compiling_the_abstract_base_class_names_the_concrete_ones():
+    from keras_wgan import WassersteinGAN
+
+    keras.utils.set_random_seed(0)
+    gan = WassersteinGAN(build_generator(LATENT_DIM, IMAGE_SHAPE, 4),
+                         build_critic(IMAGE_SHAPE, 4))
+    with pytest.raises(TypeError, match="abstract base class. Use WGAN or WGANGP"):
+        gan.compile()

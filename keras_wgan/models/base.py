@@ -1,6 +1,6 @@
-"""WGAN and WGAN-GP as Keras 3 models trained with the standard ``fit``, on every backend.
+"""WassersteinGAN: what WGAN and WGAN-GP share, backend-neutral (keras.ops only).
 
-One base class, ``WassersteinGAN``, holds everything the two share and that does not
+The base class, ``WassersteinGAN``, holds everything the two share and that does not
 depend on the Keras backend: noise sampling, the critic/generator alternation of the
 train step, losses, metrics, generator weight averaging, ``get_config`` / compile
 config, saving and ``generate``. The gradient code (how a loss is differentiated and
@@ -22,6 +22,7 @@ real batch once. After any number of steps,
 (``fit`` warns otherwise), ``pending`` is 0.
 """
 
+
 import copy
 import warnings
 
@@ -31,6 +32,7 @@ from keras import ops
 
 from keras_wgan import conditioning, losses
 from keras_wgan.backend import GANTrainer
+from keras_wgan.models.optimizers import OptimizerPair
 from keras_wgan.schedule import (
     CRITIC_SCHEDULES,
     PAPER_SCHEDULE_CRITIC_ITERS,
@@ -40,13 +42,6 @@ from keras_wgan.schedule import (
 )
 
 BATCH_COUPLED_LAYERS = (keras.layers.BatchNormalization,)
-
-# First loss scale of the LossScaleOptimizers compile() adds under mixed_float16. Keras'
-# 2**15 overflows the critic's float16 gradients at the start (a step with non-finite
-# gradients is skipped and the scale halved), as the penalty term (weight 10) makes them
-# large; 2**8 starts finite on the seed's nets, and the scale still grows x2 every 2000
-# finite steps.
-LOSS_SCALE_START = 2.0**8
 
 
 def _check_int(name, value, minimum):
@@ -69,29 +64,11 @@ def _has_layer(model, layer_types):
     return any(isinstance(layer, layer_types) for layer in model._flatten_layers())
 
 
-def _portable(optimizer_config):
-    """An optimizer's serialized config that deserializes on every backend.
-
-    Under torch, Keras' optimizers are backend subclasses and serialize with the module
-    ``keras.src.backend.torch.optimizers...``; another backend would import torch's
-    class from it. Keras' public ``keras.optimizers`` names the right one everywhere.
-    """
-    if not isinstance(optimizer_config, dict):
-        return optimizer_config
-    if str(optimizer_config.get("module", "")).startswith("keras.src.backend."):
-        optimizer_config = {**optimizer_config, "module": "keras.optimizers"}
-    inner = optimizer_config.get("config", {}).get("inner_optimizer")  # LossScaleOptimizer
-    if isinstance(inner, dict):
-        config = {**optimizer_config["config"], "inner_optimizer": _portable(inner)}
-        optimizer_config = {**optimizer_config, "config": config}
-    return optimizer_config
-
-
 def _shape_tuple(shape):
     return tuple(None if d is None else int(d) for d in shape)
 
 
-class WassersteinGAN(GANTrainer, keras.Model):
+class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
     """Base class: a generator and a critic trained with a Wasserstein objective.
 
     Args:
@@ -123,11 +100,9 @@ class WassersteinGAN(GANTrainer, keras.Model):
             model, so ``keras-wgan sample --label sneaker`` works from the file alone).
     """
 
-    # Subclasses set these: ``compile()``'s optimizers when none are given, and the
-    # optimizer their paper used (for ``paper_optimizers``).
-    default_critic_optimizer = None
-    default_generator_optimizer = None
-    paper_optimizer = None
+    # Subclasses set ``default_critic_optimizer`` / ``default_generator_optimizer``
+    # (``compile()``'s optimizers when none are given) and ``paper_optimizer`` (see
+    # OptimizerPair).
 
     def __init__(
         self,
@@ -291,110 +266,6 @@ class WassersteinGAN(GANTrainer, keras.Model):
                 f"{_shape_tuple(scores.shape)}."
             )
         return sample_shape
-
-    # --------------------------------------------------------------- compile
-    def compile(
-        self,
-        critic_optimizer=None,
-        generator_optimizer=None,
-        **kwargs,
-    ):
-        """Set up both optimizers (the class defaults when omitted); other kwargs go to Keras.
-
-        ``loss``, ``metrics`` and ``optimizer`` are not accepted: the Wasserstein
-        objective is fixed and the two optimizers are named explicitly. For the paper's
-        exact optimizers use ``compile(**gan.paper_optimizers())``.
-        """
-        for forbidden in ("loss", "optimizer", "metrics", "loss_weights", "weighted_metrics"):
-            if kwargs.get(forbidden) is not None:
-                raise ValueError(
-                    f"`{forbidden}` is not accepted by {type(self).__name__}.compile(): the "
-                    "Wasserstein losses are built in; pass `critic_optimizer=` and "
-                    "`generator_optimizer=` instead."
-                )
-            kwargs.pop(forbidden, None)
-        critic_optimizer = self._make_optimizer(
-            "critic_optimizer", critic_optimizer, self.default_critic_optimizer
-        )
-        generator_optimizer = self._make_optimizer(
-            "generator_optimizer", generator_optimizer, self.default_generator_optimizer
-        )
-        if critic_optimizer is generator_optimizer:
-            raise ValueError(
-                "`critic_optimizer` and `generator_optimizer` must be two different "
-                "optimizer instances (each keeps its own slots and iteration count)."
-            )
-        if self._needs_loss_scaling():
-            # float16 gradients underflow without it; Keras would wrap only one optimizer.
-            critic_optimizer, generator_optimizer = (
-                opt if isinstance(opt, keras.optimizers.LossScaleOptimizer)
-                else keras.optimizers.LossScaleOptimizer(opt, initial_scale=LOSS_SCALE_START)
-                for opt in (critic_optimizer, generator_optimizer)
-            )
-        # The critic optimizer doubles as Keras' `self.optimizer`, so learning-rate
-        # callbacks act on it and Keras creates no third, unused optimizer.
-        super().compile(optimizer=critic_optimizer, **kwargs)
-        self.critic_optimizer = critic_optimizer
-        self.generator_optimizer = generator_optimizer
-        # Build both now, with explicit variable lists: loading a saved model restores
-        # optimizer variables right after compile, and unbuilt optimizers would be
-        # skipped (silently restarting Adam/RMSprop state).
-        self.critic_optimizer.build(self.critic.trainable_variables)
-        self.generator_optimizer.build(self.generator.trainable_variables)
-        self._requested_jit_compile = kwargs.get("jit_compile", "auto")
-
-    def _needs_loss_scaling(self):
-        """Whether the model or its networks compute in float16 (``mixed_float16``)."""
-        layers = [self] + [layer for net in (self.generator, self.critic)
-                           for layer in net._flatten_layers()]
-        return any(
-            keras.backend.standardize_dtype(layer.dtype_policy.compute_dtype) == "float16"
-            for layer in layers
-        )
-
-    @classmethod
-    def paper_optimizers(cls):
-        """Fresh optimizers as the class's paper set them, as ``compile`` keyword arguments.
-
-        The defaults of ``compile()`` train faster at equal CPU time (see the class
-        docstring); these reproduce the paper: ``gan.compile(**gan.paper_optimizers())``.
-        """
-        return {
-            "critic_optimizer": cls.paper_optimizer(),
-            "generator_optimizer": cls.paper_optimizer(),
-        }
-
-    @staticmethod
-    def _make_optimizer(arg, value, default):
-        if value is None:
-            return default()
-        try:
-            optimizer = keras.optimizers.get(value)
-        except (ValueError, TypeError) as error:
-            raise ValueError(
-                f"`{arg}` must be a keras.optimizers.Optimizer, its name or config; got {value!r}."
-            ) from error
-        return optimizer  # an Optimizer instance comes back as itself
-
-    def get_compile_config(self):
-        if self.critic_optimizer is None:
-            return None
-        return {
-            "critic_optimizer": _portable(keras.saving.serialize_keras_object(
-                self.critic_optimizer
-            )),
-            "generator_optimizer": _portable(keras.saving.serialize_keras_object(
-                self.generator_optimizer
-            )),
-            "steps_per_execution": self.steps_per_execution,
-            "jit_compile": self._requested_jit_compile,
-        }
-
-    def compile_from_config(self, config):
-        config = copy.deepcopy(config)
-        for key in ("critic_optimizer", "generator_optimizer"):
-            config[key] = keras.saving.deserialize_keras_object(_portable(config[key]))
-        self.compile(**config)
 
     # ----------------------------------------------------------------- config
     def get_config(self):
@@ -842,133 +713,3 @@ class WassersteinGAN(GANTrainer, keras.Model):
         # the variables, read now, before a backend moves them into its own state.
         self._schedule = self._host_schedule()
         return super().fit(x, *args, **kwargs)
-
-
-@keras.saving.register_keras_serializable(package="keras_wgan")
-class WGAN(WassersteinGAN):
-    """Wasserstein GAN with weight clipping (Arjovsky et al. 2017).
-
-    After every critic update each *trainable* critic weight is clipped to
-    ``[-clip_value, clip_value]``. Unlike the seed, BatchNormalization moving
-    statistics are not clipped: they are not parameters of the critic function
-    being constrained, and clipping them would corrupt inference-mode scores.
-    Defaults: ``n_critic=5``, ``clip_value=0.01`` as in the paper; RMSprop at 1e-3 for
-    both networks (the paper: 5e-5, ``paper_optimizers()``) with ``ema_decay=0.999``,
-    which reach a given sample quality in far less CPU time on the seed's
-    Fashion-MNIST nets (``benchmarks/fashion_mnist_quality.py``, README).
-    """
-
-    def __init__(self, generator, critic, clip_value=0.01, **kwargs):
-        super().__init__(generator, critic, **kwargs)
-        self.clip_value = _check_number("clip_value", clip_value, 0.0, strict=True)
-
-    @staticmethod
-    def default_critic_optimizer():
-        return keras.optimizers.RMSprop(learning_rate=1e-3)
-
-    default_generator_optimizer = default_critic_optimizer
-
-    @staticmethod
-    def paper_optimizer():
-        """RMSprop(5e-5) for both nets: Arjovsky et al. 2017, Algorithm 1."""
-        return keras.optimizers.RMSprop(learning_rate=5e-5)
-
-    def after_critic_update(self):
-        for variable in self.critic.trainable_variables:
-            variable.assign(ops.clip(variable, -self.clip_value, self.clip_value))
-
-    def get_config(self):
-        return {**super().get_config(), "clip_value": self.clip_value}
-
-
-@keras.saving.register_keras_serializable(package="keras_wgan")
-class WGANGP(WassersteinGAN):
-    """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017).
-
-    The critic loss adds ``gp_weight * E[(||grad D(x_hat)||_2 - gp_target)^2]`` at
-    ``x_hat = a*real + (1-a)*fake``, ``a ~ U(0, 1)`` per sample (``one_sided`` uses
-    ``max(0, ||g|| - gp_target)^2``), plus ``drift_weight * E[D(real)^2]``.
-    Defaults: ``n_critic=5``, ``gp_weight=10`` as in the paper; Adam(1e-3, beta_1=0.5,
-    beta_2=0.9) for both networks (the paper: 1e-4, ``paper_optimizers()``) with
-    ``ema_decay=0.999``, which reach a given sample quality in far less CPU time on the
-    seed's Fashion-MNIST nets (``benchmarks/fashion_mnist_quality.py``, README). The penalty is per sample, so a critic with BatchNormalization
-    (which couples the samples of a batch) breaks it: use ``normalization="layer"``
-    or none.
-    """
-
-    def __init__(
-        self,
-        generator,
-        critic,
-        gp_weight=10.0,
-        gp_target=1.0,
-        one_sided=False,
-        drift_weight=0.0,
-        **kwargs,
-    ):
-        super().__init__(generator, critic, **kwargs)
-        self.gp_weight = _check_number("gp_weight", gp_weight, 0.0, strict=False)
-        self.gp_target = _check_number("gp_target", gp_target, 0.0, strict=False)
-        if not isinstance(one_sided, bool):
-            raise ValueError(f"`one_sided` must be True or False, got {one_sided!r}.")
-        self.one_sided = one_sided
-        self.drift_weight = _check_number("drift_weight", drift_weight, 0.0, strict=False)
-        self.gradient_penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
-        if self._critic_batch_coupled:
-            warnings.warn(
-                "The critic contains BatchNormalization, which mixes the samples of a "
-                "batch: the gradient penalty is then not a per-sample penalty and "
-                "WGAN-GP training is unreliable. Build the critic without it "
-                "(build_critic(normalization=None or 'layer')).",
-                stacklevel=2,
-            )
-
-    @staticmethod
-    def default_critic_optimizer():
-        return keras.optimizers.Adam(learning_rate=1e-3, beta_1=0.5, beta_2=0.9)
-
-    default_generator_optimizer = default_critic_optimizer
-
-    @staticmethod
-    def paper_optimizer():
-        """Adam(1e-4, beta_1=0.5, beta_2=0.9) for both nets: Gulrajani et al. 2017, Algorithm 1."""
-        return keras.optimizers.Adam(learning_rate=1e-4, beta_1=0.5, beta_2=0.9)
-
-    @property
-    def metrics(self):
-        return super().metrics + [self.gradient_penalty_tracker]
-
-    @property
-    def _extra_trackers(self):
-        return {**super()._extra_trackers, "gradient_penalty": self.gradient_penalty_tracker}
-
-    def critic_regularizer(self, real, fake, real_scores, training, labels=None):
-        ones = (1,) * (len(real.shape) - 1)
-        # Drawn in float32 (then cast): the same weights under every precision policy.
-        alpha = self._replica_rows(
-            lambda n: keras.random.uniform((n,) + ones, seed=self.seed_generator),
-            ops.shape(real)[0],
-        )
-        alpha = ops.cast(alpha, real.dtype)
-        # A conditional critic is differentiated with respect to the samples only, at
-        # the real samples' labels.
-        penalty, _ = losses.gradient_penalty(
-            lambda x, training: self._score(x, training, labels),
-            losses.interpolate(real, fake, alpha),
-            target=self.gp_target,
-            one_sided=self.one_sided,
-            training=training,
-        )
-        term = self.gp_weight * penalty
-        if self.drift_weight:
-            term = term + self.drift_weight * losses.drift_penalty(real_scores)
-        return term, {"gradient_penalty": penalty}
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "gp_weight": self.gp_weight,
-            "gp_target": self.gp_target,
-            "one_sided": self.one_sided,
-            "drift_weight": self.drift_weight,
-        }
