@@ -359,13 +359,10 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
         """
         n = _check_int("n", n, 1)
         batch_size = _check_int("batch_size", batch_size, 1)
-        self._check_labels_wanted(labels)
-        if self.conditional:
-            if labels is None and seed is None:
-                labels = ops.convert_to_numpy(keras.random.randint(
-                    (n,), 0, self.num_classes, seed=self.seed_generator
-                ))
-            labels = conditioning.labels_to_generate(n, labels, self.num_classes, seed)
+        if self.conditional and labels is None:  # a uniform mix, from the seed in use
+            labels = conditioning.labels_to_generate(n, None, self.num_classes, seed) \
+                if seed is not None else ops.convert_to_numpy(keras.random.randint(
+                    (n,), 0, self.num_classes, seed=self.seed_generator))
         if seed is None:
             noise = self.sample_noise(n)
         else:
