@@ -1,7 +1,8 @@
 """Subprocess half of tests/test_backends.py: run on the backend named by KERAS_BACKEND.
 
     python cross_backend_worker.py save DIR    train a tiny WGAN-GP a few steps, save
-                                               DIR/<backend>.keras, its sampling generator
+                                               DIR/<backend>.keras (checked as every model
+                                               test checks saving), its sampling generator
                                                DIR/<backend>_generator.keras and the images
                                                it makes from DIR/noise.npy
     python cross_backend_worker.py load DIR    load every saved file in DIR (and the 0.1
@@ -42,14 +43,16 @@ def main():
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     noise = np.load(OUT / "noise.npy")
     if MODE == "save":
-        from conftest import tiny_image_gan
+        from testing import run_model_saving_test, run_serialization_test, tiny_image_gan
 
         from keras_wgan import WGANGP
 
         gan = tiny_image_gan(WGANGP, n_critic=2, ema_decay=0.9)
         gan.compile()
+        run_serialization_test(gan)
         gan.fit(images_dataset(3), epochs=1, verbose=0)  # one update pending
-        gan.save(OUT / f"{backend}.keras")
+        # Saves the file the other backends load, after checking it reloads here.
+        run_model_saving_test(gan, OUT / f"{backend}.keras", noise)
         gan.sampling_generator.save(OUT / f"{backend}_generator.keras")
         np.save(OUT / f"{backend}_images.npy", gan.generate_from_noise(noise))
         return

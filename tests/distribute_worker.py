@@ -51,7 +51,7 @@ def count(variable):
 def run(scope):
     """Train a WGAN-GP (toy MLPs) and a WGAN (batch-norm critic), save, reload, resume."""
     import keras
-    from conftest import tiny_image_gan, tiny_mlp_gan
+    from testing import tiny_image_gan, tiny_mlp_gan
 
     from keras_wgan import WGAN, WGANGP
 
@@ -132,7 +132,7 @@ def main():
     reports["resumed_on_two_replicas_counts"] = [count(loaded.critic_optimizer.iterations),
                                                  count(loaded.generator_optimizer.iterations)]
     # Mixed float16 with loss scaling on both optimizers, on two replicas.
-    from conftest import tiny_mlp_gan
+    from testing import tiny_mlp_gan
 
     from keras_wgan import WGANGP
 

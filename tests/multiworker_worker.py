@@ -28,7 +28,7 @@ def main(process_id, port, out):
                                   process_id=process_id)
     import numpy as np
     import tensorflow as tf
-    from conftest import tiny_mlp_gan
+    from testing import tiny_mlp_gan
 
     from keras_wgan import WGANGP
 

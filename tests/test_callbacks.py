@@ -15,7 +15,7 @@ import types
 import keras
 import numpy as np
 import pytest
-from conftest import LATENT_DIM, image_dataset, tiny_image_gan
+from testing import LATENT_DIM, image_dataset, tiny_image_gan
 from PIL import Image
 
 from keras_wgan.callbacks import (

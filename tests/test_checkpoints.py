@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import assert_weights_equal, tiny_mlp_gan
+from testing import assert_weights_equal, tiny_mlp_gan
 
 from keras_wgan.callbacks import LossHistory
 from keras_wgan.checkpoints import (
@@ -129,7 +129,7 @@ def test_fit_resumable_refuses_what_it_cannot_continue(tmp_path):
 
 
 def test_time_based_checkpoints(tmp_path):
-    from conftest import tiny_image_gan
+    from testing import tiny_image_gan
 
     from keras_wgan import cli
 

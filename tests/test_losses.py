@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import weight_gradients
+from testing import weight_gradients
 from keras import ops
 
 from keras_wgan import losses

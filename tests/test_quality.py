@@ -8,7 +8,7 @@ import struct
 import keras
 import numpy as np
 import pytest
-from conftest import image_dataset, tiny_image_gan
+from testing import image_dataset, tiny_image_gan
 from PIL import Image
 
 from keras_wgan import cli

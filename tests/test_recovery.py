@@ -20,7 +20,7 @@ import types
 import keras
 import numpy as np
 import pytest
-from conftest import assert_weights_equal
+from testing import assert_weights_equal
 
 from keras_wgan import cli
 from keras_wgan.callbacks import checkpoint_epochs
@@ -205,7 +205,7 @@ def test_nan_stops_at_its_step_and_keeps_the_last_good_model(runs, tmp_path, cap
 
 
 def test_non_finite_weights_are_never_saved(tmp_path):
-    from conftest import tiny_image_gan
+    from testing import tiny_image_gan
 
     from keras_wgan.checkpoints import TrainingCheckpoint, TrainingDiverged, TrainingState
 
