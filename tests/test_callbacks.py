@@ -230,7 +230,12 @@ def test_loss_history_plot(runs):
         mode, (width, height), pixels = read_png(os.path.join(directory, "losses.png"))
         assert mode == "RGBA"
         assert (width, height) == (1100, 640)  # 2 x 2 panels for the 4 WGAN-GP metrics
-        assert pixels.std() > 0  # something is drawn
+        # Each of the 2 x 2 panels draws its moving average (matplotlib's "C1" orange)
+        # across most of its 550 px width: a curve, not only the legend's short sample.
+        orange = (np.abs(pixels[..., :3].astype(int) - (255, 127, 14)) <= (10, 25, 50)).all(-1)
+        for rows in (slice(0, 320), slice(320, 640)):
+            for columns in (slice(0, 550), slice(550, 1100)):
+                assert orange[rows, columns].any(axis=0).sum() > 300, (rows, columns)
     leftovers = [n for n in os.listdir(runs.run) if n.startswith(".tmp") or "tmp" in n]
     assert leftovers == []
 

@@ -117,7 +117,7 @@ def test_demo_command_writes_its_panel(tmp_path, capsys):
     assert cli.main(["demo", "--out", out, "--steps", "2", "--width", "8",
                      "--sets", "8gaussians", "--models", "wgan-gp"]) == 0
     with Image.open(out) as image:
-        assert image.size[0] > 100 and image.size[1] > 100
+        assert image.size == (400, 400)  # one set x one model: a 4-inch panel at 100 dpi
     assert cli.main(["demo", "--sets", "moons"]) == 2
     assert "unknown toy set" in capsys.readouterr().err
 

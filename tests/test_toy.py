@@ -1,5 +1,7 @@
 """keras_wgan.toy: mode statistics on hand-made points, a tiny training run, the panel PNG."""
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -120,7 +122,22 @@ def test_suite_results(tiny_results):
     for result in tiny_results:
         assert result.samples.shape == (200, 2)
         assert result.seconds > 0
-        assert toy.format_statistics(result.stats)
+        # The figures are those of the returned samples, and the text shows them.
+        assert result.stats == toy.mode_statistics(result.samples, result.name)
+        text = toy.format_statistics(result.stats)
+        if result.name == "8gaussians":
+            found = re.fullmatch(r"(\d+)/(\d+) modes, ([\d.]+)% high-quality", text)
+            assert found, text
+            assert (int(found[1]), int(found[2])) == (result.stats["modes_covered"], 8)
+            assert float(found[3]) == pytest.approx(100 * result.stats["high_quality"], abs=0.05)
+        else:
+            found = re.fullmatch(
+                r"NN dist gen->real ([\d.]+), real->gen ([\d.]+) \(real ([\d.]+)\)", text
+            )
+            assert found, text
+            for value, key in zip(found.groups(), ("gen_to_real", "real_to_gen",
+                                                    "real_baseline")):
+                assert float(value) == pytest.approx(result.stats[key], abs=5e-4), key
 
 
 def test_plot_critic_panel_writes_png_of_expected_size(tiny_results, tmp_path):
