@@ -955,12 +955,12 @@ def run_demo(args):
     """Train the toy runs and draw the Figure 1 panel."""
     if os.path.isdir(args.out):
         raise CliError(f"--out {args.out!r} is a directory; give the PNG file to write.")
-    from keras_wgan import data, toy
+    from keras_wgan import toy
 
-    sets = tuple(args.sets) if args.sets else data.TOY_DATASETS
-    unknown = [name for name in sets if name not in data.TOY_DATASETS]
+    sets = tuple(args.sets) if args.sets else toy.TOY_DATASETS
+    unknown = [name for name in sets if name not in toy.TOY_DATASETS]
     if unknown:
-        raise CliError(f"unknown toy set(s) {unknown}; choose from {list(data.TOY_DATASETS)}.")
+        raise CliError(f"unknown toy set(s) {unknown}; choose from {list(toy.TOY_DATASETS)}.")
     models = tuple(args.models) if args.models else MODELS
     budget = {key: value for key, value in (("steps", args.steps), ("width", args.width))
               if value is not None}
