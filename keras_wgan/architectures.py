@@ -16,22 +16,16 @@ Labels are integer class indices of shape (batch,).
 import keras
 from keras import layers
 
+from keras_wgan import checks
+
 NORMALIZATIONS = (None, "batch", "layer")
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
-
-
 def _check_num_classes(num_classes):
-    if num_classes is not None and (
-        isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2
-    ):
-        raise ValueError(
-            f"`num_classes` must be None (unconditional) or an integer >= 2, got {num_classes!r}."
-        )
-    return num_classes
+    return checks.check_int(
+        "num_classes", num_classes, minimum=2, allow_none=True,
+        hint="None builds the unconditional net.",
+    )
 
 
 def _label_input():
@@ -73,7 +67,7 @@ def _check_image_shape(image_shape):
     if (
         not isinstance(image_shape, (tuple, list))
         or len(image_shape) != 3
-        or not all(isinstance(d, int) and d > 0 for d in image_shape)
+        or not all(checks.is_int(d) and d > 0 for d in image_shape)
     ):
         raise ValueError(
             "`image_shape` must be (height, width, channels) with positive integers, "
@@ -85,7 +79,7 @@ def _check_image_shape(image_shape):
             "`image_shape` height and width must be divisible by 8 (three 2x "
             f"up/down-sampling stages), got {tuple(image_shape)!r}."
         )
-    return tuple(image_shape)
+    return tuple(int(d) for d in image_shape)
 
 
 def build_generator(
@@ -110,19 +104,19 @@ def build_generator(
     with a learned embedding of the label (``class_embedding_dim``, default
     ``latent_dim``) before the dense layer.
     """
-    _check_positive_int("latent_dim", latent_dim)
-    _check_num_classes(num_classes)
-    _check_positive_int("dim", dim)
+    latent_dim = checks.check_positive_int("latent_dim", latent_dim)
+    num_classes = _check_num_classes(num_classes)
+    dim = checks.check_positive_int("dim", dim)
     height, width, channels = _check_image_shape(image_shape)
     middle_filters = 2 * dim if middle_filters is None else middle_filters
-    _check_positive_int("middle_filters", middle_filters)
+    middle_filters = checks.check_positive_int("middle_filters", middle_filters)
     h0, w0 = height // 8, width // 8
 
     z = keras.Input(shape=(latent_dim,), name="noise")
     inputs, x = z, z
     if num_classes is not None:
         embedding_dim = latent_dim if class_embedding_dim is None else class_embedding_dim
-        _check_positive_int("class_embedding_dim", embedding_dim)
+        embedding_dim = checks.check_positive_int("class_embedding_dim", embedding_dim)
         inputs, x = _join_class_embedding(z, num_classes, embedding_dim)
     x = layers.Dense(h0 * w0 * 4 * dim, name="project")(x)
     x = layers.BatchNormalization(name="project_bn")(x)
@@ -162,8 +156,8 @@ def build_critic(
     flattened features; ``auxiliary_classifier=True`` adds a second output, K class
     logits, for the GAN's auxiliary-classifier term (``classifier_weight``).
     """
-    _check_positive_int("dim", dim)
-    _check_num_classes(num_classes)
+    dim = checks.check_positive_int("dim", dim)
+    num_classes = _check_num_classes(num_classes)
     image_shape = _check_image_shape(image_shape)
     if normalization not in NORMALIZATIONS:
         raise ValueError(
@@ -191,14 +185,11 @@ def build_mlp_generator(latent_dim, output_dim, width=512, depth=3, name="mlp_ge
 
     ``num_classes=K``: ``G([noise, labels])`` with a class embedding of size ``width``.
     """
-    for arg, value in (
-        ("latent_dim", latent_dim),
-        ("output_dim", output_dim),
-        ("width", width),
-        ("depth", depth),
-    ):
-        _check_positive_int(arg, value)
-    _check_num_classes(num_classes)
+    latent_dim = checks.check_positive_int("latent_dim", latent_dim)
+    output_dim = checks.check_positive_int("output_dim", output_dim)
+    width = checks.check_positive_int("width", width)
+    depth = checks.check_positive_int("depth", depth)
+    num_classes = _check_num_classes(num_classes)
     z = keras.Input(shape=(latent_dim,), name="noise")
     inputs, x = z, z
     if num_classes is not None:
@@ -215,9 +206,10 @@ def build_mlp_critic(input_dim, width=512, depth=3, name="mlp_critic", num_class
 
     ``num_classes=K``: a projection critic ``D([points, labels])``, as ``build_critic``.
     """
-    for arg, value in (("input_dim", input_dim), ("width", width), ("depth", depth)):
-        _check_positive_int(arg, value)
-    _check_num_classes(num_classes)
+    input_dim = checks.check_positive_int("input_dim", input_dim)
+    width = checks.check_positive_int("width", width)
+    depth = checks.check_positive_int("depth", depth)
+    num_classes = _check_num_classes(num_classes)
     x = points = keras.Input(shape=(input_dim,), name="points")
     for i in range(depth):
         x = layers.Dense(width, activation="relu", name=f"dense{i + 1}")(x)

@@ -24,6 +24,7 @@ from array import array
 import keras
 import numpy as np
 
+from keras_wgan.checks import check_non_negative_int, check_positive_int
 from keras_wgan.images import atomic_write, tile_images, write_png
 
 # ---------------------------------------------------------------- file helpers
@@ -31,12 +32,6 @@ from keras_wgan.images import atomic_write, tile_images, write_png
 
 def _atomic_write_json(path, obj):
     atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _check_directory(name, directory):
@@ -98,15 +93,11 @@ class SampleGrid(keras.callbacks.Callback):
     ):
         super().__init__()
         self.directory = _check_directory("directory", directory)
-        self.num_samples = _check_positive_int("num_samples", num_samples)
-        self.every_n_epochs = _check_positive_int("every_n_epochs", every_n_epochs)
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
-        ):
-            raise ValueError(f"`seed` must be a non-negative integer or None, got {seed!r}.")
-        self.seed = seed
+        self.num_samples = check_positive_int("num_samples", num_samples)
+        self.every_n_epochs = check_positive_int("every_n_epochs", every_n_epochs)
+        self.seed = check_non_negative_int("seed", seed, allow_none=True)
         if columns is not None:
-            _check_positive_int("columns", columns)
+            check_positive_int("columns", columns)
         self.columns = columns
         if log_dir is not None and importlib.util.find_spec("tensorboard") is None:
             raise ImportError(
@@ -344,8 +335,8 @@ class LossHistory(keras.callbacks.Callback):
         if not isinstance(plot, bool):
             raise ValueError(f"`plot` must be True or False, got {plot!r}.")
         self.plot = plot
-        self.flush_every = _check_positive_int("flush_every", flush_every)
-        self.smoothing = _check_positive_int("smoothing", smoothing)
+        self.flush_every = check_positive_int("flush_every", flush_every)
+        self.smoothing = check_positive_int("smoothing", smoothing)
         self.epochs = _CsvLog(os.path.join(self.directory, self.EPOCH_FILE), ("epoch",))
         self.batches = _CsvLog(os.path.join(self.directory, self.BATCH_FILE), ("epoch", "step"))
         self._trackers = {}
@@ -548,7 +539,7 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
             raise IsADirectoryError(f"`path` {path!r} is a directory, not a model file.")
         self.path = path
         self.state_path = checkpoint_state_path(path)
-        self.every_n_epochs = _check_positive_int("every_n_epochs", every_n_epochs)
+        self.every_n_epochs = check_positive_int("every_n_epochs", every_n_epochs)
         self._last_epoch = None
         self._saved_epoch = None
         self._on_disk = None  # the state entry of the model file now at `path`
@@ -660,8 +651,8 @@ class QualityMetrics(keras.callbacks.Callback):
                 f"floor()), got {type(yardstick).__name__}."
             )
         self.yardstick = yardstick
-        self.every_n_epochs = _check_positive_int("every_n_epochs", every_n_epochs)
-        self.num_samples = _check_positive_int("num_samples", num_samples)
+        self.every_n_epochs = check_positive_int("every_n_epochs", every_n_epochs)
+        self.num_samples = check_positive_int("num_samples", num_samples)
         self.seed = seed
         self.prefix = prefix
         self.include_floor = include_floor

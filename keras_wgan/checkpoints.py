@@ -38,10 +38,10 @@ from dataclasses import asdict, dataclass, field
 import keras
 import numpy as np
 
+from keras_wgan.checks import check_positive_int
 from keras_wgan.callbacks import (
     AtomicModelCheckpoint,
     _atomic_write_json,
-    _check_positive_int,
     _iterations,
     _scalar,
     checkpoint_epochs,
@@ -164,7 +164,7 @@ class TrainingCheckpoint(AtomicModelCheckpoint):
     def __init__(self, path, every_n_steps=None, every_n_minutes=None):
         super().__init__(path)
         if every_n_steps is not None:
-            every_n_steps = _check_positive_int("every_n_steps", every_n_steps)
+            every_n_steps = check_positive_int("every_n_steps", every_n_steps)
         if every_n_minutes is not None:
             ok = isinstance(every_n_minutes, (int, float)) and not isinstance(
                 every_n_minutes, bool) and every_n_minutes > 0
@@ -364,8 +364,8 @@ def fit_resumable(model, make_dataset, *, epochs, steps_per_epoch, checkpoint, s
             "`make_dataset` must be a callable that builds the dataset afresh (e.g. "
             f"`lambda: load_dataset(..., seed=0).repeat()`), got {type(make_dataset).__name__}."
         )
-    steps_per_epoch = _check_positive_int("steps_per_epoch", steps_per_epoch)
-    epochs = _check_positive_int("epochs", epochs)
+    steps_per_epoch = check_positive_int("steps_per_epoch", steps_per_epoch)
+    epochs = check_positive_int("epochs", epochs)
     if not isinstance(checkpoint, TrainingCheckpoint):
         raise TypeError(
             f"`checkpoint` must be a TrainingCheckpoint, got {type(checkpoint).__name__}."

@@ -30,7 +30,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_wgan import conditioning, losses
+from keras_wgan import checks, conditioning, losses
 from keras_wgan.backend import GANTrainer
 from keras_wgan.models.optimizers import OptimizerPair
 from keras_wgan.schedule import (
@@ -42,22 +42,6 @@ from keras_wgan.schedule import (
 )
 
 BATCH_COUPLED_LAYERS = (keras.layers.BatchNormalization,)
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _check_number(name, value, minimum, strict):
-    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-    if ok:
-        ok = value > minimum if strict else value >= minimum
-    if not ok:
-        relation = ">" if strict else ">="
-        raise ValueError(f"`{name}` must be a number {relation} {minimum}, got {value!r}.")
-    return float(value)
 
 
 def _has_layer(model, layer_types):
@@ -136,20 +120,21 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
             )
         self.label_sampling = label_sampling
         self.class_names = self._check_class_names(class_names)
-        self.classifier_weight = _check_number("classifier_weight", classifier_weight, 0.0,
-                                               strict=False)
-        self.generator_classifier_weight = _check_number(
-            "generator_classifier_weight", generator_classifier_weight, 0.0, strict=False
+        self.classifier_weight = checks.check_non_negative_number(
+            "classifier_weight", classifier_weight
+        )
+        self.generator_classifier_weight = checks.check_non_negative_number(
+            "generator_classifier_weight", generator_classifier_weight
         )
         self.latent_dim = self._resolve_latent_dim(generator, latent_dim)
-        self.n_critic = _check_int("n_critic", n_critic, 1)
+        self.n_critic = checks.check_positive_int("n_critic", n_critic)
         if critic_schedule not in CRITIC_SCHEDULES:
             raise ValueError(
                 f"`critic_schedule` must be one of {CRITIC_SCHEDULES}, got {critic_schedule!r}."
             )
         self.critic_schedule = critic_schedule
         if ema_decay is not None:
-            ema_decay = _check_number("ema_decay", ema_decay, 0.0, strict=True)
+            ema_decay = checks.check_positive_number("ema_decay", ema_decay)
             if ema_decay >= 1.0:
                 raise ValueError(f"`ema_decay` must be in (0, 1), got {ema_decay!r}.")
         self.ema_decay = ema_decay
@@ -214,7 +199,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
                     "(expected a functional model with one input of shape (batch, latent_dim))."
                 )
             return int(inferred)
-        latent_dim = _check_int("latent_dim", latent_dim, 1)
+        latent_dim = checks.check_positive_int("latent_dim", latent_dim)
         if inferred is not None and inferred != latent_dim:
             raise ValueError(
                 f"`latent_dim`={latent_dim} does not match the generator's input size "
@@ -357,8 +342,8 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
         conditional model ``labels`` is an int (n samples of that class), a sequence of
         n class indices, or None (a uniform mix of the classes).
         """
-        n = _check_int("n", n, 1)
-        batch_size = _check_int("batch_size", batch_size, 1)
+        n = checks.check_positive_int("n", n)
+        batch_size = checks.check_positive_int("batch_size", batch_size)
         if self.conditional and labels is None:  # a uniform mix, from the seed in use
             labels = conditioning.labels_to_generate(n, None, self.num_classes, seed) \
                 if seed is not None else ops.convert_to_numpy(keras.random.randint(

@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from keras_wgan.models.base import WassersteinGAN, _check_number
+from keras_wgan import checks
+from keras_wgan.models.base import WassersteinGAN
 
 
 @keras.saving.register_keras_serializable(package="keras_wgan")
@@ -22,7 +23,7 @@ class WGAN(WassersteinGAN):
 
     def __init__(self, generator, critic, clip_value=0.01, **kwargs):
         super().__init__(generator, critic, **kwargs)
-        self.clip_value = _check_number("clip_value", clip_value, 0.0, strict=True)
+        self.clip_value = checks.check_positive_number("clip_value", clip_value)
 
     @staticmethod
     def default_critic_optimizer():
