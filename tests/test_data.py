@@ -170,8 +170,8 @@ def test_find_idx_files(tmp_path):
     # An uncompressed copy is preferred over the .gz one.
     write_idx(tmp_path / "train-images-idx3-ubyte", x)
     assert data.find_idx_files(tmp_path, "train").images.endswith("train-images-idx3-ubyte")
-    with pytest.raises(ValueError,
-                       match=r"`split` must be one of \['test', 'train'\] for IDX files, got 'valid'\."):
+    with pytest.raises(ValueError, match=r"`split` must be one of \['test', 'train'\] for IDX "
+                                         r"files, got 'valid'\."):
         data.find_idx_files(tmp_path, "valid")
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -491,7 +491,8 @@ def test_image_folder_skips_bad_files_on_request(tmp_path):
         ["3.png", "broken.png"]
     got = np.concatenate(batches(ds))
     assert sorted(np.round((got[:, 0, 0, 0] + 1) * 127.5).astype(int)) == [0, 60, 120]
-    with pytest.raises(ValueError, match=r"`on_error` must be one of \['raise', 'skip'\], got 'ignore'."):
+    with pytest.raises(ValueError,
+                       match=r"`on_error` must be one of \['raise', 'skip'\], got 'ignore'\."):
         data.load_dataset(root, on_error="ignore")
 
 
