@@ -47,6 +47,8 @@ import sys
 
 import numpy as np
 
+from keras_wgan import files
+
 PROG = "keras-wgan"
 MODELS = ("wgan", "wgan-gp")
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -562,14 +564,17 @@ def _load_gan(model_path, compile=True):
 
 
 def _write_json(path, obj):
-    _write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    _as_cli_error(files.write_json, path, obj)
 
 
 def _write_text(path, text):
-    from keras_wgan.images import atomic_write
+    _as_cli_error(files.write_text, path, text)
 
+
+def _as_cli_error(write, path, content):
+    """A file the user asked for that cannot be written is their mistake: one line."""
     try:
-        atomic_write(path, lambda f: f.write(text))
+        write(path, content)
     except OSError as error:
         raise CliError(f"cannot write {path}: {error.strerror or error}.") from None
 

@@ -123,7 +123,7 @@ def test_save_refuses_a_directory_path(tmp_path):
 
 
 def test_atomic_write_gives_normal_permissions_and_leaves_no_temp_files(tmp_path):
-    from keras_wgan.images import atomic_write
+    from keras_wgan.files import atomic_write
 
     old = os.umask(0o022)
     try:
