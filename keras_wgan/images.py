@@ -110,14 +110,18 @@ def fsync_directory(directory):
         os.close(fd)
 
 
-def atomic_write(path, write, binary=False):
+def atomic_write(path, write, binary=False, by_path=False):
     """Write ``path`` via ``write(file)`` on a temporary sibling, then ``os.replace``.
 
     A reader (or a kill) never sees half a file: it sees the old or the new version.
     The data is flushed to disk (``fsync``) before the rename and the rename after
     it, so a power loss leaves the old or the new version too, never an empty file.
     The file gets the usual permissions (mkstemp alone would leave it owner-only).
-    Parent directories are created.
+    Parent directories are created; on failure the temporary file is removed.
+
+    ``by_path=True`` calls ``write(temporary_path)`` instead, for writers that open
+    the file themselves (``model.save``); the temporary name ends with the target's
+    file name, so writers that check the extension (``.keras``) accept it.
     """
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -126,11 +130,21 @@ def atomic_write(path, write, binary=False):
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
     try:
-        os.chmod(tmp, _default_file_mode())
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": ""})) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
+        if by_path:
+            os.close(fd)
+            write(tmp)
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.chmod(tmp, _default_file_mode())
+        else:
+            os.chmod(tmp, _default_file_mode())
+            with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": ""})) as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
         fsync_directory(directory)
     except BaseException:

@@ -135,3 +135,35 @@ def test_atomic_write_gives_normal_permissions_and_leaves_no_temp_files(tmp_path
     with pytest.raises(RuntimeError):
         atomic_write(tmp_path / "sub" / "y.txt", lambda f: (_ for _ in ()).throw(RuntimeError()))
     assert sorted(os.listdir(tmp_path / "sub")) == ["x.txt"]
+
+
+def test_atomic_write_by_path_hands_over_a_name_with_the_target_suffix(tmp_path):
+    from keras_wgan.images import atomic_write
+
+    target = tmp_path / "model.keras"
+    target.write_bytes(b"old")
+    names = []
+
+    def save(name):  # a writer that opens the file itself, as model.save does
+        names.append(name)
+        with open(name, "wb") as f:
+            f.write(b"new")
+
+    old = os.umask(0o022)
+    try:
+        assert atomic_write(target, save, by_path=True) == str(target)
+    finally:
+        os.umask(old)
+    assert names[0].endswith("model.keras") and names[0] != str(target)
+    assert target.read_bytes() == b"new"
+    assert oct(os.stat(target).st_mode & 0o777) == oct(0o644)
+
+    def half_then_fail(name):
+        with open(name, "wb") as f:
+            f.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(target, half_then_fail, by_path=True)
+    assert target.read_bytes() == b"new"
+    assert os.listdir(tmp_path) == ["model.keras"]
