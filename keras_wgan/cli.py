@@ -2,8 +2,9 @@
 
 It only wires the library together (``data.load_dataset`` -> ``architectures`` ->
 ``WGAN``/``WGANGP`` ``compile``/``fit`` with the ``callbacks``); it holds no training
-logic. TensorFlow-heavy modules are imported inside the subcommand functions, so
-building the parser stays cheap.
+logic. Keras and TensorFlow are imported inside the subcommand functions only (the
+package's ``__init__`` does not import them either), so ``--help``, ``--version`` and
+argument errors answer at once, without any framework's start-up lines.
 
 Each subcommand is one ``_add_<name>_parser(subparsers)`` function that registers its
 flags and sets ``func`` to one ``run_<name>(args)`` function; :data:`SUBCOMMANDS` lists
