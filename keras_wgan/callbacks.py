@@ -636,7 +636,7 @@ def checkpoint_epochs(path, model=None):
 class QualityMetrics(keras.callbacks.Callback):
     """Score generated samples every ``every_n_epochs`` epochs and add them to the logs.
 
-    ``yardstick`` is a :class:`keras_wgan.metrics.DomainYardstick` (e.g.
+    ``yardstick`` is a :class:`keras_wgan.evaluation.DomainYardstick` (e.g.
     ``DomainYardstick.for_dataset("fashion_mnist", (32, 32, 1))``). The figures go into
     the epoch logs as ``quality_fd``, ``quality_kd``, ``quality_is`` and
     ``quality_modes`` (plus ``quality_fd_floor`` etc. for real images, so a number is
@@ -657,7 +657,7 @@ class QualityMetrics(keras.callbacks.Callback):
         super().__init__()
         if not hasattr(yardstick, "score") or not hasattr(yardstick, "floor"):
             raise TypeError(
-                "`yardstick` must be a keras_wgan.metrics.DomainYardstick (with score() and "
+                "`yardstick` must be a keras_wgan.evaluation.DomainYardstick (with score() and "
                 f"floor()), got {type(yardstick).__name__}."
             )
         self.yardstick = yardstick

@@ -895,7 +895,7 @@ def run_evaluate(args):
                        f"{gan.sample_shape}); evaluate needs an image model.")
 
     from keras_wgan.data import DataUnavailableError
-    from keras_wgan.metrics import DomainYardstick
+    from keras_wgan.evaluation import DomainYardstick
 
     print(f"Loading the {args.dataset} yardstick (trains a small classifier once, then "
           "uses the cache)...", flush=True)
