@@ -198,7 +198,9 @@ class _CsvLog:
     Rows are dicts; a missing value is an empty cell. Appending is the normal path;
     the file is rewritten (streamed into a temporary file, then ``os.replace``) only
     when new columns appear or :meth:`load` drops rows, so memory stays small even
-    for a million batch rows.
+    for a million batch rows. Not ``keras.callbacks.CSVLogger(append=True)``: it fixes
+    its columns at the first row (a column appearing later is left out), writes epoch
+    rows only, and on resume cannot drop the rows a killed run logged after its checkpoint.
     """
 
     def __init__(self, path, key_columns):
