@@ -66,7 +66,8 @@ class GANTensorBoard(keras.callbacks.TensorBoard):
     and continues the steps: from ``initial_epoch * steps_per_epoch`` in a plain
     ``fit``, from the checkpoint's exact position under ``fit_resumable``. Steps that a
     killed run logged after its last checkpoint are logged again by the resumed run
-    (resuming is exact, so with the same values).
+    (resuming is exact, so at N=1 with the same values; a window the resume cuts
+    averages only its steps after the checkpoint).
 
     Args:
         log_dir: the TensorBoard log directory.
