@@ -15,7 +15,6 @@ never a truncated one. Append-only CSVs are appended to and flushed instead.
 """
 
 import csv
-import importlib.util
 import json
 import math
 import os
@@ -77,9 +76,12 @@ class SampleGrid(keras.callbacks.Callback):
         every_n_epochs: write after epochs N, 2N, ...
         seed: seed of the fixed noise (None: different noise each run).
         columns: images per row; default a near-square grid.
-        log_dir: when given, also log each grid to TensorBoard there
-            (``tf.summary.image`` named "samples", step = epoch number); needs the
-            ``tensorboard`` package.
+        log_dir: when given, also log each grid to TensorBoard there: the pixels of
+            the PNG, as ``tf.summary.image`` "samples" at step = the 1-based epoch
+            number (the step of ``GANTensorBoard``'s epoch scalars). Use a folder of its
+            own (e.g. ``logs/samples`` beside ``GANTensorBoard("logs")``): TensorBoard
+            follows one event file per folder. Needs the ``tensorboard`` package
+            (``pip install "keras-wgan[tensorboard]"``).
         filename_format: ``str.format`` pattern with an ``epoch`` field.
     """
 
@@ -101,11 +103,11 @@ class SampleGrid(keras.callbacks.Callback):
         if columns is not None:
             check_positive_int("columns", columns)
         self.columns = columns
-        if log_dir is not None and importlib.util.find_spec("tensorboard") is None:
-            raise ImportError(
-                "`log_dir` logs the grids with tf.summary.image, which needs the "
-                "`tensorboard` package: pip install tensorboard (or pass log_dir=None)."
-            )
+        if log_dir is not None:
+            from keras_wgan.tensorboard import require_tensorboard  # it imports this module
+
+            require_tensorboard("SampleGrid(log_dir=...), which logs the grids with "
+                                "tf.summary.image,")
         self.log_dir = None if log_dir is None else os.fspath(log_dir)
         try:
             filename_format.format(epoch=1)
@@ -174,6 +176,59 @@ class SampleGrid(keras.callbacks.Callback):
         with self._writer.as_default():
             tf.summary.image("samples", image, step=step)
         self._writer.flush()
+
+
+# ------------------------------------------------------------- metric increments
+
+
+class MeanIncrements:
+    """The mean of what each ``keras.metrics.Mean`` metric took in since the last read.
+
+    Keras logs running means over the epoch at each batch; this recovers what the
+    batches since the previous :meth:`read` contributed, from the metric's total and
+    count (exact up to float32 rounding); read after every batch, it gives each
+    batch's own value. Shared by :class:`LossHistory` (per-batch CSV rows) and
+    :class:`keras_wgan.tensorboard.GANTensorBoard` (per-step scalars).
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.trackers = {
+            metric.name: metric
+            for metric in model.metrics
+            if isinstance(metric, keras.metrics.Mean)
+        }
+        self._previous = {}
+
+    def reset(self, baseline=None):
+        """At an epoch start (Keras resets the metrics); ``baseline``: the
+        ``{name: (total, count)}`` a resumed epoch's metrics start from."""
+        self._previous = {name: tuple(tc) for name, tc in (baseline or {}).items()}
+
+    def read(self, logs, names=None):
+        """``{name: value}`` for the logged scalars (all, or ``names``): a Mean metric's
+        mean since the last read (left out when it took in nothing), others as logged."""
+        values = {}
+        if self.trackers and hasattr(self.model, "jax_state_sync"):
+            # JAX keeps the state outside the variables during an epoch; write it back
+            # (no copies: the variables take the state's arrays) before reading them.
+            self.model.jax_state_sync()
+        for name, logged in logs.items():
+            if names is not None and name not in names:
+                continue
+            tracker = self.trackers.get(name)
+            if tracker is None:
+                value = _scalar(logged)
+                if value is not None:
+                    values[name] = value
+                continue
+            total = float(keras.ops.convert_to_numpy(tracker.total))
+            count = float(keras.ops.convert_to_numpy(tracker.count))
+            previous_total, previous_count = self._previous.get(name, (0.0, 0.0))
+            self._previous[name] = (total, count)
+            if count > previous_count:
+                values[name] = (total - previous_total) / (count - previous_count)
+        return values
 
 
 # ----------------------------------------------------------------- LossHistory
@@ -343,8 +398,7 @@ class LossHistory(keras.callbacks.Callback):
         self.smoothing = check_positive_int("smoothing", smoothing)
         self.epochs = _CsvLog(os.path.join(self.directory, self.EPOCH_FILE), ("epoch",))
         self.batches = _CsvLog(os.path.join(self.directory, self.BATCH_FILE), ("epoch", "step"))
-        self._trackers = {}
-        self._previous = {}
+        self._increments = None
         self._series = {}  # metric -> (steps, values) of the batch rows, for the plot
         self._last_step = 0
         self._epoch_number = None
@@ -375,11 +429,7 @@ class LossHistory(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         _check_directory("directory", self.directory)
         os.makedirs(self.directory, exist_ok=True)
-        self._trackers = {
-            metric.name: metric
-            for metric in self.model.metrics
-            if isinstance(metric, keras.metrics.Mean)
-        }
+        self._increments = MeanIncrements(self.model)
         self.epochs.loaded = self.batches.loaded = False
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -397,14 +447,15 @@ class LossHistory(keras.callbacks.Callback):
             self.epochs.load(keep, visit=lambda row: None)
             self.batches.load(keep_batch, visit=self._remember)
         self._epoch_start_step = self._last_step
-        self._previous = {}  # Keras resets the metrics at each epoch start
-        if resume:  # continues at this step, with the epoch's totals restored
+        # Keras resets the metrics at each epoch start; a resumed epoch continues at its
+        # step, with the epoch's totals restored.
+        self._increments.reset(resume.metrics if resume else None)
+        if resume:
             self._epoch_start_step = resume.global_step
-            self._previous = {name: tuple(tc) for name, tc in resume.metrics.items()}
 
     def on_train_batch_end(self, batch, logs=None):
         row = {"epoch": self._epoch_number, "step": self._epoch_start_step + batch + 1}
-        row.update(self._batch_values(logs or {}))
+        row.update(self._increments.read(logs or {}))
         self.batches.add(row)
         self._remember(row)
         self._plotted = False
@@ -441,27 +492,6 @@ class LossHistory(keras.callbacks.Callback):
                 steps, values = self._series.setdefault(name, (array("d"), array("d")))
                 steps.append(row["step"])
                 values.append(value)
-
-    def _batch_values(self, logs):
-        values = {}
-        if self._trackers and hasattr(self.model, "jax_state_sync"):
-            # JAX keeps the state outside the variables during an epoch; write it back
-            # (no copies: the variables take the state's arrays) before reading them.
-            self.model.jax_state_sync()
-        for name, logged in logs.items():
-            tracker = self._trackers.get(name)
-            if tracker is None:
-                value = _scalar(logged)
-                if value is not None:
-                    values[name] = value
-                continue
-            total = float(keras.ops.convert_to_numpy(tracker.total))
-            count = float(keras.ops.convert_to_numpy(tracker.count))
-            previous_total, previous_count = self._previous.get(name, (0.0, 0.0))
-            self._previous[name] = (total, count)
-            if count > previous_count:
-                values[name] = (total - previous_total) / (count - previous_count)
-        return values
 
     # ----------------------------------------------------------------- plot
     def write_plot(self):

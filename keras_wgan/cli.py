@@ -78,8 +78,11 @@ TRAIN_DEFAULTS = {
     "conditional": False,
     "checkpoint_every": "2m",
     "skip_bad_files": False,
+    "tensorboard": None,
 }
 DISTRIBUTE = ("auto", "none", "mirrored")
+# --tensorboard: the per-step scalars are means over this many steps.
+TENSORBOARD_EVERY_N_STEPS = 10
 # Settings fixed by the saved model: --resume refuses to change them.
 MODEL_SETTINGS = (
     "model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "paper_optimizers", "seed",
@@ -230,6 +233,11 @@ def _add_train_parser(subparsers):
                    help="save the training state every N steps (e.g. 500) or minutes / "
                         "seconds (e.g. 2m, 90s), and at every epoch end; default "
                         f"{d['checkpoint_every']}")
+    p.add_argument("--tensorboard", default=None, metavar="DIR",
+                   help="also write TensorBoard logs to DIR: the metrics per epoch and as "
+                        f"means over every {TENSORBOARD_EVERY_N_STEPS} steps (DIR/train) and "
+                        "the sample grids (DIR/samples); a resumed run continues there. "
+                        'Needs: pip install "keras-wgan[tensorboard]"')
     p.add_argument("--skip-bad-files", action="store_const", const=True, default=None,
                    help="image folders: leave out files that cannot be read (listed in "
                         f"--out/{SKIPPED_FILE}) instead of stopping at the first one")
@@ -622,6 +630,13 @@ def _gpu_count(backend):
 def run_train(args):
     """Train (or, with --resume, continue) a run; see the module docstring for the files."""
     settings = _resolve_train_settings(args)
+    if settings["tensorboard"] is not None:
+        from keras_wgan.tensorboard import require_tensorboard
+
+        try:
+            require_tensorboard("--tensorboard")
+        except ImportError as error:
+            raise CliError(str(error)) from None
     scope, replicas = _distribution_scope(settings["distribute"])
     if settings["batch_size"] % replicas:
         raise CliError(
@@ -731,7 +746,14 @@ def _train(args, settings, replicas):
             raise CliError(f"cannot write {model_path}: {error.strerror or error}.") from None
     samples_dir = os.path.join(out, SAMPLES_DIR)
     history = LossHistory(out, flush_every=1)  # rows on disk up to every checkpoint
-    grids = SampleGrid(samples_dir, num_samples=settings["num_samples"], seed=settings["seed"])
+    tensorboard = settings["tensorboard"]
+    grids = SampleGrid(samples_dir, num_samples=settings["num_samples"], seed=settings["seed"],
+                       log_dir=tensorboard and os.path.join(tensorboard, "samples"))
+    callbacks = [history, grids]
+    if tensorboard is not None:
+        from keras_wgan.tensorboard import GANTensorBoard
+
+        callbacks.append(GANTensorBoard(tensorboard, every_n_steps=TENSORBOARD_EVERY_N_STEPS))
     what = "Continuing" if args.resume else "Training"
     where = f" from {state.describe()}" if args.resume and state.global_step else ""
     print(
@@ -747,7 +769,7 @@ def _train(args, settings, replicas):
             fit_resumable(
                 gan, make_dataset, epochs=settings["epochs"], steps_per_epoch=steps,
                 checkpoint=checkpoint, state=state,
-                callbacks=[history, grids, checkpoint],  # the checkpoint last (see its doc)
+                callbacks=callbacks + [checkpoint],  # the checkpoint last (see its doc)
                 shuffle=False,  # load_dataset shuffles; Keras cannot shuffle a tf.data input
                 verbose=args.verbose,
             )
@@ -779,6 +801,8 @@ def _train(args, settings, replicas):
     print(f"  history    {history.epoch_path}, {history.batch_path}")
     print(f"  loss plot  {history.plot_path}")
     print(f"  config     {os.path.join(out, CONFIG_FILE)}")
+    if tensorboard is not None:
+        print(f"  tensorboard tensorboard --logdir {tensorboard}")
     print(f"Continue:    {PROG} train --resume --out {out} --epochs {settings['epochs'] + 10}")
     print(f"Sample:      {PROG} sample {model_path} --n 64 --out {os.path.join(out, 'grid.png')}")
     return 0

@@ -3,7 +3,7 @@
 The base class, ``WassersteinGAN``, holds everything the two share and that does not
 depend on the Keras backend: noise sampling, the critic/generator alternation of the
 train step, losses, metrics, generator weight averaging, ``get_config`` / compile
-config, saving and ``generate``. The gradient code (how a loss is differentiated and
+config, saving, ``generate`` and ``export``. The gradient code (how a loss is differentiated and
 an optimizer applied, how the generator update is made conditional, the penalty's
 input gradient) comes from ``keras_wgan.backend``'s ``GANTrainer`` for the backend
 Keras runs on, chosen once at import. The subclasses differ only in how they keep
@@ -387,6 +387,82 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
             inputs = rows if labels is None else [rows, labels[i : i + batch_size]]
             parts.append(ops.convert_to_numpy(self(inputs, training=False)))
         return np.concatenate(parts, axis=0)
+
+    # ---------------------------------------------------------------- export
+    EXPORT_BACKENDS = ("tensorflow", "jax")  # Keras' SavedModel export without torch_xla
+
+    def export(self, filepath, format="tf_saved_model", verbose=None):
+        """Export the sampling generator for serving, as a TensorFlow SavedModel.
+
+        The SavedModel has one endpoint, ``generate`` (also its ``serving_default``
+        signature): ``generate(noise)``, or ``generate(noise, labels)`` for a
+        conditional model, with ``noise`` float32 ``(batch, latent_dim)`` and
+        ``labels`` int32 ``(batch,)`` class indices in ``[0, num_classes)``. It returns
+        float32 samples (images in [-1, 1]) of :attr:`sampling_generator`, the net
+        ``generate_from_noise`` runs (the weight average when ``ema_decay`` is set)::
+
+            gan.export("generator")
+            images = tf.saved_model.load("generator").generate(noise)
+
+        The critic and the training state are left out (save the model for those).
+        Keras' own ``Model.export`` cannot export the GAN: it has no fixed input to
+        trace. Works under the TensorFlow and JAX backends (JAX through jax2tf); under
+        PyTorch Keras needs torch_xla, so export from a TensorFlow process instead. For
+        other formats (ONNX, LiteRT, ...) export the net itself:
+        ``gan.sampling_generator.export(path, format=...)``.
+
+        Args:
+            filepath: the SavedModel directory to write.
+            format: ``"tf_saved_model"``, the only one.
+            verbose: print the endpoint's signature when written (default True).
+        """
+        import os
+
+        if format != "tf_saved_model":
+            raise ValueError(
+                f"`format` must be 'tf_saved_model' (a SavedModel with a `generate` "
+                f"endpoint), got {format!r}; for other formats export the generator "
+                f"itself: gan.sampling_generator.export(path, format={format!r})."
+            )
+        if not isinstance(filepath, (str, os.PathLike)):
+            raise TypeError(
+                f"`filepath` must be a path (str or os.PathLike) for the SavedModel "
+                f"directory, got {type(filepath).__name__}."
+            )
+        filepath = os.fspath(filepath)
+        if os.path.isfile(filepath):
+            raise ValueError(
+                f"`filepath` {filepath!r} is a file; a SavedModel is a directory: pass a "
+                "new directory path, e.g. 'generator_savedmodel'."
+            )
+        backend = keras.backend.backend()
+        if backend not in self.EXPORT_BACKENDS:
+            raise NotImplementedError(
+                f"export() writes a TensorFlow SavedModel, which Keras makes on the "
+                f"{' and '.join(self.EXPORT_BACKENDS)} backends, not on {backend} (it "
+                "would need torch_xla). Save the model and export it from TensorFlow: "
+                "gan.save('gan.keras'), then in a process with KERAS_BACKEND=tensorflow: "
+                "import keras, keras_wgan; keras.saving.load_model('gan.keras')"
+                ".export('generator')."
+            )
+        import tensorflow as tf
+
+        net = self.sampling_generator
+        noise = tf.TensorSpec((None, self.latent_dim), tf.float32, name="noise")
+        if self.conditional:
+            def generate(noise, labels):
+                return ops.cast(net([noise, labels], training=False), "float32")
+
+            signature = [noise, tf.TensorSpec((None,), tf.int32, name="labels")]
+        else:
+            def generate(noise):
+                return ops.cast(net(noise, training=False), "float32")
+
+            signature = [noise]
+        archive = keras.export.ExportArchive()
+        archive.track(net)
+        archive.add_endpoint("generate", generate, input_signature=signature)
+        archive.write_out(filepath, verbose=True if verbose is None else bool(verbose))
 
     # ---------------------------------------------------------- train step
     def _real_batch(self, data, method="fit"):
