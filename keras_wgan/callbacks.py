@@ -23,7 +23,7 @@ from array import array
 import keras
 import numpy as np
 
-from keras_wgan.checks import check_non_negative_int, check_positive_int
+from keras_wgan.checks import check_directory, check_non_negative_int, check_positive_int
 from keras_wgan.files import (
     atomic_write,
     remove_interrupted_writes,
@@ -33,13 +33,6 @@ from keras_wgan.files import (
 from keras_wgan.images import tile_images, write_png
 
 # ---------------------------------------------------------------- file helpers
-
-
-def _check_directory(name, directory):
-    directory = os.fspath(directory)
-    if os.path.exists(directory) and not os.path.isdir(directory):
-        raise NotADirectoryError(f"`{name}` {directory!r} exists and is not a directory.")
-    return directory
 
 
 def _scalar(value):
@@ -96,7 +89,7 @@ class SampleGrid(keras.callbacks.Callback):
         filename_format="epoch_{epoch:03d}.png",
     ):
         super().__init__()
-        self.directory = _check_directory("directory", directory)
+        self.directory = check_directory("directory", directory)
         self.num_samples = check_positive_int("num_samples", num_samples)
         self.every_n_epochs = check_positive_int("every_n_epochs", every_n_epochs)
         self.seed = check_non_negative_int("seed", seed, allow_none=True)
@@ -390,7 +383,7 @@ class LossHistory(keras.callbacks.Callback):
 
     def __init__(self, directory, plot=True, flush_every=100, smoothing=50):
         super().__init__()
-        self.directory = _check_directory("directory", directory)
+        self.directory = check_directory("directory", directory)
         if not isinstance(plot, bool):
             raise ValueError(f"`plot` must be True or False, got {plot!r}.")
         self.plot = plot
@@ -427,7 +420,7 @@ class LossHistory(keras.callbacks.Callback):
 
     # ------------------------------------------------------------ callbacks
     def on_train_begin(self, logs=None):
-        _check_directory("directory", self.directory)
+        check_directory("directory", self.directory)
         os.makedirs(self.directory, exist_ok=True)
         self._increments = MeanIncrements(self.model)
         self.epochs.loaded = self.batches.loaded = False

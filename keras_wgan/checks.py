@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "check_bool",
     "check_choice",
+    "check_directory",
     "check_int",
     "check_int_in_range",
     "check_non_empty_str",
@@ -22,7 +23,9 @@ __all__ = [
     "check_path",
     "check_positive_int",
     "check_positive_number",
+    "command_line_type",
     "is_int",
+    "refuse",
 ]
 
 
@@ -38,8 +41,11 @@ def _is_number(value):
     )
 
 
-def _refuse(name, expected, value, hint=None):
-    message = f"`{name}` must be {expected}, got {value!r}."
+def refuse(name, expected, value, hint=None):
+    """Raise the ValueError of this module's style, for checks of one caller's own."""
+    message = f"must be {expected}, got {value!r}."
+    if name is not None:  # None: the caller names the value (argparse names the flag)
+        message = f"`{name}` {message}"
     raise ValueError(f"{message} {hint}" if hint else message)
 
 
@@ -67,7 +73,7 @@ def check_int(name, value, minimum=None, maximum=None, allow_none=False, hint=No
         or (maximum is not None and value > maximum)
     ):
         expected = _int_expectation(minimum, maximum) + (" or None" if allow_none else "")
-        _refuse(name, expected, value, hint)
+        refuse(name, expected, value, hint)
     return int(value)
 
 
@@ -89,21 +95,21 @@ def check_int_in_range(name, value, low, high, allow_none=False, hint=None):
 def check_positive_number(name, value, hint=None):
     """``value`` (int or float, not bool, not NaN) as a ``float`` > 0."""
     if not _is_number(value) or not value > 0:
-        _refuse(name, "a number > 0", value, hint)
+        refuse(name, "a number > 0", value, hint)
     return float(value)
 
 
 def check_non_negative_number(name, value, hint=None):
     """``value`` (int or float, not bool, not NaN) as a ``float`` >= 0."""
     if not _is_number(value) or not value >= 0:
-        _refuse(name, "a number >= 0", value, hint)
+        refuse(name, "a number >= 0", value, hint)
     return float(value)
 
 
 def check_bool(name, value):
     """``value`` as a ``bool``; only True and False (numpy's too) are accepted."""
     if not isinstance(value, (bool, np.bool_)):
-        _refuse(name, "True or False", value)
+        refuse(name, "True or False", value)
     return bool(value)
 
 
@@ -127,14 +133,14 @@ def check_choice(name, value, choices, hint=None):
     except (TypeError, ValueError):  # e.g. an array, whose == gives no single answer
         found = False
     if not found:
-        _refuse(name, f"one of {list(choices)}", value, hint)
+        refuse(name, f"one of {list(choices)}", value, hint)
     return value
 
 
 def check_non_empty_str(name, value, hint=None):
     """``value`` when it is a string with at least one character."""
     if not isinstance(value, str) or not value:
-        _refuse(name, "a non-empty string", value, hint)
+        refuse(name, "a non-empty string", value, hint)
     return value
 
 
@@ -143,5 +149,35 @@ def check_path(name, value, allow_none=False, hint=None):
     if value is None and allow_none:
         return None
     if not isinstance(value, (str, os.PathLike)):
-        _refuse(name, "a path or None" if allow_none else "a path", value, hint)
+        refuse(name, "a path or None" if allow_none else "a path", value, hint)
     return os.fspath(value)
+
+
+def command_line_type(check, parse=int, **check_kwargs):
+    """An ``argparse`` ``type`` made of a check: ``parse`` the text, then ``check`` it.
+
+    argparse names the flag (``argument --epochs: must be a positive integer, got 0.``),
+    so command-line errors read as the library's own.
+    """
+    import argparse
+
+    def convert(text):
+        try:
+            value = parse(text)
+        except ValueError:
+            value = text  # refused by the check, shown as typed
+        try:
+            return check(None, value, **check_kwargs)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = check.__name__.replace("check_", "")  # argparse's "invalid <name> value"
+    return convert
+
+
+def check_directory(name, value):
+    """``value`` as a ``str`` path that is a directory or does not exist yet (to be created)."""
+    path = check_path(name, value)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise NotADirectoryError(f"`{name}` {path!r} exists and is not a directory.")
+    return path

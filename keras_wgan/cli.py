@@ -47,7 +47,7 @@ import sys
 
 import numpy as np
 
-from keras_wgan import files
+from keras_wgan import checks, files
 
 PROG = "keras-wgan"
 MODELS = ("wgan", "wgan-gp")
@@ -99,24 +99,8 @@ class CliError(Exception):
 # ------------------------------------------------------------ argument types
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
+_positive_int = checks.command_line_type(checks.check_positive_int)
+_non_negative_int = checks.command_line_type(checks.check_non_negative_int)
 
 
 def _checkpoint_every(text):
@@ -128,8 +112,8 @@ def _checkpoint_every(text):
         value = -1.0
     if not value > 0:
         raise argparse.ArgumentTypeError(
-            f"must be a number of steps (e.g. 500) or of minutes / seconds (e.g. 2m, 90s); "
-            f"got {text!r}"
+            f"must be a number of steps (e.g. 500) or of minutes / seconds (e.g. 2m, 90s), "
+            f"got {text!r}."
         )
     return text
 
@@ -143,13 +127,13 @@ def _checkpoint_frequency(text):
     return int(text), None
 
 
-def _image_size(text):
-    value = _positive_int(text)
-    if value % 8:
-        raise argparse.ArgumentTypeError(
-            f"must be a positive multiple of 8 (the nets up/down-sample 3 times), got {text!r}"
-        )
-    return value
+def _multiple_of_8(name, value):
+    if not checks.is_int(value) or value < 8 or value % 8:
+        checks.refuse(name, "a positive multiple of 8 (the nets up/down-sample 3 times)", value)
+    return int(value)
+
+
+_image_size = checks.command_line_type(_multiple_of_8)
 
 
 def _decay(text):

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from keras_wgan.checks import check_positive_int
 from keras_wgan.files import atomic_write
 
 #: Width in pixels of the lines between tiles.
@@ -54,9 +55,7 @@ def grid_shape(num_images, columns=None):
     """(rows, columns) of the grid: a near-square by default, never wider than needed."""
     if columns is None:
         columns = math.ceil(math.sqrt(num_images))
-    elif isinstance(columns, bool) or not isinstance(columns, (int, np.integer)) or columns < 1:
-        raise ValueError(f"`columns` must be a positive integer or None, got {columns!r}.")
-    columns = min(int(columns), num_images)
+    columns = min(check_positive_int("columns", columns), num_images)
     return math.ceil(num_images / columns), columns
 
 

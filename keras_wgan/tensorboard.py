@@ -18,7 +18,8 @@ TensorFlow does not install: ``pip install "keras-wgan[tensorboard]"``.
 
 import keras
 
-from keras_wgan.callbacks import MeanIncrements, _check_positive_int
+from keras_wgan.callbacks import MeanIncrements
+from keras_wgan.checks import check_positive_int
 
 INSTALL = 'pip install "keras-wgan[tensorboard]"'
 
@@ -88,7 +89,7 @@ class GANTensorBoard(keras.callbacks.TensorBoard):
         kwargs.pop("update_freq", None)
         super().__init__(log_dir=log_dir, **kwargs)
         if every_n_steps is not None:
-            every_n_steps = _check_positive_int("every_n_steps", every_n_steps)
+            every_n_steps = check_positive_int("every_n_steps", every_n_steps)
         self.every_n_steps = every_n_steps
         self._increments = None
         self._global_step = None  # steps done in the run; None until the first epoch

@@ -136,3 +136,34 @@ def test_the_package_speaks_in_this_style():
     for call, message in cases:
         with pytest.raises(ValueError, match=re.escape(message)):
             call()
+
+
+def test_command_line_types_speak_the_same_sentences_without_the_name():
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="p", exit_on_error=False)
+    parser.add_argument("--epochs", type=checks.command_line_type(checks.check_positive_int))
+    parser.add_argument("--rate", type=checks.command_line_type(checks.check_positive_number,
+                                                                parse=float))
+    args = parser.parse_args(["--epochs", "3", "--rate", "0.5"])
+    assert (args.epochs, args.rate) == (3, 0.5) and type(args.epochs) is int
+    for argv, message in [
+        (["--epochs", "0"], "argument --epochs: must be a positive integer, got 0."),
+        (["--epochs", "two"], "argument --epochs: must be a positive integer, got 'two'."),
+        (["--rate", "-1"], "argument --rate: must be a number > 0, got -1.0."),
+    ]:
+        with pytest.raises(argparse.ArgumentError) as error:
+            parser.parse_args(argv)
+        assert str(error.value) == message
+    refused(lambda: checks.refuse("size", "a multiple of 8", 12, hint="(see the docs)"),
+            "`size` must be a multiple of 8, got 12. (see the docs)")
+
+
+def test_check_directory_accepts_a_folder_or_a_new_path_only(tmp_path):
+    assert checks.check_directory("out", tmp_path) == str(tmp_path)
+    assert checks.check_directory("out", tmp_path / "new") == str(tmp_path / "new")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError) as info:
+        checks.check_directory("out", tmp_path / "file")
+    assert str(info.value) == f"`out` {str(tmp_path / 'file')!r} exists and is not a directory."
+    refused(lambda: checks.check_directory("out", 3), "`out` must be a path, got 3.")

@@ -225,15 +225,21 @@ def test_paper_recipe_flags_train_without_averaging_and_resume_keeps_them(tmp_pa
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--epochs", "0"], "argument --epochs: must be a positive integer, got '0'"),
+        (["train", "--epochs", "0"], "argument --epochs: must be a positive integer, got 0."),
         (["train", "--batch-size", "-4"], "argument --batch-size: must be a positive integer"),
         (["train", "--dim", "0"], "argument --dim: must be a positive integer"),
-        (["train", "--steps-per-epoch", "x"], "argument --steps-per-epoch: must be a positive"),
+        (["train", "--steps-per-epoch", "x"],
+         "argument --steps-per-epoch: must be a positive integer, got 'x'."),
         (["train", "--model", "gan"], "argument --model: invalid choice: 'gan'"),
-        (["train", "--image-size", "20"], "argument --image-size: must be a positive multiple"),
+        (["train", "--image-size", "20"],
+         "argument --image-size: must be a positive multiple of 8 (the nets up/down-sample 3 "
+         "times), got 20."),
+        (["train", "--checkpoint-every", "0m"],
+         "argument --checkpoint-every: must be a number of steps (e.g. 500) or of minutes / "
+         "seconds (e.g. 2m, 90s), got '0m'."),
         (["train", "--ema-decay", "1.5"], "argument --ema-decay: must be a number in (0, 1)"),
         (["train", "--ema-decay", "none"], "or 'off'; got 'none'"),
-        (["train", "--seed", "-1"], "argument --seed: must be a non-negative integer"),
+        (["train", "--seed", "-1"], "argument --seed: must be a non-negative integer, got -1."),
         (["sample", "m.keras", "--n", "0"], "argument --n: must be a positive integer"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         ([], "the following arguments are required: COMMAND"),

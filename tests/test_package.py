@@ -34,7 +34,7 @@ def _python(script, *args):
 @pytest.mark.parametrize("argv, code, stream, text", [
     (["--help"], 0, "out", "usage: keras-wgan"),
     (["train", "--help"], 0, "out", "--checkpoint-every"),
-    (["train", "--epochs", "0"], 2, "err", "argument --epochs: must be a positive integer, got '0'"),
+    (["train", "--epochs", "0"], 2, "err", "argument --epochs: must be a positive integer, got 0."),
     (["sample"], 2, "err", "the following arguments are required: MODEL.keras"),
 ])
 def test_help_and_argument_errors_load_no_framework_and_print_nothing_else(argv, code, stream, text):

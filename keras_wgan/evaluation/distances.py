@@ -13,6 +13,8 @@ import collections
 import numpy as np
 import scipy.linalg
 
+from keras_wgan.checks import check_int, check_positive_int
+
 __all__ = [
     "FD_EPS",
     "KID_NUM_SUBSETS",
@@ -251,10 +253,8 @@ def kernel_distance(
             f"features_a and features_b have different feature dimensions: "
             f"{a.shape[1]} vs {b.shape[1]}"
         )
-    if int(num_subsets) < 1:
-        raise ValueError(f"num_subsets must be at least 1, got {num_subsets}")
-    if int(subset_size) < 2:
-        raise ValueError(f"subset_size must be at least 2, got {subset_size}")
+    num_subsets = check_positive_int("num_subsets", num_subsets)
+    subset_size = check_int("subset_size", subset_size, minimum=2)
     m = min(int(subset_size), a.shape[0], b.shape[0])
     rng = np.random.default_rng(seed)
     values = np.empty(int(num_subsets))

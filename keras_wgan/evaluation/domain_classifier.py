@@ -17,6 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_wgan.checks import check_int
 from keras_wgan.evaluation.inputs import (
     check_images,
     check_labels,
@@ -105,8 +106,7 @@ class DomainClassifier:
         image_shape = tuple(int(s) for s in image_shape)
         if len(image_shape) != 3:
             raise ValueError(f"image_shape must be (H, W, C), got {image_shape}")
-        if int(num_classes) < 2:
-            raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+        num_classes = check_int("num_classes", num_classes, minimum=2)
 
         def init(i):
             return keras.initializers.GlorotUniform(seed=seed * 100 + i)

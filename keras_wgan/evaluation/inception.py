@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from keras_wgan.checks import check_int, check_positive_int
 from keras_wgan.evaluation.distances import FD_EPS, frechet_distance
 from keras_wgan.evaluation.inputs import iter_image_batches, predict_fixed_batch
 
@@ -54,16 +55,9 @@ class InceptionFeatures:
         image_size=INCEPTION_IMAGE_SIZE,
         batch_size=INCEPTION_BATCH_SIZE,
     ):
-        image_size = int(image_size)
-        if image_size < INCEPTION_MIN_IMAGE_SIZE:
-            raise ValueError(
-                f"image_size must be at least {INCEPTION_MIN_IMAGE_SIZE} for "
-                f"InceptionV3, got {image_size}"
-            )
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
-        self.image_size = image_size
-        self.batch_size = int(batch_size)
+        self.image_size = check_int("image_size", image_size, minimum=INCEPTION_MIN_IMAGE_SIZE,
+                                    hint="(InceptionV3's smallest input)")
+        self.batch_size = check_positive_int("batch_size", batch_size)
         self.weights = weights
         self.model = keras.applications.InceptionV3(
             include_top=False,
