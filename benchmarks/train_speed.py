@@ -79,6 +79,9 @@ import sys
 import time
 
 RESULT_TAG = "@@RESULT@@"
+# Every variant times the nets and optimizers of this keras_wgan.presets recipe (at
+# --dim and these shapes, the recipe's own).
+PRESET = "original_experiment"
 BATCH = 64
 LATENT = 128
 IMAGE_SHAPE = (32, 32, 1)
@@ -132,17 +135,18 @@ def resolve_jit(jit):
     return jit == "on"
 
 
-def build_nets(model, dim):
-    """The seed's nets as keras_wgan.architectures builds them (stock Keras layers)."""
-    from keras_wgan import architectures
+def model_class(model):
+    import keras_wgan
 
-    if model == "wgan-gp":
-        generator = architectures.build_generator(LATENT, IMAGE_SHAPE, dim)
-        critic = architectures.build_critic(IMAGE_SHAPE, dim)
-    else:
-        generator = architectures.build_generator(LATENT, IMAGE_SHAPE, dim, middle_filters=dim)
-        critic = architectures.build_critic(IMAGE_SHAPE, dim, normalization="batch")
-    return generator, critic
+    return keras_wgan.WGANGP if model == "wgan-gp" else keras_wgan.WGAN
+
+
+def build_nets(model, dim):
+    """The original experiment's nets (the PRESET recipe; stock Keras layers)."""
+    from keras_wgan import presets
+
+    return presets.build_nets(PRESET, model_class(model), dim=dim, latent_dim=LATENT,
+                              image_shape=IMAGE_SHAPE)
 
 
 def set_fast_paths(generator, critic, fast_lrelu=None, fast_conv=None):
@@ -223,11 +227,11 @@ def make_dataset(batch, n_images=4096, seed=0, extra_batch=None):
 
 
 def seed_optimizers(model):
-    import keras
+    """The original experiment's (the papers') optimizers: [critic's, generator's]."""
+    from keras_wgan import presets
 
-    if model == "wgan-gp":
-        return [keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9) for _ in range(2)]
-    return [keras.optimizers.RMSprop(5e-5) for _ in range(2)]
+    pair = presets.make_optimizers(PRESET, model_class(model))
+    return [pair["critic_optimizer"], pair["generator_optimizer"]]
 
 
 class Lockstep:
@@ -306,7 +310,7 @@ def run_fit(spec, lockstep):
     import keras
     import tensorflow as tf
 
-    import keras_wgan
+    from keras_wgan import presets
 
     import contextlib
 
@@ -321,19 +325,22 @@ def run_fit(spec, lockstep):
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         scope = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope
     with scope():
-        generator, critic = build_nets(model, dim)
-        cls = keras_wgan.WGANGP if model == "wgan-gp" else keras_wgan.WGAN
-        # The seed's recipe, like for like with the hand-written loops: no weight
-        # averaging and the papers' optimizers (the library defaults add one
+        # The original experiment's recipe, like for like with the hand-written loops:
+        # no weight averaging and the papers' optimizers (the library defaults add one
         # weight-sized average per generator update).
-        gan = cls(generator, critic, n_critic=n_critic, ema_decay=None, seed=0)
+        gan = model_class(model).from_preset(
+            PRESET, dim=dim, latent_dim=LATENT, image_shape=IMAGE_SHAPE, n_critic=n_critic,
+            seed=0, compile=False,
+        )
+        generator, critic = gan.generator, gan.critic
         if backend == "tensorflow":
             set_fast_paths(generator, critic, **FIT_NETS[spec["variant"]])
         if spec["variant"] == "fit-split":
             gan._critic_batch_coupled = True  # forces separate real/fake critic calls
         jit = {"auto": "auto", "on": True, "off": False}[spec["jit"]]
         spe = spec["spe"]
-        gan.compile(jit_compile=jit, steps_per_execution=spe, **gan.paper_optimizers())
+        gan.compile(jit_compile=jit, steps_per_execution=spe,
+                    **presets.make_optimizers(PRESET, type(gan)))
 
     traces = []  # one entry per Python trace of train_step, tagged with its epoch
     epoch_now = [0]

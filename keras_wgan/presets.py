@@ -206,8 +206,26 @@ def _check(where, settings):
         )
 
 
-def build_nets(nets, settings, model_key):
-    """``(generator, critic)`` for the resolved ``settings`` of a recipe."""
+def build_nets(name, cls, **overrides):
+    """The recipe's ``(generator, critic)`` for ``cls``, without the model around them.
+
+    For loops of your own (``benchmarks/train_speed.py`` times its hand-written ones on
+    these); the overrides are ``from_preset``'s.
+    """
+    nets, settings = resolve(name, cls, **overrides)
+    try:
+        return _nets(nets, settings, _model_key(cls))
+    except ValueError as error:
+        raise ValueError(f"presets.build_nets({name!r}, {cls.__name__}): {error}") from error
+
+
+def make_optimizers(name, cls, **overrides):
+    """The recipe's two optimizers for ``cls``, fresh, as ``compile`` keyword arguments."""
+    _, settings = resolve(name, cls, **overrides)
+    return _optimizers(cls, settings["optimizers"], settings["learning_rate"])
+
+
+def _nets(nets, settings, model_key):
     from keras_wgan import architectures
 
     k = settings.get("num_classes")
@@ -235,11 +253,9 @@ def build_nets(nets, settings, model_key):
     return generator, critic
 
 
-def make_optimizers(cls, optimizers="library", learning_rate=None):
-    """Fresh ``compile`` keyword arguments: the class's defaults or its papers' optimizers.
-
-    ``learning_rate`` replaces only the rate (both nets), keeping the other settings.
-    """
+def _optimizers(cls, optimizers, learning_rate):
+    """The class's ``compile()`` defaults or its papers' optimizers; ``learning_rate``
+    replaces only the rate (both nets), keeping their other settings."""
     if optimizers == "paper":
         pair = cls.paper_optimizers()
     else:
@@ -279,10 +295,10 @@ def build(cls, name, compile=True, **overrides):
     model_settings = {k: v for k, v in settings.items()
                       if k not in _NET_SETTINGS[nets] or k in ("latent_dim", "num_classes")}
     try:
-        generator, critic = build_nets(nets, settings, model_key)
+        generator, critic = _nets(nets, settings, model_key)
         gan = cls(generator, critic, **model_settings)
     except ValueError as error:  # the builders' and the model's checks, named here
         raise ValueError(f"{where}: {error}") from error
     if compile:
-        gan.compile(**make_optimizers(cls, **optimizers), **compile_kwargs)
+        gan.compile(**_optimizers(cls, **optimizers), **compile_kwargs)
     return gan
