@@ -176,10 +176,10 @@ def _add_train_parser(subparsers):
         "train",
         help="train a WGAN or WGAN-GP on an image dataset",
         description=(
-            "Train the seed's DCGAN-style WGAN (weight clipping, RMSprop) or WGAN-GP "
-            "(gradient penalty 10, Adam 0.5/0.9) with Keras' fit, at the library's default "
-            "rate 1e-3 with generator weight averaging (--paper-optimizers for the papers' "
-            "5e-5 / 1e-4). Writes model.keras "
+            "Train the original experiment's DCGAN-style WGAN (weight clipping, RMSprop) "
+            "or WGAN-GP (gradient penalty 10, Adam 0.5/0.9) with Keras' fit, at the "
+            "library's default rate 1e-3 with generator weight averaging "
+            "(--paper-optimizers for the papers' 5e-5 / 1e-4). Writes model.keras "
             "(after every epoch), samples/epoch_NNN.png, history.csv, losses.png and "
             "config.json into --out. Refuses a non-empty --out unless --resume is given."
         ),
@@ -204,7 +204,8 @@ def _add_train_parser(subparsers):
     p.add_argument("--image-size", type=_image_size, default=None,
                    help=f"images are resized to this square size; default {d['image_size']}")
     p.add_argument("--dim", type=_positive_int, default=None,
-                   help=f"width of the nets (the seed used 128); default {d['dim']}")
+                   help=f"width of the nets (the original experiment used 128); "
+                        f"default {d['dim']}")
     p.add_argument("--latent-dim", type=_positive_int, default=None,
                    help=f"noise size; default {d['latent_dim']}")
     p.add_argument("--n-critic", type=_positive_int, default=None,

@@ -246,7 +246,7 @@ def test_benchmarks_build_the_models_they_built_before():
         expected = old_nets(cls, "dcgan", 128, (32, 32, 1), 4)
         assert [n.get_config() for n in speed.build_nets(model, 4)] == \
             [n.get_config() for n in expected]
-        critic_optimizer, generator_optimizer = speed.seed_optimizers(model)
+        critic_optimizer, generator_optimizer = speed.original_optimizers(model)
         assert optimizer_settings(critic_optimizer) == optimizer_settings(
             cls.paper_optimizer()) == optimizer_settings(generator_optimizer)
 
