@@ -2,9 +2,10 @@
 
 For each model (WGAN, WGAN-GP) and each recipe, trains the original experiment's
 DCGAN-style nets on real Fashion-MNIST (32x32, [-1, 1]) for a CPU-time budget and scores
-the generator with the offline domain yardstick (``keras_wgan.metrics.DomainYardstick``:
-a small classifier trained once on the real training split) every ``--eval-every`` CPU
-minutes, printing the curve beside the real-data floor.
+the generator with the offline domain yardstick
+(``keras_wgan.evaluation.DomainYardstick``: a small classifier trained once on the real
+training split) every ``--eval-every`` CPU minutes, printing the curve beside the
+real-data floor.
 
 Recipes (same nets, data order, seed, batch size, n_critic 5, clip 0.01 / lambda 10;
 each a ``keras_wgan.presets`` recipe at ``--dim``):
@@ -167,7 +168,7 @@ def run_child(args):
     tf.config.threading.set_inter_op_parallelism_threads(max(1, args.threads))
     from keras_wgan.callbacks import SampleGrid
     from keras_wgan.data import load_dataset
-    from keras_wgan.metrics import DomainYardstick
+    from keras_wgan.evaluation import DomainYardstick
 
     model, recipe = args.run.split(":")
     keras.utils.set_random_seed(args.seed)
@@ -282,7 +283,7 @@ def main(argv=None):
         return run_child(args)
     os.makedirs(args.out, exist_ok=True)
     # Train (or load) the yardstick once here, so parallel children only read the cache.
-    from keras_wgan.metrics import DomainYardstick
+    from keras_wgan.evaluation import DomainYardstick
 
     DomainYardstick.for_dataset(args.dataset, (32, 32, 1), data_dir=args.data_dir,
                                 cache_dir=args.cache_dir)

@@ -24,13 +24,15 @@ from array import array
 import keras
 import numpy as np
 
-from keras_wgan.images import atomic_write, tile_images, write_png
+from keras_wgan.files import (
+    atomic_write,
+    remove_interrupted_writes,
+    replaced_atomically,
+    write_json,
+)
+from keras_wgan.images import tile_images, write_png
 
 # ---------------------------------------------------------------- file helpers
-
-
-def _atomic_write_json(path, obj):
-    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
 
 
 def _check_positive_int(name, value):
@@ -196,7 +198,9 @@ class _CsvLog:
     Rows are dicts; a missing value is an empty cell. Appending is the normal path;
     the file is rewritten (streamed into a temporary file, then ``os.replace``) only
     when new columns appear or :meth:`load` drops rows, so memory stays small even
-    for a million batch rows.
+    for a million batch rows. Not ``keras.callbacks.CSVLogger(append=True)``: it fixes
+    its columns at the first row (a column appearing later is left out), writes epoch
+    rows only, and on resume cannot drop the rows a killed run logged after its checkpoint.
     """
 
     def __init__(self, path, key_columns):
@@ -527,8 +531,8 @@ def checkpoint_state_path(path):
 class AtomicModelCheckpoint(keras.callbacks.Callback):
     """Save the whole model to ``path`` after every ``every_n_epochs`` epochs, atomically.
 
-    The model (weights, optimizer state, config) is saved to ``path + ".tmp.keras"``
-    and moved over ``path`` with ``os.replace``, so a kill never leaves a broken
+    The model (weights, optimizer state, config) is written whole or not at all
+    (:func:`keras_wgan.files.replaced_atomically`), so a kill never leaves a broken
     ``.keras`` file. Alongside, ``checkpoint_state_path(path)`` records the number of
     epochs the saved model has completed; :func:`checkpoint_epochs` reads it back
     for ``fit(initial_epoch=...)``.
@@ -554,6 +558,7 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
         self._on_disk = None  # the state entry of the model file now at `path`
 
     def on_train_begin(self, logs=None):
+        remove_interrupted_writes(self.path)  # a killed save's temporary file
         # A model resumed from `path` has the file's step count: find the file's entry.
         self._on_disk = _matching_entry(_read_state(self.state_path), _iterations(self.model))
 
@@ -568,12 +573,10 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
 
     def save(self, epochs_done):
         """Save the model as having completed ``epochs_done`` epochs."""
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        tmp = self.path + ".tmp.keras"
-        self.model.save(tmp, overwrite=True)
         entry = {"epochs": int(epochs_done), "optimizer_iterations": _iterations(self.model)}
-        _atomic_write_json(self.state_path, {**entry, "previous": self._on_disk})
-        os.replace(tmp, self.path)
+        with replaced_atomically(self.path) as tmp:
+            self.model.save(tmp, overwrite=True)
+            write_json(self.state_path, {**entry, "previous": self._on_disk})
         self._on_disk = entry
         self._saved_epoch = int(epochs_done)
 
@@ -635,7 +638,7 @@ def checkpoint_epochs(path, model=None):
 class QualityMetrics(keras.callbacks.Callback):
     """Score generated samples every ``every_n_epochs`` epochs and add them to the logs.
 
-    ``yardstick`` is a :class:`keras_wgan.metrics.DomainYardstick` (e.g.
+    ``yardstick`` is a :class:`keras_wgan.evaluation.DomainYardstick` (e.g.
     ``DomainYardstick.for_dataset("fashion_mnist", (32, 32, 1))``). The figures go into
     the epoch logs as ``quality_fd``, ``quality_kd``, ``quality_is`` and
     ``quality_modes`` (plus ``quality_fd_floor`` etc. for real images, so a number is
@@ -656,7 +659,7 @@ class QualityMetrics(keras.callbacks.Callback):
         super().__init__()
         if not hasattr(yardstick, "score") or not hasattr(yardstick, "floor"):
             raise TypeError(
-                "`yardstick` must be a keras_wgan.metrics.DomainYardstick (with score() and "
+                "`yardstick` must be a keras_wgan.evaluation.DomainYardstick (with score() and "
                 f"floor()), got {type(yardstick).__name__}."
             )
         self.yardstick = yardstick

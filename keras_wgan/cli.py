@@ -2,8 +2,9 @@
 
 It only wires the library together (``data.load_dataset`` -> ``architectures`` ->
 ``WGAN``/``WGANGP`` ``compile``/``fit`` with the ``callbacks``); it holds no training
-logic. TensorFlow-heavy modules are imported inside the subcommand functions, so
-building the parser stays cheap.
+logic. Keras and TensorFlow are imported inside the subcommand functions only (the
+package's ``__init__`` does not import them either), so ``--help``, ``--version`` and
+argument errors answer at once, without any framework's start-up lines.
 
 Each subcommand is one ``_add_<name>_parser(subparsers)`` function that registers its
 flags and sets ``func`` to one ``run_<name>(args)`` function; :data:`SUBCOMMANDS` lists
@@ -46,7 +47,7 @@ import sys
 
 import numpy as np
 
-from keras_wgan import presets
+from keras_wgan import files, presets
 
 PROG = "keras-wgan"
 MODELS = ("wgan", "wgan-gp")
@@ -575,14 +576,17 @@ def _load_gan(model_path, compile=True):
 
 
 def _write_json(path, obj):
-    _write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    _as_cli_error(files.write_json, path, obj)
 
 
 def _write_text(path, text):
-    from keras_wgan.images import atomic_write
+    _as_cli_error(files.write_text, path, text)
 
+
+def _as_cli_error(write, path, content):
+    """A file the user asked for that cannot be written is their mistake: one line."""
     try:
-        atomic_write(path, lambda f: f.write(text))
+        write(path, content)
     except OSError as error:
         raise CliError(f"cannot write {path}: {error.strerror or error}.") from None
 
@@ -903,7 +907,7 @@ def run_evaluate(args):
                        f"{gan.sample_shape}); evaluate needs an image model.")
 
     from keras_wgan.data import DataUnavailableError
-    from keras_wgan.metrics import DomainYardstick
+    from keras_wgan.evaluation import DomainYardstick
 
     print(f"Loading the {args.dataset} yardstick (trains a small classifier once, then "
           "uses the cache)...", flush=True)

@@ -83,6 +83,8 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
             ``min(ema_decay, (1 + t) / (10 + t))`` at generator update t); ``call``,
             ``predict`` and ``generate`` then use the averaged generator. Default 0.999
             (measured in ``benchmarks/fashion_mnist_quality.py``); None turns it off.
+            Not the optimizers' ``use_ema``: at the end of every ``fit`` it writes the
+            average over the live weights, so the next ``fit`` would train the average.
         seed: seed of the model's ``SeedGenerator`` (noise, interpolation weights), so
             runs are reproducible.
         num_classes: for class-conditional nets (a generator ``G([noise, labels])`` and
