@@ -1,8 +1,10 @@
-"""Network builders: the seed's DCGAN-style image nets and the WGAN-GP paper's toy MLPs.
+"""Network builders: the original experiment's DCGAN-style image nets and the toy MLPs.
 
-The image builders reproduce the seed experiments layer for layer, so their parameter
-counts match (at ``dim=128``: WGAN-GP generator 6,013,697 / critic 4,107,393; WGAN
-generator 5,190,657 / critic 4,111,361) and speed comparisons with the seed are fair.
+The image builders reproduce the reference implementation's nets layer for layer, so
+their parameter counts match (at ``dim=128``: WGAN-GP generator 6,013,697 / critic
+4,107,393; WGAN generator 5,190,657 / critic 4,111,361) and speed comparisons with it are
+fair. The toy MLPs are the WGAN-GP paper's. Which variant each model uses, at which
+settings, is in ``keras_wgan.presets``.
 
 Every builder takes ``num_classes``: None builds the unconditional net; an integer K
 builds the class-conditional one of the same shape. A conditional generator is
@@ -91,12 +93,12 @@ def build_generator(
     num_classes=None,
     class_embedding_dim=None,
 ):
-    """The seed's generator: Dense -> (H/8, W/8, 4*dim), three upsample + 5x5 conv blocks, tanh.
+    """The original generator: Dense -> (H/8, W/8, 4*dim), three upsample + 5x5 convs, tanh.
 
     Blocks use bilinear 2x upsampling followed by a 5x5 "same" convolution with
     ``2*dim``, ``middle_filters`` and ``channels`` filters; BatchNorm + ReLU after the
     dense layer and the first two convolutions. ``middle_filters`` defaults to ``2*dim``
-    (the seed's WGAN-GP generator); the seed's WGAN generator uses ``dim``
+    (the original experiment's WGAN-GP generator); its WGAN generator uses ``dim``
     (``build_generator(..., middle_filters=dim)``, or ``variant="wgan"`` in the examples).
     Outputs are in [-1, 1]. Stock Keras layers only (on TensorFlow the GAN routes the
     narrow output convolution to a faster kernel at run time, ``keras_wgan.backend``).
@@ -141,13 +143,14 @@ def build_critic(
     num_classes=None,
     auxiliary_classifier=False,
 ):
-    """The seed's critic: three 5x5 stride-2 convs (dim, 2*dim, 4*dim), LeakyReLU(0.2), Dense(1).
+    """The original critic: three 5x5 stride-2 convs (dim, 2*dim, 4*dim), LeakyReLU, Dense(1).
 
     ``normalization``:
-    - ``None`` (default): the seed's WGAN-GP critic, convolutions without bias (the
-      penalty needs per-sample gradients, so no batch-coupled layers).
-    - ``"batch"``: the seed's WGAN critic, convolutions with bias and BatchNormalization
-      after the second and third convolutions. Do not use it with WGANGP.
+    - ``None`` (default): the original experiment's WGAN-GP critic, convolutions without
+      bias (the penalty needs per-sample gradients, so no batch-coupled layers).
+    - ``"batch"``: the original experiment's WGAN critic, convolutions with bias and
+      BatchNormalization after the second and third convolutions. Do not use it with
+      WGANGP.
     - ``"layer"``: LayerNormalization after the second and third convolutions, the
       per-sample normalisation the WGAN-GP paper recommends in place of batch norm.
     The output is an unbounded score (no sigmoid). Stock Keras layers only (on

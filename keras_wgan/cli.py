@@ -47,7 +47,7 @@ import sys
 
 import numpy as np
 
-from keras_wgan import checks, files
+from keras_wgan import checks, files, presets
 
 PROG = "keras-wgan"
 MODELS = ("wgan", "wgan-gp")
@@ -57,6 +57,10 @@ CONFIG_FILE = "config.json"
 SAMPLES_DIR = "samples"
 SKIPPED_FILE = "skipped_files.txt"
 
+# The recipe `train` builds (keras_wgan.presets), changed by the flags; its settings are
+# the flags' defaults.
+TRAIN_PRESET = "fashion_mnist_32"
+_RECIPE = presets.get_preset(TRAIN_PRESET)
 # `train` defaults. Flags default to None so that, on --resume, the flags actually
 # given can be told apart from the ones to take from the run's config.json.
 TRAIN_DEFAULTS = {
@@ -66,12 +70,12 @@ TRAIN_DEFAULTS = {
     "epochs": 20,
     "steps_per_epoch": None,
     "batch_size": 64,
-    "image_size": 32,
-    "dim": 64,
-    "latent_dim": 128,
-    "n_critic": 5,
-    "ema_decay": 0.999,
-    "paper_optimizers": False,
+    "image_size": _RECIPE["image_shape"][0],
+    "dim": _RECIPE["dim"],
+    "latent_dim": _RECIPE["latent_dim"],
+    "n_critic": _RECIPE["n_critic"],
+    "ema_decay": _RECIPE["ema_decay"],  # --ema-decay off: None (null in config.json)
+    "paper_optimizers": _RECIPE["optimizers"] == "paper",
     "seed": 0,
     "num_samples": 64,
     "distribute": "auto",
@@ -137,7 +141,8 @@ _image_size = checks.command_line_type(_multiple_of_8)
 
 
 def _decay(text):
-    """A decay in (0, 1), or ``off`` (stored as 0.0: no weight averaging)."""
+    """A decay in (0, 1), or ``off``: 0.0 here (None would read as "flag not given"),
+    None in the run's settings and config.json (:func:`_ema_setting`)."""
     if text.strip().lower() == "off":
         return 0.0
     try:
@@ -159,10 +164,10 @@ def _add_train_parser(subparsers):
         "train",
         help="train a WGAN or WGAN-GP on an image dataset",
         description=(
-            "Train the seed's DCGAN-style WGAN (weight clipping, RMSprop) or WGAN-GP "
-            "(gradient penalty 10, Adam 0.5/0.9) with Keras' fit, at the library's default "
-            "rate 1e-3 with generator weight averaging (--paper-optimizers for the papers' "
-            "5e-5 / 1e-4). Writes model.keras "
+            "Train the original experiment's DCGAN-style WGAN (weight clipping, RMSprop) "
+            "or WGAN-GP (gradient penalty 10, Adam 0.5/0.9) with Keras' fit, at the "
+            "library's default rate 1e-3 with generator weight averaging "
+            "(--paper-optimizers for the papers' 5e-5 / 1e-4). Writes model.keras "
             "(after every epoch), samples/epoch_NNN.png, history.csv, losses.png and "
             "config.json into --out. Refuses a non-empty --out unless --resume is given."
         ),
@@ -187,7 +192,8 @@ def _add_train_parser(subparsers):
     p.add_argument("--image-size", type=_image_size, default=None,
                    help=f"images are resized to this square size; default {d['image_size']}")
     p.add_argument("--dim", type=_positive_int, default=None,
-                   help=f"width of the nets (the seed used 128); default {d['dim']}")
+                   help=f"width of the nets (the original experiment used 128); "
+                        f"default {d['dim']}")
     p.add_argument("--latent-dim", type=_positive_int, default=None,
                    help=f"noise size; default {d['latent_dim']}")
     p.add_argument("--n-critic", type=_positive_int, default=None,
@@ -400,9 +406,24 @@ def _flag(name):
     return "--" + name.replace("_", "-")
 
 
+def _ema_setting(settings):
+    """``settings`` with ``ema_decay`` None for "off": --ema-decay off parses as 0.0, and
+    older run directories recorded it as 0.0 in config.json (still read)."""
+    if settings.get("ema_decay") == 0.0:
+        settings = {**settings, "ema_decay": None}
+    return settings
+
+
+def _shown(key, value):
+    """A setting's value as its flag spells it (--ema-decay off for None)."""
+    return "off" if key == "ema_decay" and value is None else value
+
+
 def _resolve_train_settings(args):
     """Merge flags with the defaults (new run) or the run's config.json (--resume)."""
-    given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
+    given = _ema_setting(
+        {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
+    )
     if args.resume and args.out is None:
         raise CliError("--resume needs --out, the run directory to continue: "
                        f"{PROG} train --resume --out runs/NAME")
@@ -423,11 +444,12 @@ def _resolve_train_settings(args):
                 f"--resume: {out!r} holds no run to continue (no {CONFIG_FILE}, no "
                 f"{MODEL_FILE}); start one with: {PROG} train --out {out}"
             )
-        saved = saved or {}
+        saved = _ema_setting(saved or {})
         for key in MODEL_SETTINGS:
             if key in given and key in saved and given[key] != saved[key]:
                 raise CliError(
-                    f"{_flag(key)} {given[key]} differs from the run's {saved[key]}: --resume "
+                    f"{_flag(key)} {_shown(key, given[key])} differs from the run's "
+                    f"{_shown(key, saved[key])}: --resume "
                     "continues the saved model, whose settings cannot change; drop "
                     f"{_flag(key)} (or start over: {PROG} train --restart --out {out} ...)."
                 )
@@ -442,7 +464,7 @@ def _resolve_train_settings(args):
             )
         settings = dict(TRAIN_DEFAULTS)
         if args.restart:  # the recorded settings, changed by the flags given
-            saved = _read_json(os.path.join(out, CONFIG_FILE)) or {}
+            saved = _ema_setting(_read_json(os.path.join(out, CONFIG_FILE)) or {})
             settings.update({k: v for k, v in saved.items() if k in TRAIN_DEFAULTS})
     settings.update(given)
     settings["out"] = out
@@ -500,34 +522,24 @@ def _seeded_data(settings, skipped=None):
 
 
 def _build_gan(settings, image_shape, class_names=None):
+    """The run's model: the TRAIN_PRESET recipe with the run's settings, compiled."""
     import keras
 
     from keras_wgan import WGAN, WGANGP
-    from keras_wgan.architectures import build_critic, build_generator
 
-    keras.utils.set_random_seed(settings["seed"])
-    dim, latent_dim = settings["dim"], settings["latent_dim"]
-    k = len(class_names) if class_names else None
-    if settings["model"] == "wgan":
-        generator = build_generator(latent_dim, image_shape, dim, middle_filters=dim,
-                                    num_classes=k)
-        critic = build_critic(image_shape, dim, normalization="batch", num_classes=k)
-        cls = WGAN
-    else:
-        generator = build_generator(latent_dim, image_shape, dim, num_classes=k)
-        critic = build_critic(image_shape, dim, normalization=None, num_classes=k)
-        cls = WGANGP
-    gan = cls(
-        generator,
-        critic,
+    keras.utils.set_random_seed(settings["seed"])  # the nets' initial weights
+    cls = WGAN if settings["model"] == "wgan" else WGANGP
+    return cls.from_preset(
+        TRAIN_PRESET,
+        image_shape=image_shape,
+        dim=settings["dim"],
+        latent_dim=settings["latent_dim"],
         n_critic=settings["n_critic"],
-        ema_decay=settings["ema_decay"] or None,  # 0.0 stands for --ema-decay off
+        ema_decay=settings["ema_decay"],
         seed=settings["seed"],
-        class_names=class_names,
+        class_names=class_names or None,
+        optimizers="paper" if settings["paper_optimizers"] else "library",
     )
-    # The class defaults, or the papers' optimizers; both are defined beside each class.
-    gan.compile(**(cls.paper_optimizers() if settings["paper_optimizers"] else {}))
-    return gan
 
 
 def _load_gan(model_path, compile=True):

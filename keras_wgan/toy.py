@@ -27,18 +27,18 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from keras_wgan import checks
-from keras_wgan.architectures import build_mlp_critic, build_mlp_generator
+from keras_wgan import checks, presets
 from keras_wgan.models import WGAN, WGANGP
 
 MODELS = ("wgan", "wgan-gp")
 MODEL_LABELS = {"wgan": "WGAN (clipping)", "wgan-gp": "WGAN-GP"}
 MIXTURE_SETS = ("8gaussians", "25gaussians")
 
-# The reference code's toy settings (gan_toy.py).
-REFERENCE_GP_WEIGHT = 0.1
+# The reference code's toy settings (gan_toy.py): the "toy" preset's, and its budget.
+TOY_PRESET = "toy"
+REFERENCE_GP_WEIGHT = presets.get_preset(TOY_PRESET, WGANGP)["gp_weight"]
 REFERENCE_STEPS = 100_000
-REFERENCE_WIDTH = 512
+REFERENCE_WIDTH = presets.get_preset(TOY_PRESET)["width"]
 
 # Mode statistics: a sample is "high quality" within this many noise stds of a centre
 # (radial distance; for an isotropic 2-D Gaussian 1 - exp(-9/2) = 98.9% of real points
@@ -256,8 +256,9 @@ def build_toy_gan(
 ):
     """The reference code's toy GAN: MLP generator and critic in a WGAN or WGANGP (uncompiled).
 
-    ``seed`` (an int) also seeds Keras' global RNGs (Python, numpy, TensorFlow) before
-    the nets are built, so the initial weights and hence whole runs are reproducible.
+    The "toy" preset (``keras_wgan.presets``) with these settings. ``seed`` (an int) also
+    seeds Keras' global RNGs (Python, numpy, TensorFlow) before the nets are built, so
+    the initial weights and hence whole runs are reproducible.
     """
     _check_model(model)
     width = checks.check_positive_int("width", width)
@@ -266,14 +267,12 @@ def build_toy_gan(
     seed = checks.check_non_negative_int("seed", seed, allow_none=True)
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    generator = build_mlp_generator(latent_dim, 2, width=width, depth=depth)
-    critic = build_mlp_critic(2, width=width, depth=depth)
-    common = {"n_critic": n_critic, "ema_decay": ema_decay, "seed": seed}
-    if model == "wgan":
-        gan = WGAN(generator, critic, clip_value=clip_value, **common)
-    else:
-        gan = WGANGP(generator, critic, gp_weight=gp_weight, **common)
-    return gan
+    cls, constraint = (WGAN, {"clip_value": clip_value}) if model == "wgan" else \
+        (WGANGP, {"gp_weight": gp_weight})
+    return cls.from_preset(
+        TOY_PRESET, compile=False, width=width, depth=depth, latent_dim=latent_dim,
+        n_critic=n_critic, ema_decay=ema_decay, seed=seed, **constraint,
+    )
 
 
 def _steps_per_execution(steps, n_critic):
@@ -282,13 +281,6 @@ def _steps_per_execution(steps, n_critic):
     A whole number of n_critic blocks that divides the epoch, so no step is left over.
     """
     return n_critic * math.gcd(steps, 20)
-
-
-def _with_rate(optimizer, learning_rate):
-    """The paper's optimizer with another rate (its other settings kept in one place)."""
-    config = optimizer.get_config()
-    config["learning_rate"] = float(learning_rate)
-    return type(optimizer).from_config(config)
 
 
 def train_toy(
@@ -312,8 +304,9 @@ def train_toy(
     default 2,000 is a CPU budget); the critic gets ``n_critic * steps`` updates, each
     on a fresh real batch from ``toy_dataset``. One ``fit`` epoch of
     ``n_critic * steps`` steps; ``verbose`` goes to ``fit`` (1: Keras' progress bar).
-    Optimizers are the models' ``paper_optimizers()``, i.e. the reference's; a
-    ``learning_rate`` replaces only their rate (both nets), for short CPU budgets.
+    Optimizers are the "toy" preset's, the models' ``paper_optimizers()``, i.e. the
+    reference's; a ``learning_rate`` replaces only their rate (both nets), for short CPU
+    budgets.
     """
     _check_set(name)
     _check_model(model)
@@ -334,9 +327,7 @@ def train_toy(
         ema_decay=ema_decay,
         gp_weight=gp_weight,
     )
-    optimizers = gan.paper_optimizers()
-    if learning_rate is not None:
-        optimizers = {arg: _with_rate(opt, learning_rate) for arg, opt in optimizers.items()}
+    optimizers = presets.make_optimizers(TOY_PRESET, type(gan), learning_rate=learning_rate)
     gan.compile(steps_per_execution=_steps_per_execution(steps, n_critic), **optimizers)
     dataset = toy_dataset(name, batch_size=batch_size, seed=seed)
     gan.fit(dataset, epochs=1, steps_per_epoch=n_critic * steps, shuffle=False, verbose=verbose)

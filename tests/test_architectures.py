@@ -1,4 +1,4 @@
-"""The builders reproduce the seed's networks and refuse bad shapes."""
+"""The builders reproduce the original experiment's networks and refuse bad shapes."""
 
 import json
 
@@ -15,7 +15,7 @@ from keras_wgan.architectures import (
 
 
 def test_parameter_counts_match_the_seed_at_dim_128():
-    # Counted by hand from the seed's layer list: e.g. WGAN-GP critic
+    # Counted by hand from the reference implementation's layer list: e.g. WGAN-GP critic
     # 5*5*1*128 + 5*5*128*256 + 5*5*256*512 (no bias) + 8192 + 1 = 4,107,393.
     assert build_generator(128, (32, 32, 1), 128).count_params() == 6_013_697
     assert build_critic((32, 32, 1), 128).count_params() == 4_107_393

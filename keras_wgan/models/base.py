@@ -282,6 +282,19 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
 
+    @classmethod
+    def from_preset(cls, preset, compile=True, **overrides):
+        """A model built from a named recipe of :mod:`keras_wgan.presets`, compiled.
+
+        Nets, settings and optimizers in one call, e.g.
+        ``WGANGP.from_preset("fashion_mnist_32", dim=32, num_classes=10)``; the names are
+        in ``keras_wgan.presets.list_presets()``, the overrides in that module's
+        docstring. ``compile=False`` returns it uncompiled.
+        """
+        from keras_wgan import presets
+
+        return presets.build(cls, preset, compile=compile, **overrides)
+
     # Keras saves a layer's own weights but not its SeedGenerator's state; without it a
     # resumed run would replay the noise of the first steps instead of continuing.
     _SEED_STATE_KEY = "seed_generator_state"

@@ -19,9 +19,9 @@ class WGANGP(WassersteinGAN):
     Defaults: ``n_critic=5``, ``gp_weight=10`` as in the paper; Adam(1e-3, beta_1=0.5,
     beta_2=0.9) for both networks (the paper: 1e-4, ``paper_optimizers()``) with
     ``ema_decay=0.999``, which reach a given sample quality in far less CPU time on the
-    seed's Fashion-MNIST nets (``benchmarks/fashion_mnist_quality.py``, README). The penalty is per sample, so a critic with BatchNormalization
-    (which couples the samples of a batch) breaks it: use ``normalization="layer"``
-    or none.
+    original experiment's Fashion-MNIST nets (``benchmarks/fashion_mnist_quality.py``,
+    README). The penalty is per sample, so a critic with BatchNormalization (which
+    couples the samples of a batch) breaks it: use ``normalization="layer"`` or none.
     """
 
     def __init__(
