@@ -240,7 +240,7 @@ def test_resume_of_an_old_run_directory_with_ema_decay_0_builds_without_averagin
     np.save(tmp_path / "images.npy", images)
     out = tmp_path / "old"
     out.mkdir()
-    settings = dict(cli.TRAIN_DEFAULTS, dataset=str(tmp_path / "images.npy"), epochs=1,
+    settings = dict(cli.train.TRAIN_DEFAULTS, dataset=str(tmp_path / "images.npy"), epochs=1,
                     batch_size=4, dim=4, latent_dim=8, image_size=16, n_critic=2,
                     num_samples=4, ema_decay=0.0)
     (out / "config.json").write_text(json.dumps(settings))
@@ -273,7 +273,7 @@ def test_resume_of_an_old_run_directory_with_ema_decay_0_builds_without_averagin
          "argument --checkpoint-every: must be a number of steps (e.g. 500) or of minutes / "
          "seconds (e.g. 2m, 90s), got '0m'."),
         (["train", "--ema-decay", "1.5"], "argument --ema-decay: must be a number in (0, 1)"),
-        (["train", "--ema-decay", "none"], "or 'off'; got 'none'"),
+        (["train", "--ema-decay", "none"], "argument --ema-decay: must be a number in (0, 1), e.g. 0.999, or 'off', got 'none'."),
         (["train", "--seed", "-1"], "argument --seed: must be a non-negative integer, got -1."),
         (["sample", "m.keras", "--n", "0"], "argument --n: must be a positive integer"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),

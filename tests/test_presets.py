@@ -175,7 +175,7 @@ def test_toy_recipe_at_full_width_and_make_optimizers():
 
 def test_cli_builds_the_model_it_built_before(monkeypatch):
     # The flags' defaults are the recipe's and the values the CLI always had.
-    defaults = cli.TRAIN_DEFAULTS
+    defaults = cli.train.TRAIN_DEFAULTS
     assert (defaults["dim"], defaults["latent_dim"], defaults["n_critic"],
             defaults["ema_decay"], defaults["image_size"], defaults["paper_optimizers"]) == \
         (64, 128, 5, 0.999, 32, False)
@@ -186,7 +186,7 @@ def test_cli_builds_the_model_it_built_before(monkeypatch):
     ):
         settings = dict(defaults, model=model, dim=4, latent_dim=8, seed=5, **overrides)
         names = ["a", "b", "c"] if model == "wgan" else None
-        gan = cli._build_gan(settings, shape, names)
+        gan = cli.train._build_gan(settings, shape, names)
         # The old _build_gan, written out.
         keras.utils.set_random_seed(5)
         generator, critic = old_nets(cls, "dcgan", 8, shape, 4, num_classes=3 if names else None)

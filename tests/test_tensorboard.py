@@ -331,9 +331,9 @@ def test_cli_tensorboard_logs_and_resume_continues(tmp_path):
         got = scalars(events, f"epoch_{name}")
         assert [step for step, _ in got] == [1, 2]
         np.testing.assert_allclose([v for _, v in got], [r[name] for r in epochs], rtol=1e-6)
-        # Every cli.TENSORBOARD_EVERY_N_STEPS steps and at each epoch end (steps 4, 8).
-        ends = sorted({*range(cli.TENSORBOARD_EVERY_N_STEPS, 9, cli.TENSORBOARD_EVERY_N_STEPS),
-                       4, 8})
+        # Every cli.train.TENSORBOARD_EVERY_N_STEPS steps and at each epoch end (steps 4, 8).
+        every = cli.train.TENSORBOARD_EVERY_N_STEPS
+        ends = sorted({*range(every, 9, every), 4, 8})
         expected = window_means(rows, name, ends)
         got = scalars(events, f"step_{name}")
         assert [step for step, _ in got] == [step for step, _ in expected], name

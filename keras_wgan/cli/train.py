@@ -1,15 +1,4 @@
-"""The ``keras-wgan`` command line: ``train``, ``sample``, ``evaluate`` and ``demo``.
-
-It only wires the library together (``data.load_dataset`` -> ``architectures`` ->
-``WGAN``/``WGANGP`` ``compile``/``fit`` with the ``callbacks``); it holds no training
-logic. Keras and TensorFlow are imported inside the subcommand functions only (the
-package's ``__init__`` does not import them either), so ``--help``, ``--version`` and
-argument errors answer at once, without any framework's start-up lines.
-
-Each subcommand is one ``_add_<name>_parser(subparsers)`` function that registers its
-flags and sets ``func`` to one ``run_<name>(args)`` function; :data:`SUBCOMMANDS` lists
-the adders. ``run_*`` functions return an exit code and raise :class:`CliError` for a
-user mistake, which :func:`main` turns into a one-line message and exit code 2.
+"""`keras-wgan train`: a run directory from flags or its config.json, then fit with checkpoints.
 
 Run directory of ``train`` (``--out``)::
 
@@ -23,12 +12,6 @@ Run directory of ``train`` (``--out``)::
     losses.png             loss curves
     skipped_files.txt      with --skip-bad-files: the unreadable files left out
 
-Backends: every subcommand runs on the Keras backend named by ``KERAS_BACKEND``
-(tensorflow, jax or torch; Keras' default otherwise) or by ``--backend``, which runs the
-command again in a child process with ``KERAS_BACKEND`` set (Keras fixes its backend
-when it is first imported). ``config.json`` records the backend of the latest run; a
-run saved on one backend can be continued (``--resume``) or sampled on another.
-
 An existing, non-empty run directory is never overwritten: ``train`` refuses it
 unless ``--resume`` (continue it) or ``--restart`` (start over; the old files move into
 ``previous-N/`` inside it) is given. Nothing is ever deleted.
@@ -40,17 +23,23 @@ broken model over the last good one (exit 1).
 """
 
 import argparse
-import json
 import os
 import signal
 import sys
 
-import numpy as np
+from keras_wgan import checks, presets
+from keras_wgan.cli.common import (
+    CliError,
+    MODELS,
+    PROG,
+    load_gan,
+    non_negative_int,
+    positive_int,
+    read_json,
+    write_json,
+    write_text,
+)
 
-from keras_wgan import checks, files, presets
-
-PROG = "keras-wgan"
-MODELS = ("wgan", "wgan-gp")
 BACKENDS = ("tensorflow", "jax", "torch")
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
@@ -94,17 +83,6 @@ MODEL_SETTINGS = (
 )
 # Settings that make the data stream: fixed while a checkpoint is inside an epoch.
 STREAM_SETTINGS = ("dataset", "data_dir", "batch_size", "steps_per_epoch", "skip_bad_files")
-
-
-class CliError(Exception):
-    """A user error: reported as one line on stderr with exit code 2, no traceback."""
-
-
-# ------------------------------------------------------------ argument types
-
-
-_positive_int = checks.command_line_type(checks.check_positive_int)
-_non_negative_int = checks.command_line_type(checks.check_non_negative_int)
 
 
 def _checkpoint_every(text):
@@ -151,15 +129,12 @@ def _decay(text):
         value = -1.0
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(
-            f"must be a number in (0, 1), e.g. 0.999, or 'off'; got {text!r}"
+            f"must be a number in (0, 1), e.g. 0.999, or 'off', got {text!r}."
         )
     return value
 
 
-# ------------------------------------------------------------------- parsers
-
-
-def _add_train_parser(subparsers):
+def add_parser(subparsers):
     p = subparsers.add_parser(
         "train",
         help="train a WGAN or WGAN-GP on an image dataset",
@@ -181,22 +156,22 @@ def _add_train_parser(subparsers):
                         f".npy/.npz file; default {d['dataset']}")
     p.add_argument("--data-dir", default=None,
                    help="folder with the dataset's IDX files, or the TFDS data dir")
-    p.add_argument("--epochs", type=_positive_int, default=None,
+    p.add_argument("--epochs", type=positive_int, default=None,
                    help="total number of epochs (with --resume: the total target, like "
                         f"Keras' epochs); default {d['epochs']}")
-    p.add_argument("--steps-per-epoch", type=_positive_int, default=None,
+    p.add_argument("--steps-per-epoch", type=positive_int, default=None,
                    help="batches per epoch (the dataset repeats); default: one pass over "
                         "the data, rounded down to a multiple of --n-critic")
-    p.add_argument("--batch-size", type=_positive_int, default=None,
+    p.add_argument("--batch-size", type=positive_int, default=None,
                    help=f"default {d['batch_size']}")
     p.add_argument("--image-size", type=_image_size, default=None,
                    help=f"images are resized to this square size; default {d['image_size']}")
-    p.add_argument("--dim", type=_positive_int, default=None,
+    p.add_argument("--dim", type=positive_int, default=None,
                    help=f"width of the nets (the original experiment used 128); "
                         f"default {d['dim']}")
-    p.add_argument("--latent-dim", type=_positive_int, default=None,
+    p.add_argument("--latent-dim", type=positive_int, default=None,
                    help=f"noise size; default {d['latent_dim']}")
-    p.add_argument("--n-critic", type=_positive_int, default=None,
+    p.add_argument("--n-critic", type=positive_int, default=None,
                    help=f"critic updates per generator update; default {d['n_critic']}")
     p.add_argument("--ema-decay", type=_decay, default=None,
                    help="moving average of the generator's weights, used for samples; "
@@ -204,9 +179,9 @@ def _add_train_parser(subparsers):
     p.add_argument("--paper-optimizers", action="store_const", const=True, default=None,
                    help="the papers' optimizers (WGAN: RMSprop 5e-5, WGAN-GP: Adam 1e-4) "
                         "instead of the library's defaults (the same at rate 1e-3)")
-    p.add_argument("--seed", type=_non_negative_int, default=None,
+    p.add_argument("--seed", type=non_negative_int, default=None,
                    help=f"seed of weights, noise and data order; default {d['seed']}")
-    p.add_argument("--num-samples", type=_positive_int, default=None,
+    p.add_argument("--num-samples", type=positive_int, default=None,
                    help=f"images per epoch sample grid; default {d['num_samples']}")
     p.add_argument("--distribute", choices=DISTRIBUTE, default=None,
                    help="data-parallel training: mirrored = every visible GPU (TensorFlow's "
@@ -242,159 +217,6 @@ def _add_train_parser(subparsers):
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="Keras fit verbosity: 0 silent, 1 progress bar, 2 one line per epoch")
     p.set_defaults(func=run_train)
-
-
-def _add_sample_parser(subparsers):
-    p = subparsers.add_parser(
-        "sample",
-        help="write a grid of samples from a saved model",
-        description="Generate N images from a saved model (.keras) and write them as a PNG grid.",
-    )
-    p.add_argument("model_path", metavar="MODEL.keras", help="a model saved by train")
-    p.add_argument("--n", type=_positive_int, default=64, help="number of images; default 64")
-    p.add_argument("--seed", type=_non_negative_int, default=0,
-                   help="noise seed (the same seed gives the same images); default 0")
-    p.add_argument("--out", default="samples.png", help="PNG to write; default samples.png")
-    p.add_argument("--columns", type=_positive_int, default=None,
-                   help="images per row; default a near-square grid")
-    p.add_argument("--batch-size", type=_positive_int, default=256,
-                   help="images generated per batch; default 256")
-    p.add_argument("--label", default=None,
-                   help="conditional models: the class to draw, by index or name (e.g. 7 "
-                        "or sneaker); default one row per class")
-    p.set_defaults(func=run_sample)
-
-
-def _add_evaluate_parser(subparsers):
-    p = subparsers.add_parser(
-        "evaluate",
-        help="score a saved model's samples with the offline domain yardstick",
-        description=(
-            "Generate N images from a saved model and score them against the real test "
-            "split in the feature space of a small classifier trained once on the real "
-            "training split (cached under $KERAS_WGAN_CACHE or ~/.cache/keras_wgan): "
-            "Frechet distance, kernel distance, an Inception-score analogue and the class "
-            "histogram. The same figures for N real training images are printed beside "
-            "them as the floor."
-        ),
-    )
-    p.add_argument("model_path", metavar="MODEL.keras", help="a model saved by train")
-    p.add_argument("--dataset", default="fashion_mnist",
-                   help="labelled dataset the model was trained on (fashion_mnist, mnist, an "
-                        "IDX folder, a TFDS name with labels); default fashion_mnist")
-    p.add_argument("--data-dir", default=None, help="folder with the dataset's IDX files")
-    p.add_argument("--n", type=_positive_int, default=10000,
-                   help="generated (and real floor) images; default 10000")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed; default 0")
-    p.add_argument("--cache-dir", default=None,
-                   help="where the yardstick classifier is cached")
-    p.add_argument("--json", default=None, metavar="PATH",
-                   help="also write the figures as JSON to PATH")
-    p.set_defaults(func=run_evaluate)
-
-
-def _add_demo_parser(subparsers):
-    p = subparsers.add_parser(
-        "demo",
-        help="train WGAN and WGAN-GP on the paper's 2-D toy sets and draw Figure 1",
-        description=(
-            "Train WGAN (clipping) and WGAN-GP on 8gaussians, 25gaussians and swissroll "
-            "with the toy MLPs, print mode statistics and draw the critic's value surface "
-            "with real (orange) and generated (green) points, as in Figure 1 of the "
-            "WGAN-GP paper. Offline; about 5 minutes on 2 CPU cores with the defaults."
-        ),
-    )
-    p.add_argument("--out", default="toy_demo.png", help="PNG to write; default toy_demo.png")
-    p.add_argument("--steps", type=_positive_int, default=None,
-                   help="generator updates per run; default keras_wgan.toy.DEMO_STEPS "
-                        "(the paper: 100000)")
-    p.add_argument("--width", type=_positive_int, default=None,
-                   help="hidden units of the MLPs; default keras_wgan.toy.DEMO_WIDTH "
-                        "(the paper: 512)")
-    p.add_argument("--sets", nargs="+", default=None, metavar="SET",
-                   help="toy sets; default all three")
-    p.add_argument("--models", nargs="+", choices=MODELS, default=None,
-                   help="models; default both")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="default 0")
-    p.set_defaults(func=run_demo)
-
-
-#: One adder per subcommand.
-SUBCOMMANDS = [_add_train_parser, _add_sample_parser, _add_evaluate_parser, _add_demo_parser]
-
-
-def build_parser():
-    from keras_wgan import __version__
-
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Wasserstein GANs (weight clipping and gradient penalty) with Keras 3.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    _add_backend_flag(parser)
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in SUBCOMMANDS:
-        add(subparsers)
-    for subparser in subparsers.choices.values():  # also after the subcommand
-        _add_backend_flag(subparser)
-    return parser
-
-
-def _add_backend_flag(parser):
-    parser.add_argument(
-        "--backend", choices=BACKENDS, default=argparse.SUPPRESS,
-        help="Keras backend to run on; default: KERAS_BACKEND, else Keras' default",
-    )
-
-
-def _run_on_backend(backend, argv):
-    """Run this command line again in a child process whose Keras uses ``backend``."""
-    import subprocess
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    env = {**os.environ, "KERAS_BACKEND": backend}
-    child = subprocess.Popen([sys.executable, "-m", "keras_wgan", *argv], env=env)
-    # A SIGTERM to this process reaches the child too, which saves and exits (Ctrl-C
-    # reaches both already: the terminal signals the whole process group).
-    signal.signal(signal.SIGTERM, lambda number, frame: child.send_signal(number))
-    while True:
-        try:
-            return child.wait()
-        except KeyboardInterrupt:  # the child got the same Ctrl-C: let it save and exit
-            continue
-
-
-def main(argv=None):
-    """Run the command line; returns the exit code (0 ok, 2 usage error, 130 interrupted)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # argparse: --help/--version (0) or a usage error (2)
-        return exit_.code if isinstance(exit_.code, int) else 2
-    backend = getattr(args, "backend", None)
-    if backend is not None:
-        import keras
-
-        if backend != keras.backend.backend():
-            return _run_on_backend(backend, argv)
-    try:
-        return args.func(args)
-    except CliError as error:
-        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
-        return 2
-
-
-# ---------------------------------------------------------------------- train
-
-
-def _read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        raise CliError(f"cannot read {path}: {error}") from None
 
 
 def _dataset_name(dataset):
@@ -438,7 +260,7 @@ def _resolve_train_settings(args):
                        f"{PROG} train --out {out}-run")
     model_path = os.path.join(out, MODEL_FILE)
     if args.resume:
-        saved = _read_json(os.path.join(out, CONFIG_FILE))
+        saved = read_json(os.path.join(out, CONFIG_FILE))
         if saved is None and not os.path.isfile(model_path):
             raise CliError(
                 f"--resume: {out!r} holds no run to continue (no {CONFIG_FILE}, no "
@@ -464,7 +286,7 @@ def _resolve_train_settings(args):
             )
         settings = dict(TRAIN_DEFAULTS)
         if args.restart:  # the recorded settings, changed by the flags given
-            saved = _ema_setting(_read_json(os.path.join(out, CONFIG_FILE)) or {})
+            saved = _ema_setting(read_json(os.path.join(out, CONFIG_FILE)) or {})
             settings.update({k: v for k, v in saved.items() if k in TRAIN_DEFAULTS})
     settings.update(given)
     settings["out"] = out
@@ -540,47 +362,6 @@ def _build_gan(settings, image_shape, class_names=None):
         class_names=class_names or None,
         optimizers="paper" if settings["paper_optimizers"] else "library",
     )
-
-
-def _load_gan(model_path, compile=True):
-    import zipfile
-
-    import keras
-
-    from keras_wgan import WassersteinGAN
-
-    if not zipfile.is_zipfile(model_path):
-        raise CliError(
-            f"{model_path!r} is not a valid .keras file (truncated or corrupt?): it is not "
-            "a zip archive."
-        )
-    try:
-        model = keras.models.load_model(model_path, compile=compile)
-    except Exception as error:  # noqa: BLE001 - any load failure is a bad model file
-        lines = str(error).strip().splitlines()
-        reason = lines[0] if lines else type(error).__name__
-        raise CliError(f"cannot load the model {model_path!r}: {reason}") from None
-    if not isinstance(model, WassersteinGAN):
-        raise CliError(
-            f"{model_path!r} holds a {type(model).__name__}, not a keras_wgan WGAN/WGANGP."
-        )
-    return model
-
-
-def _write_json(path, obj):
-    _as_cli_error(files.write_json, path, obj)
-
-
-def _write_text(path, text):
-    _as_cli_error(files.write_text, path, text)
-
-
-def _as_cli_error(write, path, content):
-    """A file the user asked for that cannot be written is their mistake: one line."""
-    try:
-        write(path, content)
-    except OSError as error:
-        raise CliError(f"cannot write {path}: {error.strerror or error}.") from None
 
 
 def _distribution_scope(choice):
@@ -666,7 +447,7 @@ def _train(args, settings, replicas):
                 f"done {state.epoch} epochs: pass a larger --epochs to continue, e.g. "
                 f"{PROG} train --resume --out {out} --epochs {state.epoch + 10}"
             )
-        saved = _read_json(os.path.join(out, CONFIG_FILE)) or {}
+        saved = read_json(os.path.join(out, CONFIG_FILE)) or {}
         for key in STREAM_SETTINGS if state.step else ():
             if key in saved and settings[key] != saved[key]:
                 raise CliError(
@@ -720,14 +501,14 @@ def _train(args, settings, replicas):
         os.makedirs(out, exist_ok=True)
     except OSError as error:
         raise CliError(f"cannot create --out {out!r}: {error.strerror or error}.") from None
-    _write_json(
+    write_json(
         os.path.join(out, CONFIG_FILE),
         {**settings, "version": __version__, "backend": keras.backend.backend(),
          "replicas": replicas, "class_names": class_names},
     )
     if skipped:
         listing = os.path.join(out, SKIPPED_FILE)
-        _write_text(listing, "".join(f"{path}\t{reason}\n" for path, reason in skipped))
+        write_text(listing, "".join(f"{path}\t{reason}\n" for path, reason in skipped))
         print(f"The {len(skipped)} skipped files are listed in {listing}.", file=sys.stderr)
     every_steps, every_minutes = _checkpoint_frequency(settings["checkpoint_every"])
     checkpoint = TrainingCheckpoint(model_path, every_n_steps=every_steps,
@@ -808,7 +589,7 @@ def _load_checkpoint(model_path):
     """The saved model and its position, or a CliError naming what is wrong."""
     from keras_wgan.checkpoints import checkpoint_position
 
-    gan = _load_gan(model_path)
+    gan = load_gan(model_path)
     try:
         return gan, checkpoint_position(model_path, gan)
     except (OSError, ValueError) as error:
@@ -843,152 +624,3 @@ def _move_aside(out):
     except OSError as error:
         raise CliError(f"--restart: cannot move the old files into {target}: {error}") from None
     print(f"--restart: the previous run's files are in {target}", flush=True)
-
-
-# --------------------------------------------------------------------- sample
-
-
-def run_sample(args):
-    """Write a PNG grid of ``--n`` images generated from a saved model."""
-    if not os.path.exists(args.model_path):
-        raise CliError(f"model file {args.model_path!r} does not exist.")
-    if not os.path.isfile(args.model_path):
-        raise CliError(f"{args.model_path!r} is not a file (expected a .keras model file).")
-    if os.path.isdir(args.out):
-        raise CliError(f"--out {args.out!r} is a directory; give the PNG file to write.")
-
-    from keras_wgan.images import save_image_grid
-
-    gan = _load_gan(args.model_path, compile=False)
-    labels, columns, what = _sample_labels(gan, args)
-    n = args.n if labels is None else len(labels)
-    images = gan.generate(n, seed=args.seed, batch_size=args.batch_size, labels=labels)
-    try:
-        save_image_grid(images, args.out, columns=columns)
-    except ValueError as error:  # e.g. a model that does not output images
-        raise CliError(str(error)) from None
-    except OSError as error:  # e.g. a folder that cannot be created
-        raise CliError(f"cannot write --out {args.out!r}: {error.strerror or error}.") from None
-    print(f"Wrote {n} samples{what} (seed {args.seed}) to {args.out}")
-    return 0
-
-
-def _sample_labels(gan, args):
-    """The labels ``sample`` asks for, the grid's columns and words for the summary line."""
-    from keras_wgan.conditioning import class_index
-
-    if not gan.conditional:
-        if args.label is not None:
-            raise CliError(
-                f"--label {args.label}: {args.model_path!r} is unconditional (trained without "
-                f"labels); drop --label: {PROG} sample {args.model_path} --n {args.n}"
-            )
-        return None, args.columns, ""
-    names = gan.class_names or [str(k) for k in range(gan.num_classes)]
-    if args.label is not None:
-        try:
-            k = class_index(args.label, gan.class_names, gan.num_classes)
-        except ValueError as error:
-            raise CliError(f"--label: {error}") from None
-        return [k] * args.n, args.columns, f" of class {k} ({names[k]})"
-
-    per_class = args.columns or max(1, args.n // gan.num_classes)
-    labels = np.repeat(np.arange(gan.num_classes), per_class)
-    return labels, per_class, f", one row per class ({', '.join(names)})"
-
-
-# ------------------------------------------------------------------- evaluate
-
-
-def _format_row(label, figures):
-    return (f"{label:<22}{figures['fd']:>12.3f}{figures['kd']:>12.4f}{figures['is']:>10.3f}"
-            f"{figures['modes_covered']:>8d}/{figures['num_classes']}")
-
-
-def run_evaluate(args):
-    """Print the yardstick's figures for a saved model beside the real-data floor."""
-    if not os.path.isfile(args.model_path):
-        raise CliError(f"model file {args.model_path!r} does not exist.")
-    gan = _load_gan(args.model_path, compile=False)
-    if len(gan.sample_shape) != 3:
-        raise CliError(f"{args.model_path!r} does not generate images (sample shape "
-                       f"{gan.sample_shape}); evaluate needs an image model.")
-
-    from keras_wgan.data import DataUnavailableError
-    from keras_wgan.evaluation import DomainYardstick
-
-    print(f"Loading the {args.dataset} yardstick (trains a small classifier once, then "
-          "uses the cache)...", flush=True)
-    try:
-        yardstick = DomainYardstick.for_dataset(
-            args.dataset, gan.sample_shape, data_dir=args.data_dir, cache_dir=args.cache_dir,
-            verbose=0,
-        )
-    except (DataUnavailableError, FileNotFoundError, ValueError) as error:
-        raise CliError(str(error)) from None
-    n = min(args.n, yardstick.train_images.shape[0])
-    labels = None
-    if gan.conditional:
-        if gan.num_classes != yardstick.classifier.num_classes:
-            raise CliError(
-                f"{args.model_path!r} has {gan.num_classes} classes but the {args.dataset} "
-                f"yardstick has {yardstick.classifier.num_classes}; pass the --dataset the "
-                "model was trained on."
-            )
-        labels = np.arange(n) % gan.num_classes  # an equal mix of the classes
-    images = gan.generate(n, seed=args.seed, labels=labels)
-    generated = yardstick.score(images, seed=args.seed)
-    floor = yardstick.floor(n, seed=args.seed)
-    print(f"\n{n} images vs the real {args.dataset} test split "
-          f"(classifier features; lower fd/kd is better, higher is is better)")
-    print(f"{'':<22}{'fd':>12}{'kd':>12}{'is':>10}{'modes':>10}")
-    print(_format_row("generated", generated))
-    print(_format_row("real train (floor)", floor))
-    print("class histogram (generated):",
-          " ".join(f"{h:.3f}" for h in generated["class_histogram"]))
-    print("class histogram (real):     ",
-          " ".join(f"{h:.3f}" for h in floor["class_histogram"]))
-    report = {"model": args.model_path, "dataset": args.dataset, "seed": args.seed,
-              "generated": generated, "floor": floor}
-    if labels is not None:
-        report["class_accuracy"] = _print_class_accuracy(gan, yardstick, images, labels)
-    if args.json:
-        _write_json(args.json, report)
-        print(f"Wrote {args.json}")
-    return 0
-
-
-def _print_class_accuracy(gan, yardstick, images, labels):
-    """Print and return the conditional accuracy beside the classifier's real-image ceiling."""
-    generated = yardstick.class_accuracy(images, labels)
-    real = yardstick.class_accuracy_real()
-    names = gan.class_names or [str(k) for k in range(gan.num_classes)]
-    print("\nconditional accuracy: share of images generated for class k that the "
-          "classifier assigns to k")
-    print(f"{'class':<16}{'generated':>10}{'real test':>11}")
-    for name, g, r in zip(names, generated["per_class"], real["per_class"]):
-        print(f"{name[:15]:<16}{g:>10.3f}{r:>11.3f}")
-    share = generated["mean"] / real["mean"] if real["mean"] else float("nan")
-    print(f"{'mean':<16}{generated['mean']:>10.3f}{real['mean']:>11.3f}   "
-          f"({share:.1%} of the real-image ceiling)")
-    return {"generated": generated, "real": real}
-
-
-# ----------------------------------------------------------------------- demo
-
-
-def run_demo(args):
-    """Train the toy runs and draw the Figure 1 panel."""
-    if os.path.isdir(args.out):
-        raise CliError(f"--out {args.out!r} is a directory; give the PNG file to write.")
-    from keras_wgan import toy
-
-    sets = tuple(args.sets) if args.sets else toy.TOY_DATASETS
-    unknown = [name for name in sets if name not in toy.TOY_DATASETS]
-    if unknown:
-        raise CliError(f"unknown toy set(s) {unknown}; choose from {list(toy.TOY_DATASETS)}.")
-    models = tuple(args.models) if args.models else MODELS
-    budget = {key: value for key, value in (("steps", args.steps), ("width", args.width))
-              if value is not None}
-    toy.run_demo(out=args.out, sets=sets, models=models, seed=args.seed, verbose=1, **budget)
-    return 0
