@@ -1,17 +1,21 @@
-"""Sample quality on real Fashion-MNIST at equal CPU time: the seed's recipe vs the library's.
+"""Sample quality on real Fashion-MNIST at equal CPU time: the original recipe vs the library's.
 
-For each model (WGAN, WGAN-GP) and each recipe, trains the seed's DCGAN-style nets on
-real Fashion-MNIST (32x32, [-1, 1]) for a CPU-time budget and scores the generator
-with the offline domain yardstick (``keras_wgan.metrics.DomainYardstick``: a small
-classifier trained once on the real training split) every ``--eval-every`` CPU minutes,
-printing the curve beside the real-data floor.
+For each model (WGAN, WGAN-GP) and each recipe, trains the original experiment's
+DCGAN-style nets on real Fashion-MNIST (32x32, [-1, 1]) for a CPU-time budget and scores
+the generator with the offline domain yardstick
+(``keras_wgan.evaluation.DomainYardstick``: a small classifier trained once on the real
+training split) every ``--eval-every`` CPU minutes, printing the curve beside the
+real-data floor.
 
-Recipes (same nets, data order, seed, batch size, n_critic 5, clip 0.01 / lambda 10):
-- ``seed``: the seed's (and the papers') optimizers, ``compile(**gan.paper_optimizers())``
-  (WGAN: RMSprop 5e-5; WGAN-GP: Adam 1e-4, 0.5, 0.9), no weight averaging.
-- ``library``: the library's defaults, ``WGAN(g, c)`` / ``WGANGP(g, c)`` and a bare
-  ``compile()``: the same optimizers at rate 1e-3 and generator weight averaging
-  (``ema_decay=0.999``). The figures this script printed chose those defaults.
+Recipes (same nets, data order, seed, batch size, n_critic 5, clip 0.01 / lambda 10;
+each a ``keras_wgan.presets`` recipe at ``--dim``):
+- ``original``: the original experiment's (and the papers') optimizers, no weight
+  averaging (preset ``"original_experiment"``: WGAN RMSprop 5e-5; WGAN-GP Adam 1e-4,
+  0.5, 0.9).
+- ``library``: the library's defaults (preset ``"fashion_mnist_32"``, as
+  ``WGAN(g, c)`` / ``WGANGP(g, c)`` and a bare ``compile()``): the same optimizers at rate
+  1e-3 and generator weight averaging (``ema_decay=0.999``). The figures this script
+  printed chose those defaults.
 
 - ``conditional`` (``--conditional``): the library's defaults with class-conditional
   nets (``num_classes=10``: class embedding joined to the noise, projection critic)
@@ -45,12 +49,12 @@ import time
 import numpy as np
 
 MODELS = ("wgan", "wgan-gp")
-RECIPES = ("seed", "library", "conditional")
+RECIPES = ("original", "library", "conditional")
 OPTIMIZERS = ("adam", "rmsprop")
 
 
 def recipe(text):
-    """``seed``, ``library``, or the library's defaults with changes, e.g. ``rate=3e-4,ema=off``.
+    """``original``, ``library``, or the library's defaults changed, e.g. ``rate=3e-4,ema=off``.
 
     Keys: ``rate`` (both optimizers' learning rate), ``ema`` (a decay or ``off``) and
     ``optimizer`` (``adam`` = Adam(beta_1=0.5, beta_2=0.9), ``rmsprop``): how the
@@ -63,7 +67,7 @@ def recipe(text):
         key, sep, value = item.partition("=")
         if not sep or key not in allowed:
             raise argparse.ArgumentTypeError(
-                f"must be 'seed', 'library' or comma-separated {sorted(allowed)}=value "
+                f"must be 'original', 'library' or comma-separated {sorted(allowed)}=value "
                 f"changes to the library's defaults, got {text!r}"
             )
         try:
@@ -85,13 +89,14 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     p.add_argument("--recipes", nargs="+", type=recipe, default=list(RECIPES),
-                   help="seed, library, or changes to the library's defaults such as "
-                        "rate=3e-4,ema=off (see recipe()); default: seed library")
+                   help="original, library, or changes to the library's defaults such as "
+                        "rate=3e-4,ema=off (see recipe()); default: original library")
     p.add_argument("--budget-minutes", type=float, default=30.0,
                    help="CPU minutes of training per run (scoring excluded); default 30")
     p.add_argument("--eval-every", type=float, default=5.0,
                    help="CPU minutes of training between scores; default 5")
-    p.add_argument("--dim", type=int, default=32, help="net width (seed: 128); default 32")
+    p.add_argument("--dim", type=int, default=32,
+                   help="net width (the original experiment: 128); default 32")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--latent-dim", type=int, default=128)
     p.add_argument("--n-eval", type=int, default=2000,
@@ -114,58 +119,42 @@ def parse_args(argv=None):
 
 
 def build_gan(model, recipe, args):
+    """The (model, recipe) run's GAN, compiled: a ``keras_wgan.presets`` recipe at ``--dim``."""
     import keras
 
     from keras_wgan import WGAN, WGANGP
-    from keras_wgan.architectures import build_critic, build_generator
 
-    shape = (32, 32, 1)
-    if model == "wgan":
-        cls = WGAN
-        generator = build_generator(args.latent_dim, shape, args.dim, middle_filters=args.dim)
-        critic = build_critic(shape, args.dim, normalization="batch")
-    else:
-        cls = WGANGP
-        generator = build_generator(args.latent_dim, shape, args.dim)
-        critic = build_critic(shape, args.dim)
+    cls = WGAN if model == "wgan" else WGANGP
+    common = {"dim": args.dim, "latent_dim": args.latent_dim, "seed": args.seed}
+    if recipe == "original":  # the papers' optimizers, no weight average
+        return cls.from_preset("original_experiment", **common)
+    if recipe == "library":  # the library's defaults, untouched
+        return cls.from_preset("fashion_mnist_32", **common)
     if recipe == "conditional":
         from keras_wgan.data import CLASS_NAMES
 
         names = list(CLASS_NAMES.get(args.dataset, [str(k) for k in range(10)]))
-        if model == "wgan":
-            generator = build_generator(args.latent_dim, shape, args.dim,
-                                        middle_filters=args.dim, num_classes=len(names))
-            critic = build_critic(shape, args.dim, normalization="batch",
-                                  num_classes=len(names))
+        return cls.from_preset("fashion_mnist_32", class_names=names, **common)
+    # The defaults with the changes the recipe names.
+    changes = dict(item.split("=") for item in recipe.split(","))
+    ema = changes.get("ema")
+    if ema is not None:
+        common["ema_decay"] = None if ema == "off" else float(ema)
+    rate = float(changes["rate"]) if "rate" in changes else None
+    kind = changes.get("optimizer")
+    if kind is None:  # the class's own optimizers, at the rate asked for
+        return cls.from_preset("fashion_mnist_32", learning_rate=rate, **common)
+    gan = cls.from_preset("fashion_mnist_32", compile=False, **common)
+    optimizers = {}
+    for arg in ("critic_optimizer", "generator_optimizer"):
+        if kind == "adam":
+            optimizer = keras.optimizers.Adam(beta_1=0.5, beta_2=0.9)
         else:
-            generator = build_generator(args.latent_dim, shape, args.dim, num_classes=len(names))
-            critic = build_critic(shape, args.dim, num_classes=len(names))
-        gan = cls(generator, critic, seed=args.seed, class_names=names)
-        gan.compile()
-    elif recipe == "seed":
-        gan = cls(generator, critic, ema_decay=None, seed=args.seed)
-        gan.compile(**cls.paper_optimizers())
-    elif recipe == "library":  # the library's defaults, untouched
-        gan = cls(generator, critic, seed=args.seed)
-        gan.compile()
-    else:  # the defaults with the changes the recipe names
-        changes = dict(item.split("=") for item in recipe.split(","))
-        ema = changes.get("ema")
-        gan = cls(generator, critic, seed=args.seed, **(
-            {} if ema is None else {"ema_decay": None if ema == "off" else float(ema)}))
-        kind = changes.get("optimizer")
-        optimizers = {}
-        for arg in ("critic_optimizer", "generator_optimizer"):
-            if kind == "adam":
-                optimizer = keras.optimizers.Adam(beta_1=0.5, beta_2=0.9)
-            elif kind == "rmsprop":
-                optimizer = keras.optimizers.RMSprop()
-            else:
-                optimizer = getattr(cls, f"default_{arg}")()  # the class's own default
-            if "rate" in changes:
-                optimizer.learning_rate = float(changes["rate"])
-            optimizers[arg] = optimizer
-        gan.compile(**optimizers)
+            optimizer = keras.optimizers.RMSprop()
+        if rate is not None:
+            optimizer.learning_rate = rate
+        optimizers[arg] = optimizer
+    gan.compile(**optimizers)
     return gan
 
 
@@ -179,7 +168,7 @@ def run_child(args):
     tf.config.threading.set_inter_op_parallelism_threads(max(1, args.threads))
     from keras_wgan.callbacks import SampleGrid
     from keras_wgan.data import load_dataset
-    from keras_wgan.metrics import DomainYardstick
+    from keras_wgan.evaluation import DomainYardstick
 
     model, recipe = args.run.split(":")
     keras.utils.set_random_seed(args.seed)
@@ -294,7 +283,7 @@ def main(argv=None):
         return run_child(args)
     os.makedirs(args.out, exist_ok=True)
     # Train (or load) the yardstick once here, so parallel children only read the cache.
-    from keras_wgan.metrics import DomainYardstick
+    from keras_wgan.evaluation import DomainYardstick
 
     DomainYardstick.for_dataset(args.dataset, (32, 32, 1), data_dir=args.data_dir,
                                 cache_dir=args.cache_dir)

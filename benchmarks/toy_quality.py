@@ -54,8 +54,8 @@ def parse_args(argv=None):
     parser.add_argument("--depth", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--n-critic", type=int, default=5)
-    parser.add_argument("--sets", nargs="+", default=list(toy.data.TOY_DATASETS),
-                        choices=list(toy.data.TOY_DATASETS))
+    parser.add_argument("--sets", nargs="+", default=list(toy.TOY_DATASETS),
+                        choices=list(toy.TOY_DATASETS))
     parser.add_argument("--models", nargs="+", default=["wgan-gp", "wgan"],
                         choices=list(toy.MODELS))
     parser.add_argument("--learning-rate", type=_rate, default=1e-3,

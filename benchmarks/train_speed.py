@@ -1,10 +1,11 @@
-"""Training-speed benchmark: keras_wgan's ``fit`` vs the seed's loop vs a hand-written loop.
+"""Training-speed benchmark: keras_wgan's ``fit`` vs the original loop vs a hand-written loop.
 
-Why: the library replaced the seed's hand-rolled training loop with ``keras.Model.fit``;
-this script checks, on the seed's exact networks and optimizers, that ``fit`` is much
-faster than the seed's loop, no slower than a single hand-written ``tf.function`` doing
-the same maths, close to the machine's matmul rate, free of retracing and host syncs,
-and not heavier in memory. It also checks that ``keras_wgan.data.load_dataset`` feeds
+Why: the library replaced the original experiment's hand-rolled training loop with
+``keras.Model.fit``; this script checks, on that experiment's exact networks and
+optimizers (the ``original_experiment`` preset), that ``fit`` is much faster than the
+original loop, no slower than a single hand-written ``tf.function`` doing the same maths,
+close to the machine's matmul rate, free of retracing and host syncs, and not heavier in
+memory. It also checks that ``keras_wgan.data.load_dataset`` feeds
 images far faster than training consumes them.
 
 Every variant runs in its own subprocess (so peak RSS is per variant), all of one
@@ -15,17 +16,18 @@ a shared machine. An fp32 matmul loop takes part in the same rotation, so the FL
 are compared with a matmul rate measured under the same conditions.
 
 Variants (``--variants``; ``--ablations`` adds the ``fit-*`` ablation rows):
-  seed           the seed's loop: per critic step ``generator.predict`` on fresh noise and
-                 an eager GradientTape critic update (WGAN: then clipping every critic
-                 weight with get_weights/np.clip/set_weights, layer by layer); the
-                 generator trained through a compiled generator+frozen-critic model with
-                 ``train_on_batch``. Stock Keras layers.
+  original       the original experiment's loop: per critic step ``generator.predict``
+                 on fresh noise and an eager GradientTape critic update (WGAN: then
+                 clipping every critic weight with get_weights/np.clip/set_weights,
+                 layer by layer); the generator trained through a compiled
+                 generator+frozen-critic model with ``train_on_batch``. Stock Keras
+                 layers.
   reference      hand-written: the whole iteration (n_critic critic updates on fresh
                  batches + one generator update) in one ``tf.function``, plain
                  ``optimizer.apply``, no Keras training machinery. Stock Keras layers.
   fit            ``WGAN.fit`` / ``WGANGP.fit`` as a user calls it (defaults), on the nets
                  ``keras_wgan.architectures`` builds as they are.
-  fit-stock      ablation: ``fit`` with stock Keras layers (like seed and reference).
+  fit-stock      ablation: ``fit`` with stock Keras layers (like original and reference).
   fit-split      ablation: ``fit`` with real and fake critic passes in two calls.
   fit-fastlrelu  ablation: ``fit-stock`` with the critic's LeakyReLU replaced by
                  ``keras_wgan.ops.LeakyReLU`` (no double backward through the mask).
@@ -58,7 +60,8 @@ Backends (``--backend``): each variant's child runs with ``KERAS_BACKEND`` set. 
 ``jax`` and ``torch`` the rows are ``fit`` and ``reference`` (a hand-written step on
 that backend: JAX, n_critic critic updates + 1 generator update in one ``jax.jit``
 with ``stateless_call`` / ``stateless_apply``; PyTorch, the same maths eagerly with
-``torch.autograd``); the seed loop (TensorFlow) is always added as the common baseline.
+``torch.autograd``); the original loop (TensorFlow) is always added as the common
+baseline.
 ``fit-*`` ablations and the ``reference-*`` diagnostics are TensorFlow-only (they toggle
 TensorFlow's run-time fast paths, ``keras_wgan.backend.tensorflow``).
 
@@ -79,10 +82,13 @@ import sys
 import time
 
 RESULT_TAG = "@@RESULT@@"
+# Every variant times the nets and optimizers of this keras_wgan.presets recipe (at
+# --dim and these shapes, the recipe's own).
+PRESET = "original_experiment"
 BATCH = 64
 LATENT = 128
 IMAGE_SHAPE = (32, 32, 1)
-DEFAULT_VARIANTS = ("seed", "reference", "fit")
+DEFAULT_VARIANTS = ("original", "reference", "fit")
 DIAGNOSTICS = ("reference-steps", "reference-fast")
 ABLATIONS = ("fit-stock", "fit-split", "fit-fastlrelu", "fit-fastconv", "fit-fast")
 # Which layers each fit variant forces (None: as keras_wgan.architectures builds them).
@@ -132,17 +138,18 @@ def resolve_jit(jit):
     return jit == "on"
 
 
-def build_nets(model, dim):
-    """The seed's nets as keras_wgan.architectures builds them (stock Keras layers)."""
-    from keras_wgan import architectures
+def model_class(model):
+    import keras_wgan
 
-    if model == "wgan-gp":
-        generator = architectures.build_generator(LATENT, IMAGE_SHAPE, dim)
-        critic = architectures.build_critic(IMAGE_SHAPE, dim)
-    else:
-        generator = architectures.build_generator(LATENT, IMAGE_SHAPE, dim, middle_filters=dim)
-        critic = architectures.build_critic(IMAGE_SHAPE, dim, normalization="batch")
-    return generator, critic
+    return keras_wgan.WGANGP if model == "wgan-gp" else keras_wgan.WGAN
+
+
+def build_nets(model, dim):
+    """The original experiment's nets (the PRESET recipe; stock Keras layers)."""
+    from keras_wgan import presets
+
+    return presets.build_nets(PRESET, model_class(model), dim=dim, latent_dim=LATENT,
+                              image_shape=IMAGE_SHAPE)
 
 
 def set_fast_paths(generator, critic, fast_lrelu=None, fast_conv=None):
@@ -222,12 +229,12 @@ def make_dataset(batch, n_images=4096, seed=0, extra_batch=None):
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def seed_optimizers(model):
-    import keras
+def original_optimizers(model):
+    """The original experiment's (the papers') optimizers: [critic's, generator's]."""
+    from keras_wgan import presets
 
-    if model == "wgan-gp":
-        return [keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9) for _ in range(2)]
-    return [keras.optimizers.RMSprop(5e-5) for _ in range(2)]
+    pair = presets.make_optimizers(PRESET, model_class(model))
+    return [pair["critic_optimizer"], pair["generator_optimizer"]]
 
 
 class Lockstep:
@@ -306,7 +313,7 @@ def run_fit(spec, lockstep):
     import keras
     import tensorflow as tf
 
-    import keras_wgan
+    from keras_wgan import presets
 
     import contextlib
 
@@ -321,19 +328,22 @@ def run_fit(spec, lockstep):
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         scope = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope
     with scope():
-        generator, critic = build_nets(model, dim)
-        cls = keras_wgan.WGANGP if model == "wgan-gp" else keras_wgan.WGAN
-        # The seed's recipe, like for like with the hand-written loops: no weight
-        # averaging and the papers' optimizers (the library defaults add one
+        # The original experiment's recipe, like for like with the hand-written loops:
+        # no weight averaging and the papers' optimizers (the library defaults add one
         # weight-sized average per generator update).
-        gan = cls(generator, critic, n_critic=n_critic, ema_decay=None, seed=0)
+        gan = model_class(model).from_preset(
+            PRESET, dim=dim, latent_dim=LATENT, image_shape=IMAGE_SHAPE, n_critic=n_critic,
+            seed=0, compile=False,
+        )
+        generator, critic = gan.generator, gan.critic
         if backend == "tensorflow":
             set_fast_paths(generator, critic, **FIT_NETS[spec["variant"]])
         if spec["variant"] == "fit-split":
             gan._critic_batch_coupled = True  # forces separate real/fake critic calls
         jit = {"auto": "auto", "on": True, "off": False}[spec["jit"]]
         spe = spec["spe"]
-        gan.compile(jit_compile=jit, steps_per_execution=spe, **gan.paper_optimizers())
+        gan.compile(jit_compile=jit, steps_per_execution=spe,
+                    **presets.make_optimizers(PRESET, type(gan)))
 
     traces = []  # one entry per Python trace of train_step, tagged with its epoch
     epoch_now = [0]
@@ -419,7 +429,7 @@ def run_reference(spec, lockstep):
     fast = spec["variant"] == "reference-fast"
     generator, critic = build_nets(model, dim)
     set_fast_paths(generator, critic, fast_lrelu=fast, fast_conv=fast)
-    critic_opt, gen_opt = seed_optimizers(model)
+    critic_opt, gen_opt = original_optimizers(model)
     c_vars, g_vars = critic.trainable_variables, generator.trainable_variables
     critic_opt.build(c_vars)
     gen_opt.build(g_vars)
@@ -506,7 +516,7 @@ def run_reference_jax(spec, lockstep):
 
     model, dim, n_critic = spec["model"], spec["dim"], spec["n_critic"]
     generator, critic = build_nets(model, dim)
-    critic_opt, gen_opt = seed_optimizers(model)
+    critic_opt, gen_opt = original_optimizers(model)
     critic_opt.build(critic.trainable_variables)
     gen_opt.build(generator.trainable_variables)
     gp = model == "wgan-gp"
@@ -589,7 +599,7 @@ def run_reference_torch(spec, lockstep):
 
     model, dim, n_critic = spec["model"], spec["dim"], spec["n_critic"]
     generator, critic = build_nets(model, dim)
-    critic_opt, gen_opt = seed_optimizers(model)
+    critic_opt, gen_opt = original_optimizers(model)
     c_vars, g_vars = critic.trainable_variables, generator.trainable_variables
     critic_opt.build(c_vars)
     gen_opt.build(g_vars)
@@ -648,8 +658,9 @@ def run_reference_torch(spec, lockstep):
     }
 
 
-def run_seed(spec, lockstep):
-    """The seed's training loop, rebuilt faithfully (eager critic, predict, train_on_batch)."""
+def run_original(spec, lockstep):
+    """The original experiment's training loop, rebuilt faithfully (eager critic,
+    predict, train_on_batch)."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -657,7 +668,7 @@ def run_seed(spec, lockstep):
 
     model, dim, n_critic = spec["model"], spec["dim"], spec["n_critic"]
     generator, critic = build_nets(model, dim)
-    critic_opt, gen_opt = seed_optimizers(model)
+    critic_opt, gen_opt = original_optimizers(model)
     gp = model == "wgan-gp"
 
     noise_in = keras.Input((LATENT,))
@@ -688,7 +699,7 @@ def run_seed(spec, lockstep):
                 loss += 10.0 * tf.reduce_mean(tf.square(norms - 1.0))
         variables = critic.trainable_variables
         critic_opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        if not gp:  # the seed clips every critic weight (BN statistics included)
+        if not gp:  # the original clips every critic weight (BN statistics included)
             for layer in critic.layers:
                 weights = layer.get_weights()
                 if weights:
@@ -794,7 +805,7 @@ def run_data(spec, lockstep):
 
 
 JOBS = {
-    "seed": run_seed,
+    "original": run_original,
     "reference": run_reference,
     "reference-steps": run_reference,
     "reference-fast": run_reference,
@@ -927,7 +938,7 @@ def parse_args(argv=None):
     parser.add_argument("--jit-compile", choices=("auto", "on", "off", "both"), default="auto")
     parser.add_argument("--backend", nargs="+", choices=BACKENDS, default=["tensorflow"],
                         help="Keras backends to time fit and a hand-written step on "
-                             "(the TensorFlow seed loop is always the baseline)")
+                             "(the TensorFlow original loop is always the baseline)")
     parser.add_argument("--steps-per-execution", type=int, nargs="+", default=[1])
     parser.add_argument("--n-critic", type=int, default=5)
     parser.add_argument("--variants", nargs="+", choices=ALL_VARIANTS, default=None)
@@ -952,11 +963,11 @@ def training_jobs(args, model):
         variants += [v for v in ABLATIONS if v not in variants]
     jits = ("off", "on") if args.jit_compile == "both" else (args.jit_compile,)
     jobs = []
-    if "tensorflow" in args.backend or "seed" in variants:
-        jobs.append(("tensorflow", "seed", "auto", 1))  # the common baseline
+    if "tensorflow" in args.backend or "original" in variants:
+        jobs.append(("tensorflow", "original", "auto", 1))  # the common baseline
     for backend in args.backend:
         for variant in variants:
-            if variant == "seed":
+            if variant == "original":
                 continue
             if backend == "tensorflow":
                 if variant.startswith("reference"):
@@ -994,8 +1005,8 @@ def speed_ratio(base, result):
 def print_table(rows, n_critic):
     header = (
         f"{'model':8} {'dim':>4} {'backend':10} {'variant':15} {'jit':>4} {'spe':>3} "
-        f"{'s/G-upd':>8} {'min':>7} {'IQR':>5} {'trace s':>7} {'crit img/s':>10} {'x seed':>6} "
-        f"{'x ref':>6} {'GFLOP/s':>7} {'%mm':>4} {'RSS MB':>7} {'RSS/seed':>8} "
+        f"{'s/G-upd':>8} {'min':>7} {'IQR':>5} {'trace s':>7} {'crit img/s':>10} {'x orig':>6} "
+        f"{'x ref':>6} {'GFLOP/s':>7} {'%mm':>4} {'RSS MB':>7} {'RSS/orig':>8} "
         f"{'retr':>4} {'n':>3}"
     )
     print(header)
@@ -1011,13 +1022,14 @@ def print_table(rows, n_critic):
             continue
         group = [x for x in rows if x["spec"]["model"] == spec["model"]
                  and x["spec"]["dim"] == spec["dim"] and summarize(x["result"], n_critic)]
-        seed = next((x for x in group if x["spec"]["variant"] == "seed"), None)
+        original = next((x for x in group if x["spec"]["variant"] == "original"), None)
         refs = [x for x in group if x["spec"]["variant"] == "reference"
                 and x["spec"].get("backend", "tensorflow") == backend]
         ref = next((x for x in refs if x["spec"]["jit"] == jit), refs[0] if refs else None)
-        x_seed = speed_ratio(seed["result"], result) if seed else None
+        x_original = speed_ratio(original["result"], result) if original else None
         x_ref = speed_ratio(ref["result"], result) if ref else None
-        rss_vs = result["peak_rss_mb"] / seed["result"]["peak_rss_mb"] if seed else None
+        rss_vs = result["peak_rss_mb"] / original["result"]["peak_rss_mb"] if original \
+            else None
         q = statistics.quantiles(result["per_update"], n=4) if len(result["per_update"]) > 1 \
             else [s["t"], s["t"], s["t"]]
         iqr = (q[2] - q[0]) / s["t"]
@@ -1026,7 +1038,7 @@ def print_table(rows, n_critic):
         print(
             f"{head} {s['t']:8.3f} {min(result['per_update']):7.3f} {100 * iqr:4.0f}% "
             f"{s['trace_s']:7.1f} {s['img_s']:10.1f} "
-            f"{fmt(x_seed, '6.2f')} {fmt(x_ref, '6.3f')} {s['gflops']:7.1f} "
+            f"{fmt(x_original, '6.2f')} {fmt(x_ref, '6.3f')} {s['gflops']:7.1f} "
             f"{100 * s['gflops'] / matmul if matmul else 0:4.0f} {result['peak_rss_mb']:7.0f} "
             f"{fmt(rss_vs, '8.3f')} {'-' if retr is None else retr:>4} "
             f"{len(result['per_update']):>3}"
@@ -1126,7 +1138,7 @@ def main(argv=None):
               "generator update), steady state, variants interleaved update by update; min: "
               "fastest update; IQR: interquartile range / median; trace s: first update "
               "minus the median; crit img/s: real images the critic consumes per second; "
-              "x seed / x ref: times faster than the seed loop (TensorFlow) / the "
+              "x orig / x ref: times faster than the original loop (TensorFlow) / the "
               "hand-written reference (same backend and jit), median of the per-round paired ratios; %mm: useful GFLOP/s as % "
               "of the interleaved matmul rate; RSS: peak resident memory; retr: traces "
               "after the first epoch; n: timed updates.")

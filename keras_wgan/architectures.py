@@ -1,8 +1,10 @@
-"""Network builders: the seed's DCGAN-style image nets and the WGAN-GP paper's toy MLPs.
+"""Network builders: the original experiment's DCGAN-style image nets and the toy MLPs.
 
-The image builders reproduce the seed experiments layer for layer, so their parameter
-counts match (at ``dim=128``: WGAN-GP generator 6,013,697 / critic 4,107,393; WGAN
-generator 5,190,657 / critic 4,111,361) and speed comparisons with the seed are fair.
+The image builders reproduce the reference implementation's nets layer for layer, so
+their parameter counts match (at ``dim=128``: WGAN-GP generator 6,013,697 / critic
+4,107,393; WGAN generator 5,190,657 / critic 4,111,361) and speed comparisons with it are
+fair. The toy MLPs are the WGAN-GP paper's. Which variant each model uses, at which
+settings, is in ``keras_wgan.presets``.
 
 Every builder takes ``num_classes``: None builds the unconditional net; an integer K
 builds the class-conditional one of the same shape. A conditional generator is
@@ -16,22 +18,16 @@ Labels are integer class indices of shape (batch,).
 import keras
 from keras import layers
 
+from keras_wgan import checks
+
 NORMALIZATIONS = (None, "batch", "layer")
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
-
-
 def _check_num_classes(num_classes):
-    if num_classes is not None and (
-        isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2
-    ):
-        raise ValueError(
-            f"`num_classes` must be None (unconditional) or an integer >= 2, got {num_classes!r}."
-        )
-    return num_classes
+    return checks.check_int(
+        "num_classes", num_classes, minimum=2, allow_none=True,
+        hint="None builds the unconditional net.",
+    )
 
 
 def _label_input():
@@ -73,7 +69,7 @@ def _check_image_shape(image_shape):
     if (
         not isinstance(image_shape, (tuple, list))
         or len(image_shape) != 3
-        or not all(isinstance(d, int) and d > 0 for d in image_shape)
+        or not all(checks.is_int(d) and d > 0 for d in image_shape)
     ):
         raise ValueError(
             "`image_shape` must be (height, width, channels) with positive integers, "
@@ -85,7 +81,7 @@ def _check_image_shape(image_shape):
             "`image_shape` height and width must be divisible by 8 (three 2x "
             f"up/down-sampling stages), got {tuple(image_shape)!r}."
         )
-    return tuple(image_shape)
+    return tuple(int(d) for d in image_shape)
 
 
 def build_generator(
@@ -97,12 +93,12 @@ def build_generator(
     num_classes=None,
     class_embedding_dim=None,
 ):
-    """The seed's generator: Dense -> (H/8, W/8, 4*dim), three upsample + 5x5 conv blocks, tanh.
+    """The original generator: Dense -> (H/8, W/8, 4*dim), three upsample + 5x5 convs, tanh.
 
     Blocks use bilinear 2x upsampling followed by a 5x5 "same" convolution with
     ``2*dim``, ``middle_filters`` and ``channels`` filters; BatchNorm + ReLU after the
     dense layer and the first two convolutions. ``middle_filters`` defaults to ``2*dim``
-    (the seed's WGAN-GP generator); the seed's WGAN generator uses ``dim``
+    (the original experiment's WGAN-GP generator); its WGAN generator uses ``dim``
     (``build_generator(..., middle_filters=dim)``, or ``variant="wgan"`` in the examples).
     Outputs are in [-1, 1]. Stock Keras layers only (on TensorFlow the GAN routes the
     narrow output convolution to a faster kernel at run time, ``keras_wgan.backend``).
@@ -110,19 +106,19 @@ def build_generator(
     with a learned embedding of the label (``class_embedding_dim``, default
     ``latent_dim``) before the dense layer.
     """
-    _check_positive_int("latent_dim", latent_dim)
-    _check_num_classes(num_classes)
-    _check_positive_int("dim", dim)
+    latent_dim = checks.check_positive_int("latent_dim", latent_dim)
+    num_classes = _check_num_classes(num_classes)
+    dim = checks.check_positive_int("dim", dim)
     height, width, channels = _check_image_shape(image_shape)
     middle_filters = 2 * dim if middle_filters is None else middle_filters
-    _check_positive_int("middle_filters", middle_filters)
+    middle_filters = checks.check_positive_int("middle_filters", middle_filters)
     h0, w0 = height // 8, width // 8
 
     z = keras.Input(shape=(latent_dim,), name="noise")
     inputs, x = z, z
     if num_classes is not None:
         embedding_dim = latent_dim if class_embedding_dim is None else class_embedding_dim
-        _check_positive_int("class_embedding_dim", embedding_dim)
+        embedding_dim = checks.check_positive_int("class_embedding_dim", embedding_dim)
         inputs, x = _join_class_embedding(z, num_classes, embedding_dim)
     x = layers.Dense(h0 * w0 * 4 * dim, name="project")(x)
     x = layers.BatchNormalization(name="project_bn")(x)
@@ -147,13 +143,14 @@ def build_critic(
     num_classes=None,
     auxiliary_classifier=False,
 ):
-    """The seed's critic: three 5x5 stride-2 convs (dim, 2*dim, 4*dim), LeakyReLU(0.2), Dense(1).
+    """The original critic: three 5x5 stride-2 convs (dim, 2*dim, 4*dim), LeakyReLU, Dense(1).
 
     ``normalization``:
-    - ``None`` (default): the seed's WGAN-GP critic, convolutions without bias (the
-      penalty needs per-sample gradients, so no batch-coupled layers).
-    - ``"batch"``: the seed's WGAN critic, convolutions with bias and BatchNormalization
-      after the second and third convolutions. Do not use it with WGANGP.
+    - ``None`` (default): the original experiment's WGAN-GP critic, convolutions without
+      bias (the penalty needs per-sample gradients, so no batch-coupled layers).
+    - ``"batch"``: the original experiment's WGAN critic, convolutions with bias and
+      BatchNormalization after the second and third convolutions. Do not use it with
+      WGANGP.
     - ``"layer"``: LayerNormalization after the second and third convolutions, the
       per-sample normalisation the WGAN-GP paper recommends in place of batch norm.
     The output is an unbounded score (no sigmoid). Stock Keras layers only (on
@@ -162,8 +159,8 @@ def build_critic(
     flattened features; ``auxiliary_classifier=True`` adds a second output, K class
     logits, for the GAN's auxiliary-classifier term (``classifier_weight``).
     """
-    _check_positive_int("dim", dim)
-    _check_num_classes(num_classes)
+    dim = checks.check_positive_int("dim", dim)
+    num_classes = _check_num_classes(num_classes)
     image_shape = _check_image_shape(image_shape)
     if normalization not in NORMALIZATIONS:
         raise ValueError(
@@ -191,14 +188,11 @@ def build_mlp_generator(latent_dim, output_dim, width=512, depth=3, name="mlp_ge
 
     ``num_classes=K``: ``G([noise, labels])`` with a class embedding of size ``width``.
     """
-    for arg, value in (
-        ("latent_dim", latent_dim),
-        ("output_dim", output_dim),
-        ("width", width),
-        ("depth", depth),
-    ):
-        _check_positive_int(arg, value)
-    _check_num_classes(num_classes)
+    latent_dim = checks.check_positive_int("latent_dim", latent_dim)
+    output_dim = checks.check_positive_int("output_dim", output_dim)
+    width = checks.check_positive_int("width", width)
+    depth = checks.check_positive_int("depth", depth)
+    num_classes = _check_num_classes(num_classes)
     z = keras.Input(shape=(latent_dim,), name="noise")
     inputs, x = z, z
     if num_classes is not None:
@@ -215,9 +209,10 @@ def build_mlp_critic(input_dim, width=512, depth=3, name="mlp_critic", num_class
 
     ``num_classes=K``: a projection critic ``D([points, labels])``, as ``build_critic``.
     """
-    for arg, value in (("input_dim", input_dim), ("width", width), ("depth", depth)):
-        _check_positive_int(arg, value)
-    _check_num_classes(num_classes)
+    input_dim = checks.check_positive_int("input_dim", input_dim)
+    width = checks.check_positive_int("width", width)
+    depth = checks.check_positive_int("depth", depth)
+    num_classes = _check_num_classes(num_classes)
     x = points = keras.Input(shape=(input_dim,), name="points")
     for i in range(depth):
         x = layers.Dense(width, activation="relu", name=f"dense{i + 1}")(x)

@@ -15,7 +15,6 @@ never a truncated one. Append-only CSVs are appended to and flushed instead.
 """
 
 import csv
-import importlib.util
 import json
 import math
 import os
@@ -24,26 +23,16 @@ from array import array
 import keras
 import numpy as np
 
-from keras_wgan.images import atomic_write, tile_images, write_png
+from keras_wgan.checks import check_directory, check_non_negative_int, check_positive_int
+from keras_wgan.files import (
+    atomic_write,
+    remove_interrupted_writes,
+    replaced_atomically,
+    write_json,
+)
+from keras_wgan.images import tile_images, write_png
 
 # ---------------------------------------------------------------- file helpers
-
-
-def _atomic_write_json(path, obj):
-    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-def _check_directory(name, directory):
-    directory = os.fspath(directory)
-    if os.path.exists(directory) and not os.path.isdir(directory):
-        raise NotADirectoryError(f"`{name}` {directory!r} exists and is not a directory.")
-    return directory
 
 
 def _scalar(value):
@@ -80,9 +69,12 @@ class SampleGrid(keras.callbacks.Callback):
         every_n_epochs: write after epochs N, 2N, ...
         seed: seed of the fixed noise (None: different noise each run).
         columns: images per row; default a near-square grid.
-        log_dir: when given, also log each grid to TensorBoard there
-            (``tf.summary.image`` named "samples", step = epoch number); needs the
-            ``tensorboard`` package.
+        log_dir: when given, also log each grid to TensorBoard there: the pixels of
+            the PNG, as ``tf.summary.image`` "samples" at step = the 1-based epoch
+            number (the step of ``GANTensorBoard``'s epoch scalars). Use a folder of its
+            own (e.g. ``logs/samples`` beside ``GANTensorBoard("logs")``): TensorBoard
+            follows one event file per folder. Needs the ``tensorboard`` package
+            (``pip install "keras-wgan[tensorboard]"``).
         filename_format: ``str.format`` pattern with an ``epoch`` field.
     """
 
@@ -97,22 +89,18 @@ class SampleGrid(keras.callbacks.Callback):
         filename_format="epoch_{epoch:03d}.png",
     ):
         super().__init__()
-        self.directory = _check_directory("directory", directory)
-        self.num_samples = _check_positive_int("num_samples", num_samples)
-        self.every_n_epochs = _check_positive_int("every_n_epochs", every_n_epochs)
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
-        ):
-            raise ValueError(f"`seed` must be a non-negative integer or None, got {seed!r}.")
-        self.seed = seed
+        self.directory = check_directory("directory", directory)
+        self.num_samples = check_positive_int("num_samples", num_samples)
+        self.every_n_epochs = check_positive_int("every_n_epochs", every_n_epochs)
+        self.seed = check_non_negative_int("seed", seed, allow_none=True)
         if columns is not None:
-            _check_positive_int("columns", columns)
+            check_positive_int("columns", columns)
         self.columns = columns
-        if log_dir is not None and importlib.util.find_spec("tensorboard") is None:
-            raise ImportError(
-                "`log_dir` logs the grids with tf.summary.image, which needs the "
-                "`tensorboard` package: pip install tensorboard (or pass log_dir=None)."
-            )
+        if log_dir is not None:
+            from keras_wgan.tensorboard import require_tensorboard  # it imports this module
+
+            require_tensorboard("SampleGrid(log_dir=...), which logs the grids with "
+                                "tf.summary.image,")
         self.log_dir = None if log_dir is None else os.fspath(log_dir)
         try:
             filename_format.format(epoch=1)
@@ -183,6 +171,59 @@ class SampleGrid(keras.callbacks.Callback):
         self._writer.flush()
 
 
+# ------------------------------------------------------------- metric increments
+
+
+class MeanIncrements:
+    """The mean of what each ``keras.metrics.Mean`` metric took in since the last read.
+
+    Keras logs running means over the epoch at each batch; this recovers what the
+    batches since the previous :meth:`read` contributed, from the metric's total and
+    count (exact up to float32 rounding); read after every batch, it gives each
+    batch's own value. Shared by :class:`LossHistory` (per-batch CSV rows) and
+    :class:`keras_wgan.tensorboard.GANTensorBoard` (per-step scalars).
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.trackers = {
+            metric.name: metric
+            for metric in model.metrics
+            if isinstance(metric, keras.metrics.Mean)
+        }
+        self._previous = {}
+
+    def reset(self, baseline=None):
+        """At an epoch start (Keras resets the metrics); ``baseline``: the
+        ``{name: (total, count)}`` a resumed epoch's metrics start from."""
+        self._previous = {name: tuple(tc) for name, tc in (baseline or {}).items()}
+
+    def read(self, logs, names=None):
+        """``{name: value}`` for the logged scalars (all, or ``names``): a Mean metric's
+        mean since the last read (left out when it took in nothing), others as logged."""
+        values = {}
+        if self.trackers and hasattr(self.model, "jax_state_sync"):
+            # JAX keeps the state outside the variables during an epoch; write it back
+            # (no copies: the variables take the state's arrays) before reading them.
+            self.model.jax_state_sync()
+        for name, logged in logs.items():
+            if names is not None and name not in names:
+                continue
+            tracker = self.trackers.get(name)
+            if tracker is None:
+                value = _scalar(logged)
+                if value is not None:
+                    values[name] = value
+                continue
+            total = float(keras.ops.convert_to_numpy(tracker.total))
+            count = float(keras.ops.convert_to_numpy(tracker.count))
+            previous_total, previous_count = self._previous.get(name, (0.0, 0.0))
+            self._previous[name] = (total, count)
+            if count > previous_count:
+                values[name] = (total - previous_total) / (count - previous_count)
+        return values
+
+
 # ----------------------------------------------------------------- LossHistory
 
 
@@ -196,7 +237,9 @@ class _CsvLog:
     Rows are dicts; a missing value is an empty cell. Appending is the normal path;
     the file is rewritten (streamed into a temporary file, then ``os.replace``) only
     when new columns appear or :meth:`load` drops rows, so memory stays small even
-    for a million batch rows.
+    for a million batch rows. Not ``keras.callbacks.CSVLogger(append=True)``: it fixes
+    its columns at the first row (a column appearing later is left out), writes epoch
+    rows only, and on resume cannot drop the rows a killed run logged after its checkpoint.
     """
 
     def __init__(self, path, key_columns):
@@ -340,16 +383,15 @@ class LossHistory(keras.callbacks.Callback):
 
     def __init__(self, directory, plot=True, flush_every=100, smoothing=50):
         super().__init__()
-        self.directory = _check_directory("directory", directory)
+        self.directory = check_directory("directory", directory)
         if not isinstance(plot, bool):
             raise ValueError(f"`plot` must be True or False, got {plot!r}.")
         self.plot = plot
-        self.flush_every = _check_positive_int("flush_every", flush_every)
-        self.smoothing = _check_positive_int("smoothing", smoothing)
+        self.flush_every = check_positive_int("flush_every", flush_every)
+        self.smoothing = check_positive_int("smoothing", smoothing)
         self.epochs = _CsvLog(os.path.join(self.directory, self.EPOCH_FILE), ("epoch",))
         self.batches = _CsvLog(os.path.join(self.directory, self.BATCH_FILE), ("epoch", "step"))
-        self._trackers = {}
-        self._previous = {}
+        self._increments = None
         self._series = {}  # metric -> (steps, values) of the batch rows, for the plot
         self._last_step = 0
         self._epoch_number = None
@@ -378,13 +420,9 @@ class LossHistory(keras.callbacks.Callback):
 
     # ------------------------------------------------------------ callbacks
     def on_train_begin(self, logs=None):
-        _check_directory("directory", self.directory)
+        check_directory("directory", self.directory)
         os.makedirs(self.directory, exist_ok=True)
-        self._trackers = {
-            metric.name: metric
-            for metric in self.model.metrics
-            if isinstance(metric, keras.metrics.Mean)
-        }
+        self._increments = MeanIncrements(self.model)
         self.epochs.loaded = self.batches.loaded = False
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -402,14 +440,15 @@ class LossHistory(keras.callbacks.Callback):
             self.epochs.load(keep, visit=lambda row: None)
             self.batches.load(keep_batch, visit=self._remember)
         self._epoch_start_step = self._last_step
-        self._previous = {}  # Keras resets the metrics at each epoch start
-        if resume:  # continues at this step, with the epoch's totals restored
+        # Keras resets the metrics at each epoch start; a resumed epoch continues at its
+        # step, with the epoch's totals restored.
+        self._increments.reset(resume.metrics if resume else None)
+        if resume:
             self._epoch_start_step = resume.global_step
-            self._previous = {name: tuple(tc) for name, tc in resume.metrics.items()}
 
     def on_train_batch_end(self, batch, logs=None):
         row = {"epoch": self._epoch_number, "step": self._epoch_start_step + batch + 1}
-        row.update(self._batch_values(logs or {}))
+        row.update(self._increments.read(logs or {}))
         self.batches.add(row)
         self._remember(row)
         self._plotted = False
@@ -446,27 +485,6 @@ class LossHistory(keras.callbacks.Callback):
                 steps, values = self._series.setdefault(name, (array("d"), array("d")))
                 steps.append(row["step"])
                 values.append(value)
-
-    def _batch_values(self, logs):
-        values = {}
-        if self._trackers and hasattr(self.model, "jax_state_sync"):
-            # JAX keeps the state outside the variables during an epoch; write it back
-            # (no copies: the variables take the state's arrays) before reading them.
-            self.model.jax_state_sync()
-        for name, logged in logs.items():
-            tracker = self._trackers.get(name)
-            if tracker is None:
-                value = _scalar(logged)
-                if value is not None:
-                    values[name] = value
-                continue
-            total = float(keras.ops.convert_to_numpy(tracker.total))
-            count = float(keras.ops.convert_to_numpy(tracker.count))
-            previous_total, previous_count = self._previous.get(name, (0.0, 0.0))
-            self._previous[name] = (total, count)
-            if count > previous_count:
-                values[name] = (total - previous_total) / (count - previous_count)
-        return values
 
     # ----------------------------------------------------------------- plot
     def write_plot(self):
@@ -527,8 +545,8 @@ def checkpoint_state_path(path):
 class AtomicModelCheckpoint(keras.callbacks.Callback):
     """Save the whole model to ``path`` after every ``every_n_epochs`` epochs, atomically.
 
-    The model (weights, optimizer state, config) is saved to ``path + ".tmp.keras"``
-    and moved over ``path`` with ``os.replace``, so a kill never leaves a broken
+    The model (weights, optimizer state, config) is written whole or not at all
+    (:func:`keras_wgan.files.replaced_atomically`), so a kill never leaves a broken
     ``.keras`` file. Alongside, ``checkpoint_state_path(path)`` records the number of
     epochs the saved model has completed; :func:`checkpoint_epochs` reads it back
     for ``fit(initial_epoch=...)``.
@@ -548,12 +566,13 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
             raise IsADirectoryError(f"`path` {path!r} is a directory, not a model file.")
         self.path = path
         self.state_path = checkpoint_state_path(path)
-        self.every_n_epochs = _check_positive_int("every_n_epochs", every_n_epochs)
+        self.every_n_epochs = check_positive_int("every_n_epochs", every_n_epochs)
         self._last_epoch = None
         self._saved_epoch = None
         self._on_disk = None  # the state entry of the model file now at `path`
 
     def on_train_begin(self, logs=None):
+        remove_interrupted_writes(self.path)  # a killed save's temporary file
         # A model resumed from `path` has the file's step count: find the file's entry.
         self._on_disk = _matching_entry(_read_state(self.state_path), _iterations(self.model))
 
@@ -568,12 +587,10 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
 
     def save(self, epochs_done):
         """Save the model as having completed ``epochs_done`` epochs."""
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        tmp = self.path + ".tmp.keras"
-        self.model.save(tmp, overwrite=True)
         entry = {"epochs": int(epochs_done), "optimizer_iterations": _iterations(self.model)}
-        _atomic_write_json(self.state_path, {**entry, "previous": self._on_disk})
-        os.replace(tmp, self.path)
+        with replaced_atomically(self.path) as tmp:
+            self.model.save(tmp, overwrite=True)
+            write_json(self.state_path, {**entry, "previous": self._on_disk})
         self._on_disk = entry
         self._saved_epoch = int(epochs_done)
 
@@ -635,7 +652,7 @@ def checkpoint_epochs(path, model=None):
 class QualityMetrics(keras.callbacks.Callback):
     """Score generated samples every ``every_n_epochs`` epochs and add them to the logs.
 
-    ``yardstick`` is a :class:`keras_wgan.metrics.DomainYardstick` (e.g.
+    ``yardstick`` is a :class:`keras_wgan.evaluation.DomainYardstick` (e.g.
     ``DomainYardstick.for_dataset("fashion_mnist", (32, 32, 1))``). The figures go into
     the epoch logs as ``quality_fd``, ``quality_kd``, ``quality_is`` and
     ``quality_modes`` (plus ``quality_fd_floor`` etc. for real images, so a number is
@@ -656,12 +673,12 @@ class QualityMetrics(keras.callbacks.Callback):
         super().__init__()
         if not hasattr(yardstick, "score") or not hasattr(yardstick, "floor"):
             raise TypeError(
-                "`yardstick` must be a keras_wgan.metrics.DomainYardstick (with score() and "
+                "`yardstick` must be a keras_wgan.evaluation.DomainYardstick (with score() and "
                 f"floor()), got {type(yardstick).__name__}."
             )
         self.yardstick = yardstick
-        self.every_n_epochs = _check_positive_int("every_n_epochs", every_n_epochs)
-        self.num_samples = _check_positive_int("num_samples", num_samples)
+        self.every_n_epochs = check_positive_int("every_n_epochs", every_n_epochs)
+        self.num_samples = check_positive_int("num_samples", num_samples)
         self.seed = seed
         self.prefix = prefix
         self.include_floor = include_floor

@@ -9,6 +9,8 @@ the host (model construction, ``generate``, the CLI), never inside the train ste
 
 import numpy as np
 
+from keras_wgan import checks
+
 # How fake samples get their labels during training (``label_sampling``):
 # "batch": the labels of the real batch they are scored against, so real and fake
 #   batches have the same classes, in the data's class frequencies;
@@ -44,13 +46,7 @@ def resolve_num_classes(generator, critic, num_classes):
     input) or predicts them (second output); ``num_classes`` is read from the
     generator's first ``Embedding`` when not given.
     """
-    if num_classes is not None and (
-        isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer))
-        or num_classes < 2
-    ):
-        raise ValueError(
-            f"`num_classes` must be None or an integer >= 2, got {num_classes!r}."
-        )
+    num_classes = checks.check_int("num_classes", num_classes, minimum=2, allow_none=True)
     conditional_generator = takes_labels(generator)
     critic_uses_labels = takes_labels(critic) or classifies(critic)
     if not conditional_generator:
@@ -117,7 +113,7 @@ def labels_to_generate(n, labels, num_classes, seed=None):
     """
     if labels is None:
         return np.random.default_rng(seed).integers(0, num_classes, n).astype("int32")
-    if isinstance(labels, (int, np.integer)) and not isinstance(labels, bool):
+    if checks.is_int(labels):
         return check_labels(np.full((n,), labels), num_classes)
     labels = check_labels(labels, num_classes)
     if len(labels) != n:

@@ -8,10 +8,11 @@ so a broken run still gives a readable picture instead of an exception.
 """
 
 import math
-import os
-import tempfile
 
 import numpy as np
+
+from keras_wgan.checks import check_positive_int
+from keras_wgan.files import atomic_write
 
 #: Width in pixels of the lines between tiles.
 SEPARATOR = 2
@@ -54,9 +55,7 @@ def grid_shape(num_images, columns=None):
     """(rows, columns) of the grid: a near-square by default, never wider than needed."""
     if columns is None:
         columns = math.ceil(math.sqrt(num_images))
-    elif isinstance(columns, bool) or not isinstance(columns, (int, np.integer)) or columns < 1:
-        raise ValueError(f"`columns` must be a positive integer or None, got {columns!r}.")
-    columns = min(int(columns), num_images)
+    columns = min(check_positive_int("columns", columns), num_images)
     return math.ceil(num_images / columns), columns
 
 
@@ -89,59 +88,8 @@ def tile_images(images, columns=None):
     return grid[..., 0] if channels == 1 else grid
 
 
-def _default_file_mode():
-    """0o666 less the process umask: what ``open()`` would have given the file."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def fsync_directory(directory):
-    """Flush a directory's entries (a rename into it) to disk; a no-op where unsupported."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # e.g. Windows cannot open a directory
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path, write, binary=False):
-    """Write ``path`` via ``write(file)`` on a temporary sibling, then ``os.replace``.
-
-    A reader (or a kill) never sees half a file: it sees the old or the new version.
-    The data is flushed to disk (``fsync``) before the rename and the rename after
-    it, so a power loss leaves the old or the new version too, never an empty file.
-    The file gets the usual permissions (mkstemp alone would leave it owner-only).
-    Parent directories are created.
-    """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"Cannot write {path!r}: it is a directory.")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
-    try:
-        os.chmod(tmp, _default_file_mode())
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": ""})) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        fsync_directory(directory)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
 def write_png(array, path):
-    """Write a uint8 (H, W) or (H, W, 3) array as a PNG, atomically (:func:`atomic_write`).
+    """Write a uint8 (H, W) or (H, W, 3) array as a PNG, atomically (:func:`keras_wgan.files.atomic_write`).
 
     Returns the path.
     """

@@ -1,7 +1,8 @@
-"""2-D toy experiments of the WGAN-GP paper: training, mode statistics and Figure 1's panel.
+"""2-D toy experiments of the WGAN-GP paper: the toy sets, training, mode statistics, Figure 1.
 
-The toy sets themselves ("8gaussians", "25gaussians", "swissroll") live in
-:mod:`keras_wgan.data`; this module trains the paper's toy MLPs on them with the
+The toy sets ("8gaussians", "25gaussians", "swissroll", as the paper's reference code
+defines them: :func:`sample_toy`, :func:`toy_dataset`, :func:`toy_centers`) live here,
+beside their only use: this module trains the paper's toy MLPs on them with the
 library's ``WGAN`` / ``WGANGP``, scores the samples, and draws the critic's value
 surface the way Figure 1 of Gulrajani et al. (2017) does.
 
@@ -26,18 +27,18 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from keras_wgan import data
-from keras_wgan.architectures import build_mlp_critic, build_mlp_generator
+from keras_wgan import checks, presets
 from keras_wgan.models import WGAN, WGANGP
 
 MODELS = ("wgan", "wgan-gp")
 MODEL_LABELS = {"wgan": "WGAN (clipping)", "wgan-gp": "WGAN-GP"}
 MIXTURE_SETS = ("8gaussians", "25gaussians")
 
-# The reference code's toy settings (gan_toy.py).
-REFERENCE_GP_WEIGHT = 0.1
+# The reference code's toy settings (gan_toy.py): the "toy" preset's, and its budget.
+TOY_PRESET = "toy"
+REFERENCE_GP_WEIGHT = presets.get_preset(TOY_PRESET, WGANGP)["gp_weight"]
 REFERENCE_STEPS = 100_000
-REFERENCE_WIDTH = 512
+REFERENCE_WIDTH = presets.get_preset(TOY_PRESET)["width"]
 
 # Mode statistics: a sample is "high quality" within this many noise stds of a centre
 # (radial distance; for an isotropic 2-D Gaussian 1 - exp(-9/2) = 98.9% of real points
@@ -52,24 +53,6 @@ DEMO_LEARNING_RATE = 1e-3
 DEMO_EMA_DECAY = 0.999
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-def _check_set(name, arg="name"):
-    if name not in data.TOY_DATASETS:
-        raise ValueError(f"`{arg}` must be one of {list(data.TOY_DATASETS)}, got {name!r}.")
-    return name
-
-
-def _check_model(model, arg="model"):
-    if model not in MODELS:
-        raise ValueError(f"`{arg}` must be one of {list(MODELS)}, got {model!r}.")
-    return model
-
-
 def _as_points(samples, arg="samples"):
     points = np.asarray(samples, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] < 1:
@@ -80,6 +63,111 @@ def _as_points(samples, arg="samples"):
     if not np.all(np.isfinite(points)):
         raise ValueError(f"`{arg}` contains NaN or infinite values (did training diverge?).")
     return points
+
+
+# ------------------------------------------------------------------ the toy sets
+#: name -> (unscaled noise std, divisor). Points are centre + N(0, std^2) per
+#: coordinate, then everything divided by the divisor.
+_TOY_SPECS = {
+    "8gaussians": (0.02, 1.414),
+    "25gaussians": (0.05, 2.828),
+    "swissroll": (0.25, 7.5),
+}
+TOY_DATASETS = tuple(_TOY_SPECS)
+
+
+def _check_set(name, arg="name"):
+    return checks.check_choice(arg, name, TOY_DATASETS)
+
+
+def _check_model(model, arg="model"):
+    return checks.check_choice(arg, model, MODELS)
+
+
+def _raw_centers(name):
+    if name == "8gaussians":
+        angles = np.arange(8) * (np.pi / 4.0)
+        return 2.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    if name == "25gaussians":
+        grid = np.arange(-2, 3) * 2.0
+        return np.array([(i, j) for i in grid for j in grid], dtype=np.float64)
+    raise ValueError(
+        f"toy dataset {name!r} has no discrete centres (only 8gaussians and "
+        "25gaussians do)"
+    )
+
+
+def toy_centers(name):
+    """(centres, std): mode centres and per-coordinate noise std, both scaled.
+
+    8gaussians: 8 points at radius 2/1.414, angles k*45 deg, std 0.02/1.414.
+    25gaussians: (2i, 2j)/2.828 for i, j in -2..2, std 0.05/2.828.
+    Used to count captured modes. swissroll has no discrete centres (error).
+    """
+    _check_set(name)
+    std, div = _TOY_SPECS[name]
+    return _raw_centers(name) / div, std / div
+
+
+def _rng(seed):
+    if isinstance(seed, np.random.Generator):
+        return seed
+    seed = checks.check_non_negative_int(
+        "seed", seed, allow_none=True, hint="A numpy Generator is accepted too."
+    )
+    return np.random.default_rng(seed)
+
+
+def _sample_toy(name, n, rng):
+    std, div = _TOY_SPECS[name]
+    if name == "swissroll":
+        # sklearn.datasets.make_swiss_roll: t = 1.5 pi (1 + 2u); (x, y, z) =
+        # (t cos t, 21 v, t sin t) + noise. Only (x, z) is kept, so y and its
+        # noise are not drawn: the kept coordinates' distribution is the same.
+        t = 1.5 * np.pi * (1.0 + 2.0 * rng.random(n))
+        pts = np.stack([t * np.cos(t), t * np.sin(t)], axis=1)
+        pts += rng.normal(0.0, std, size=(n, 2))
+    else:
+        centers = _raw_centers(name)
+        # Centres drawn i.i.d. uniformly (the reference code picks one at
+        # random per point for 8gaussians and cycles a shuffled balanced set
+        # for 25gaussians; both are uniform over modes).
+        pts = centers[rng.integers(0, len(centers), size=n)]
+        pts = pts + rng.normal(0.0, std, size=(n, 2))
+    return (pts / div).astype(np.float32)
+
+
+def sample_toy(name, n, seed=None):
+    """``n`` points of toy set ``name`` as float32 numpy (n, 2).
+
+    ``seed``: int, numpy Generator or None; the same int gives the same points.
+    """
+    _check_set(name)
+    n = checks.check_positive_int("n", n)
+    return _sample_toy(name, n, _rng(seed))
+
+
+def toy_dataset(name, batch_size=256, seed=None):
+    """Infinite ``tf.data.Dataset`` of float32 (batch_size, 2) toy batches.
+
+    Each iteration restarts the numpy stream from ``seed``, so with an int
+    seed the first batch equals ``sample_toy(name, batch_size, seed)``.
+    """
+    import tensorflow as tf  # tf.data feeds every Keras backend; imported when used
+
+    _check_set(name)
+    batch_size = checks.check_positive_int("batch_size", batch_size)
+    seed = checks.check_non_negative_int("seed", seed, allow_none=True)
+
+    def gen():
+        rng = np.random.default_rng(seed)
+        while True:
+            yield _sample_toy(name, batch_size, rng)
+
+    ds = tf.data.Dataset.from_generator(
+        gen, output_signature=tf.TensorSpec((batch_size, 2), tf.float32)
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 # ------------------------------------------------------------------ statistics
@@ -95,7 +183,7 @@ def mode_statistics(samples, name, reference_size=5000, seed=0):
     Gaussian mixtures ("8gaussians", "25gaussians"), the paper's mode-collapse view:
 
     - ``high_quality``: fraction of samples within 3 noise stds (radial distance, std
-      after the set's scaling, from ``data.toy_centers``) of their nearest centre.
+      after the set's scaling, from ``toy_centers``) of their nearest centre.
       Real data scores about 0.989.
     - ``modes_covered`` / ``num_modes``: a mode counts when its high-quality samples
       are at least 20% of its fair share ``n / num_modes``.
@@ -115,7 +203,7 @@ def mode_statistics(samples, name, reference_size=5000, seed=0):
     _check_set(name)
     points = _as_points(samples)
     if name in MIXTURE_SETS:
-        centers, std = data.toy_centers(name)
+        centers, std = toy_centers(name)
         distances = np.linalg.norm(points[:, None, :] - centers[None, :, :], axis=-1)
         nearest = np.argmin(distances, axis=1)
         good = distances[np.arange(len(points)), nearest] <= HQ_STDS * std
@@ -126,10 +214,10 @@ def mode_statistics(samples, name, reference_size=5000, seed=0):
             "num_modes": int(len(centers)),
             "high_quality": float(np.mean(good)),
         }
-    reference_size = _check_positive_int("reference_size", reference_size)
+    reference_size = checks.check_positive_int("reference_size", reference_size)
     rng = np.random.default_rng(seed)
-    reference = data.sample_toy(name, reference_size, rng).astype(np.float64)
-    other = data.sample_toy(name, len(points), rng).astype(np.float64)
+    reference = sample_toy(name, reference_size, rng).astype(np.float64)
+    other = sample_toy(name, len(points), rng).astype(np.float64)
     baseline = 0.5 * (
         np.mean(_nearest_distances(other, reference))
         + np.mean(_nearest_distances(reference, other))
@@ -168,26 +256,23 @@ def build_toy_gan(
 ):
     """The reference code's toy GAN: MLP generator and critic in a WGAN or WGANGP (uncompiled).
 
-    ``seed`` (an int) also seeds Keras' global RNGs (Python, numpy, TensorFlow) before
-    the nets are built, so the initial weights and hence whole runs are reproducible.
+    The "toy" preset (``keras_wgan.presets``) with these settings. ``seed`` (an int) also
+    seeds Keras' global RNGs (Python, numpy, TensorFlow) before the nets are built, so
+    the initial weights and hence whole runs are reproducible.
     """
     _check_model(model)
-    width = _check_positive_int("width", width)
-    depth = _check_positive_int("depth", depth)
-    latent_dim = _check_positive_int("latent_dim", latent_dim)
+    width = checks.check_positive_int("width", width)
+    depth = checks.check_positive_int("depth", depth)
+    latent_dim = checks.check_positive_int("latent_dim", latent_dim)
+    seed = checks.check_non_negative_int("seed", seed, allow_none=True)
     if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"`seed` must be a non-negative integer or None, got {seed!r}.")
-        seed = int(seed)
         keras.utils.set_random_seed(seed)
-    generator = build_mlp_generator(latent_dim, 2, width=width, depth=depth)
-    critic = build_mlp_critic(2, width=width, depth=depth)
-    common = {"n_critic": n_critic, "ema_decay": ema_decay, "seed": seed}
-    if model == "wgan":
-        gan = WGAN(generator, critic, clip_value=clip_value, **common)
-    else:
-        gan = WGANGP(generator, critic, gp_weight=gp_weight, **common)
-    return gan
+    cls, constraint = (WGAN, {"clip_value": clip_value}) if model == "wgan" else \
+        (WGANGP, {"gp_weight": gp_weight})
+    return cls.from_preset(
+        TOY_PRESET, compile=False, width=width, depth=depth, latent_dim=latent_dim,
+        n_critic=n_critic, ema_decay=ema_decay, seed=seed, **constraint,
+    )
 
 
 def _steps_per_execution(steps, n_critic):
@@ -196,13 +281,6 @@ def _steps_per_execution(steps, n_critic):
     A whole number of n_critic blocks that divides the epoch, so no step is left over.
     """
     return n_critic * math.gcd(steps, 20)
-
-
-def _with_rate(optimizer, learning_rate):
-    """The paper's optimizer with another rate (its other settings kept in one place)."""
-    config = optimizer.get_config()
-    config["learning_rate"] = float(learning_rate)
-    return type(optimizer).from_config(config)
 
 
 def train_toy(
@@ -224,23 +302,20 @@ def train_toy(
 
     ``steps`` is the number of generator updates (the reference runs 100,000; the
     default 2,000 is a CPU budget); the critic gets ``n_critic * steps`` updates, each
-    on a fresh real batch from ``data.toy_dataset``. One ``fit`` epoch of
+    on a fresh real batch from ``toy_dataset``. One ``fit`` epoch of
     ``n_critic * steps`` steps; ``verbose`` goes to ``fit`` (1: Keras' progress bar).
-    Optimizers are the models' ``paper_optimizers()``, i.e. the reference's; a
-    ``learning_rate`` replaces only their rate (both nets), for short CPU budgets.
+    Optimizers are the "toy" preset's, the models' ``paper_optimizers()``, i.e. the
+    reference's; a ``learning_rate`` replaces only their rate (both nets), for short CPU
+    budgets.
     """
     _check_set(name)
     _check_model(model)
-    steps = _check_positive_int("steps", steps)
-    batch_size = _check_positive_int("batch_size", batch_size)
-    n_critic = _check_positive_int("n_critic", n_critic)
-    if learning_rate is not None and (
-        isinstance(learning_rate, bool)
-        or not isinstance(learning_rate, (int, float, np.floating))
-        or not learning_rate > 0
-    ):
-        raise ValueError(
-            f"`learning_rate` must be a positive number or None, got {learning_rate!r}."
+    steps = checks.check_positive_int("steps", steps)
+    batch_size = checks.check_positive_int("batch_size", batch_size)
+    n_critic = checks.check_positive_int("n_critic", n_critic)
+    if learning_rate is not None:
+        learning_rate = checks.check_positive_number(
+            "learning_rate", learning_rate, hint="None keeps the paper's rates."
         )
     gan = build_toy_gan(
         model,
@@ -252,11 +327,9 @@ def train_toy(
         ema_decay=ema_decay,
         gp_weight=gp_weight,
     )
-    optimizers = gan.paper_optimizers()
-    if learning_rate is not None:
-        optimizers = {arg: _with_rate(opt, learning_rate) for arg, opt in optimizers.items()}
+    optimizers = presets.make_optimizers(TOY_PRESET, type(gan), learning_rate=learning_rate)
     gan.compile(steps_per_execution=_steps_per_execution(steps, n_critic), **optimizers)
-    dataset = data.toy_dataset(name, batch_size=batch_size, seed=seed)
+    dataset = toy_dataset(name, batch_size=batch_size, seed=seed)
     gan.fit(dataset, epochs=1, steps_per_epoch=n_critic * steps, shuffle=False, verbose=verbose)
     return gan
 
@@ -277,12 +350,12 @@ def evaluate_toy(gan, name, model, n=5000, seed=0, seconds=float("nan"), steps=0
     """Draw ``n`` samples from ``gan`` (fixed noise ``seed``) and score them."""
     _check_set(name)
     _check_model(model)
-    samples = gan.generate(_check_positive_int("n", n), seed=seed)
+    samples = gan.generate(checks.check_positive_int("n", n), seed=seed)
     return ToyResult(name, model, gan, samples, mode_statistics(samples, name), seconds, steps)
 
 
 def run_toy_suite(
-    sets=data.TOY_DATASETS,
+    sets=TOY_DATASETS,
     models=MODELS,
     steps=2000,
     width=REFERENCE_WIDTH,
@@ -398,7 +471,7 @@ def plot_critic_panel(results, path, panel_size=4.0, dpi=100, n_points=1000, see
     from matplotlib.figure import Figure
 
     results = _as_results(results)
-    n_points = _check_positive_int("n_points", n_points)
+    n_points = checks.check_positive_int("n_points", n_points)
     sets = list(dict.fromkeys(r.name for r in results))
     models = [m for m in MODELS if any(r.model == m for r in results)]
     by_key = {(r.name, r.model): r for r in results}
@@ -410,7 +483,7 @@ def plot_critic_panel(results, path, panel_size=4.0, dpi=100, n_points=1000, see
         for col, name in enumerate(sets):
             ax = axes[row][col]
             result = by_key.get((name, model))
-            real = data.sample_toy(name, n_points, seed)
+            real = sample_toy(name, n_points, seed)
             low, high = _grid_bounds(real)
             ax.set_xlim(low[0], high[0])
             ax.set_ylim(low[1], high[1])
@@ -439,7 +512,7 @@ def plot_critic_panel(results, path, panel_size=4.0, dpi=100, n_points=1000, see
 def run_demo(
     out="toy_demo.png",
     steps=DEMO_STEPS,
-    sets=data.TOY_DATASETS,
+    sets=TOY_DATASETS,
     models=MODELS,
     width=DEMO_WIDTH,
     seed=0,

@@ -1,4 +1,4 @@
-"""The builders reproduce the seed's networks and refuse bad shapes."""
+"""The builders reproduce the original experiment's networks and refuse bad shapes."""
 
 import json
 
@@ -15,7 +15,7 @@ from keras_wgan.architectures import (
 
 
 def test_parameter_counts_match_the_seed_at_dim_128():
-    # Counted by hand from the seed's layer list: e.g. WGAN-GP critic
+    # Counted by hand from the reference implementation's layer list: e.g. WGAN-GP critic
     # 5*5*1*128 + 5*5*128*256 + 5*5*256*512 (no bias) + 8192 + 1 = 4,107,393.
     assert build_generator(128, (32, 32, 1), 128).count_params() == 6_013_697
     assert build_critic((32, 32, 1), 128).count_params() == 4_107_393
@@ -48,8 +48,8 @@ def test_critic_normalization_variants():
     [
         ({"image_shape": (28, 28, 1)}, "divisible by 8"),
         ({"image_shape": (32, 32)}, "image_shape"),
-        ({"dim": 0}, "dim"),
-        ({"latent_dim": -1}, "latent_dim"),
+        ({"dim": 0}, "`dim` must be a positive integer, got 0."),
+        ({"latent_dim": -1}, "`latent_dim` must be a positive integer, got -1."),
     ],
 )
 def test_generator_refuses_bad_arguments(kwargs, match):
@@ -65,7 +65,7 @@ def test_mlp_builders_are_the_papers_toy_nets():
     assert generator.output_shape == (None, 2) and critic.output_shape == (None, 1)
     # 3 hidden layers of 512 as in the WGAN-GP toy experiments.
     assert build_mlp_critic(2).count_params() == 2 * 512 + 512 + 2 * (512 * 512 + 512) + 513
-    with pytest.raises(ValueError, match="width"):
+    with pytest.raises(ValueError, match="`width` must be a positive integer, got 0."):
         build_mlp_critic(2, width=0)
 
 
@@ -118,8 +118,8 @@ def test_conditional_builders_are_the_unconditional_nets_plus_class_layers():
 
 @pytest.mark.parametrize(
     "build, kwargs, match",
-    [(build_generator, {"num_classes": 1}, "num_classes"),
-     (build_critic, {"num_classes": "ten"}, "num_classes"),
+    [(build_generator, {"num_classes": 1}, "`num_classes` must be an integer >= 2 or None, got 1."),
+     (build_critic, {"num_classes": "ten"}, "`num_classes` must be .*, got 'ten'."),
      (build_critic, {"auxiliary_classifier": True}, "needs `num_classes`"),
      (build_mlp_critic, {"input_dim": 2, "num_classes": 0}, "num_classes")],
 )

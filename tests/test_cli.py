@@ -197,9 +197,11 @@ def test_paper_recipe_flags_train_without_averaging_and_resume_keeps_them(tmp_pa
     code, _, err = run_cli(capsys, "train", "--epochs", "1", "--ema-decay", "off",
                            "--paper-optimizers", *common)
     assert code == 0, err
-    with open(os.path.join(out, "config.json")) as f:
+    config_path = os.path.join(out, "config.json")
+    with open(config_path) as f:
         config = json.load(f)
-    assert config["ema_decay"] == 0.0 and config["paper_optimizers"] is True
+    # Off is recorded as null, as the benchmarks and the model's config write it.
+    assert config["ema_decay"] is None and config["paper_optimizers"] is True
 
     import keras
 
@@ -210,14 +212,47 @@ def test_paper_recipe_flags_train_without_averaging_and_resume_keeps_them(tmp_pa
     # The settings are the saved model's: changing them on resume is refused ...
     code, _, err = run_cli(capsys, "train", "--resume", "--epochs", "2", "--ema-decay",
                            "0.999", *common)
-    assert code == 2 and "--ema-decay 0.999 differs from the run's 0.0" in err
-    # ... and resuming without them keeps them.
-    code, _, err = run_cli(capsys, "train", "--resume", "--epochs", "2", *common)
+    assert code == 2 and "--ema-decay 0.999 differs from the run's off" in err
+    # ... also in a run directory written before off was null (it recorded 0.0) ...
+    config["ema_decay"] = 0.0
+    with open(config_path, "w") as f:
+        json.dump(config, f)
+    code, _, err = run_cli(capsys, "train", "--resume", "--epochs", "2", "--ema-decay",
+                           "0.999", *common)
+    assert code == 2 and "--ema-decay 0.999 differs from the run's off" in err
+    # ... and resuming it without them, or with the same ones, keeps them.
+    code, _, err = run_cli(capsys, "train", "--resume", "--epochs", "2", "--ema-decay", "off",
+                           *common)
     assert code == 0, err
     gan = keras.models.load_model(os.path.join(out, "model.keras"))
     assert gan.ema_generator is None
     assert float(gan.generator_optimizer.learning_rate) == pytest.approx(1e-4)
     assert int(gan.critic_optimizer.iterations) == 4  # 2 batches per epoch, 2 epochs
+    with open(config_path) as f:
+        assert json.load(f)["ema_decay"] is None  # rewritten in today's form
+
+
+def test_resume_of_an_old_run_directory_with_ema_decay_0_builds_without_averaging(
+    tmp_path, capsys
+):
+    """A run recorded before off was null (``"ema_decay": 0.0``) and never checkpointed:
+    --resume builds its model from config.json, with averaging off."""
+    images = np.random.default_rng(3).integers(0, 256, (8, 16, 16, 1)).astype(np.uint8)
+    np.save(tmp_path / "images.npy", images)
+    out = tmp_path / "old"
+    out.mkdir()
+    settings = dict(cli.train.TRAIN_DEFAULTS, dataset=str(tmp_path / "images.npy"), epochs=1,
+                    batch_size=4, dim=4, latent_dim=8, image_size=16, n_critic=2,
+                    num_samples=4, ema_decay=0.0)
+    (out / "config.json").write_text(json.dumps(settings))
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", str(out), "--verbose", "0")
+    assert code == 0, err
+
+    import keras
+
+    gan = keras.models.load_model(str(out / "model.keras"))
+    assert gan.ema_decay is None and gan.ema_generator is None
+    assert json.loads((out / "config.json").read_text())["ema_decay"] is None
 
 
 # ---------------------------------------------------------------------- errors
@@ -226,15 +261,21 @@ def test_paper_recipe_flags_train_without_averaging_and_resume_keeps_them(tmp_pa
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--epochs", "0"], "argument --epochs: must be a positive integer, got '0'"),
+        (["train", "--epochs", "0"], "argument --epochs: must be a positive integer, got 0."),
         (["train", "--batch-size", "-4"], "argument --batch-size: must be a positive integer"),
         (["train", "--dim", "0"], "argument --dim: must be a positive integer"),
-        (["train", "--steps-per-epoch", "x"], "argument --steps-per-epoch: must be a positive"),
+        (["train", "--steps-per-epoch", "x"],
+         "argument --steps-per-epoch: must be a positive integer, got 'x'."),
         (["train", "--model", "gan"], "argument --model: invalid choice: 'gan'"),
-        (["train", "--image-size", "20"], "argument --image-size: must be a positive multiple"),
+        (["train", "--image-size", "20"],
+         "argument --image-size: must be a positive multiple of 8 (the nets up/down-sample 3 "
+         "times), got 20."),
+        (["train", "--checkpoint-every", "0m"],
+         "argument --checkpoint-every: must be a number of steps (e.g. 500) or of minutes / "
+         "seconds (e.g. 2m, 90s), got '0m'."),
         (["train", "--ema-decay", "1.5"], "argument --ema-decay: must be a number in (0, 1)"),
-        (["train", "--ema-decay", "none"], "or 'off'; got 'none'"),
-        (["train", "--seed", "-1"], "argument --seed: must be a non-negative integer"),
+        (["train", "--ema-decay", "none"], "argument --ema-decay: must be a number in (0, 1), e.g. 0.999, or 'off', got 'none'."),
+        (["train", "--seed", "-1"], "argument --seed: must be a non-negative integer, got -1."),
         (["sample", "m.keras", "--n", "0"], "argument --n: must be a positive integer"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         ([], "the following arguments are required: COMMAND"),

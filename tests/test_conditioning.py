@@ -222,7 +222,7 @@ def test_conditional_wgangp_puts_label_k_samples_at_centre_k_on_8_gaussians():
     An unconditional model on the same data, asked the same question, places samples
     at centre k only by chance (about 1/8).
     """
-    from keras_wgan.data import toy_centers
+    from keras_wgan.toy import toy_centers
 
     centers, std = toy_centers("8gaussians")
     rng = np.random.default_rng(0)

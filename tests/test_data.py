@@ -1,4 +1,4 @@
-"""Tests for keras_wgan.data: IDX parsing, every load_dataset source, toy sets.
+"""Tests for keras_wgan.data: IDX parsing, every load_dataset source, labelled arrays.
 
 All offline and tiny: the data is written into tmp_path by the tests
 themselves (IDX through an independent struct-based writer, PNGs through
@@ -170,7 +170,8 @@ def test_find_idx_files(tmp_path):
     # An uncompressed copy is preferred over the .gz one.
     write_idx(tmp_path / "train-images-idx3-ubyte", x)
     assert data.find_idx_files(tmp_path, "train").images.endswith("train-images-idx3-ubyte")
-    with pytest.raises(ValueError, match=r"split='valid'.*available splits: \['test', 'train'\]"):
+    with pytest.raises(ValueError, match=r"`split` must be one of \['test', 'train'\] for IDX "
+                                         r"files, got 'valid'\."):
         data.find_idx_files(tmp_path, "valid")
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -198,7 +199,7 @@ def test_load_idx_dir_exact_values_and_splits(tmp_path):
     test_out = batches(data.load_dataset(d, image_size=None, batch_size=4, split="test"))
     assert len(test_out) == 1
     np.testing.assert_allclose(test_out[0], 200 / 127.5 - 1, rtol=0, atol=1e-6)
-    with pytest.raises(ValueError, match="available splits"):
+    with pytest.raises(ValueError, match=r"`split` must be one of \['test', 'train'\]"):
         data.load_dataset(d, split="validation")
 
 
@@ -365,17 +366,17 @@ def test_seeded_shuffle_reproducible_and_reshuffled():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(batch_size=0), "batch_size must be a positive int, got 0"),
-        (dict(batch_size=2.5), "batch_size must be a positive int"),
-        (dict(batch_size=True), "batch_size must be a positive int"),
-        (dict(image_size=0), "image_size must be positive"),
-        (dict(image_size=(32,)), r"image_size must be .*\(height, width\)"),
-        (dict(channels=2), "channels must be 1"),
-        (dict(limit=-1), "limit must be a positive int or None"),
-        (dict(split=""), "split must be a non-empty string"),
-        (dict(seed=-3), "seed must be a non-negative int"),
-        (dict(shuffle="yes"), "shuffle must be True or False"),
-        (dict(value_range=(1, 0)), "value_range must be"),
+        (dict(batch_size=0), "`batch_size` must be a positive integer, got 0."),
+        (dict(batch_size=2.5), "`batch_size` must be a positive integer, got 2.5."),
+        (dict(batch_size=True), "`batch_size` must be a positive integer, got True."),
+        (dict(image_size=0), "`image_size` must be a positive integer, .* got 0."),
+        (dict(image_size=(32,)), r"`image_size` must be .*\(height, width\)"),
+        (dict(channels=2), r"`channels` must be 1 \(grayscale\), .*got 2."),
+        (dict(limit=-1), "`limit` must be a positive integer or None, got -1."),
+        (dict(split=""), "`split` must be a non-empty string, got ''."),
+        (dict(seed=-3), "`seed` must be a non-negative integer or None, got -3."),
+        (dict(shuffle="yes"), "`shuffle` must be True or False, got 'yes'."),
+        (dict(value_range=(1, 0)), r"`value_range` must be .*got \(1, 0\)."),
     ],
 )
 def test_argument_validation(kwargs, match):
@@ -384,7 +385,7 @@ def test_argument_validation(kwargs, match):
 
 
 def test_bad_source_types(tmp_path):
-    with pytest.raises(TypeError, match="source must be a TFDS dataset name"):
+    with pytest.raises(TypeError, match="`source` must be a TFDS dataset name"):
         data.load_dataset(12)
     (tmp_path / "notes.txt").write_text("hi")
     with pytest.raises(ValueError, match="not a .npy/.npz or IDX"):
@@ -490,7 +491,8 @@ def test_image_folder_skips_bad_files_on_request(tmp_path):
         ["3.png", "broken.png"]
     got = np.concatenate(batches(ds))
     assert sorted(np.round((got[:, 0, 0, 0] + 1) * 127.5).astype(int)) == [0, 60, 120]
-    with pytest.raises(ValueError, match="on_error must be 'raise' or 'skip'"):
+    with pytest.raises(ValueError,
+                       match=r"`on_error` must be one of \['raise', 'skip'\], got 'ignore'\."):
         data.load_dataset(root, on_error="ignore")
 
 
@@ -695,87 +697,6 @@ def test_debian_fashion_mnist_smoke(monkeypatch):
     np.testing.assert_array_equal(np.bincount(labels, minlength=10), [6000] * 10)
     test_labels = data.read_idx(data.find_idx_files(DEBIAN_FASHION, "test").labels)
     assert test_labels.shape == (10000,)
-
-
-# --------------------------------------------------------------------------
-# Toy 2-D sets
-# --------------------------------------------------------------------------
-
-
-def test_toy_centers_definitions():
-    c8, s8 = data.toy_centers("8gaussians")
-    assert c8.shape == (8, 2)
-    np.testing.assert_allclose(np.hypot(c8[:, 0], c8[:, 1]), 2 / 1.414, rtol=1e-12)
-    angles = np.sort(np.degrees(np.arctan2(c8[:, 1], c8[:, 0])) % 360)
-    np.testing.assert_allclose(angles, np.arange(8) * 45.0, atol=1e-9)
-    assert s8 == pytest.approx(0.02 / 1.414)
-
-    c25, s25 = data.toy_centers("25gaussians")
-    expected = {(2 * i / 2.828, 2 * j / 2.828) for i in range(-2, 3) for j in range(-2, 3)}
-    assert c25.shape == (25, 2)
-    got = {tuple(p) for p in c25}
-    assert len(got) == 25
-    for p in expected:
-        assert min(np.hypot(*(np.array(p) - c25).T)) < 1e-12
-    assert s25 == pytest.approx(0.05 / 2.828)
-    with pytest.raises(ValueError, match="no discrete centres"):
-        data.toy_centers("swissroll")
-
-
-@pytest.mark.parametrize("name", ["8gaussians", "25gaussians"])
-def test_toy_gaussian_samples_match_definition(name):
-    centers, std = data.toy_centers(name)
-    x = data.sample_toy(name, 25000, seed=0)
-    assert x.shape == (25000, 2) and x.dtype == np.float32
-    d = np.linalg.norm(x[:, None, :] - centers[None], axis=-1)
-    nearest = d.argmin(1)
-    assert d.min(1).max() < 6 * std * np.sqrt(2)  # every point is near a centre
-    counts = np.bincount(nearest, minlength=len(centers))
-    expected = len(x) / len(centers)
-    assert np.all(np.abs(counts - expected) < 5 * np.sqrt(expected))  # uniform over modes
-    for k, c in enumerate(centers):
-        pts = x[nearest == k]
-        np.testing.assert_allclose(pts.mean(0), c, atol=5 * std / np.sqrt(len(pts)))
-        np.testing.assert_allclose(pts.std(0), std, rtol=0.1)
-
-
-def test_toy_swissroll():
-    x = data.sample_toy("swissroll", 20000, seed=1)
-    assert x.shape == (20000, 2) and x.dtype == np.float32
-    noise = 0.25 / 7.5
-    r = np.hypot(x[:, 0], x[:, 1])
-    t_min, t_max = 1.5 * np.pi / 7.5, 4.5 * np.pi / 7.5
-    assert r.min() > t_min - 6 * noise and r.max() < t_max + 6 * noise
-    assert r.min() < t_min + 0.05 and r.max() > t_max - 0.05  # the whole roll is covered
-    assert np.abs(x).max() < t_max + 6 * noise
-    # The noise-free curve: at t = 3 pi the point is (t cos t, t sin t) = (-3 pi, 0).
-    near = x[np.hypot(x[:, 0] + 3 * np.pi / 7.5, x[:, 1]) < 0.1]
-    assert len(near) > 10
-
-
-def test_toy_reproducible_and_dataset():
-    a = data.sample_toy("25gaussians", 100, seed=3)
-    np.testing.assert_array_equal(a, data.sample_toy("25gaussians", 100, seed=3))
-    assert not np.array_equal(a, data.sample_toy("25gaussians", 100, seed=4))
-    ds = data.toy_dataset("8gaussians", batch_size=64, seed=5)
-    assert ds.element_spec.shape == (64, 2) and ds.element_spec.dtype == tf.float32
-    got = [b.numpy() for b in ds.take(3)]
-    np.testing.assert_array_equal(got[0], data.sample_toy("8gaussians", 64, seed=5))
-    assert not np.array_equal(got[0], got[1])  # the stream goes on
-    again = [b.numpy() for b in data.toy_dataset("8gaussians", batch_size=64, seed=5).take(3)]
-    for g, h in zip(got, again):
-        np.testing.assert_array_equal(g, h)
-
-
-def test_toy_unknown_name_and_args():
-    for fn in (lambda: data.sample_toy("moons", 10), lambda: data.toy_dataset("moons"),
-               lambda: data.toy_centers("moons")):
-        with pytest.raises(ValueError, match=r"unknown toy dataset 'moons'.*8gaussians.*25gaussians.*swissroll"):
-            fn()
-    with pytest.raises(ValueError, match="n must be a positive int"):
-        data.sample_toy("8gaussians", 0)
-    with pytest.raises(ValueError, match="batch_size must be a positive int"):
-        data.toy_dataset("8gaussians", batch_size=-1)
 
 
 # ------------------------------------------------------------- labelled arrays

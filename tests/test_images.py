@@ -120,18 +120,3 @@ def test_save_rgb_png_round_trip_and_overwrite(tmp_path):
 def test_save_refuses_a_directory_path(tmp_path):
     with pytest.raises(IsADirectoryError, match="is a directory"):
         save_image_grid(np.zeros((1, 2, 2)), tmp_path)
-
-
-def test_atomic_write_gives_normal_permissions_and_leaves_no_temp_files(tmp_path):
-    from keras_wgan.images import atomic_write
-
-    old = os.umask(0o022)
-    try:
-        path = atomic_write(tmp_path / "sub" / "x.txt", lambda f: f.write("hello"))
-    finally:
-        os.umask(old)
-    assert open(path).read() == "hello"
-    assert oct(os.stat(path).st_mode & 0o777) == oct(0o644)
-    with pytest.raises(RuntimeError):
-        atomic_write(tmp_path / "sub" / "y.txt", lambda f: (_ for _ in ()).throw(RuntimeError()))
-    assert sorted(os.listdir(tmp_path / "sub")) == ["x.txt"]

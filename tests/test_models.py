@@ -266,8 +266,8 @@ def test_save_load_resume_round_trip(tmp_path, noise, cls, kwargs):
 
 
 def test_saved_model_loads_in_a_fresh_process_after_importing_keras_wgan(tmp_path, noise):
-    # The seed's nets use keras_wgan.ops layers; a process that only imports keras_wgan
-    # (like `keras-wgan sample` / `evaluate`) must find them when loading.
+    # A process that only imports keras_wgan (like `keras-wgan sample` / `evaluate`)
+    # must find its classes when loading.
     gan = tiny_image_gan(WGANGP)
     gan.compile()
     path = tmp_path / "gan.keras"

@@ -13,7 +13,7 @@ from PIL import Image
 
 from keras_wgan import cli
 from keras_wgan.callbacks import LossHistory, QualityMetrics
-from keras_wgan.metrics import DomainYardstick, evaluate_images, real_floor
+from keras_wgan.evaluation import DomainYardstick, evaluate_images, real_floor
 
 
 def write_labelled_idx(directory, prefix, images, labels):
@@ -123,7 +123,7 @@ def test_demo_command_writes_its_panel(tmp_path, capsys):
 
 
 def test_class_accuracy_per_class_and_balanced_mean():
-    from keras_wgan.metrics import class_accuracy
+    from keras_wgan.evaluation import class_accuracy
 
     labels = np.array([0, 0, 0, 0, 1, 1, 2])
     predicted = np.array([0, 0, 1, 0, 1, 0, 0])

@@ -119,7 +119,8 @@ def test_interrupted_run_resumes_exactly_where_it_stopped(runs, name, capsys):
         with open(os.path.join(result.out, "model.state.json")) as f:
             assert json.load(f)["epochs"] == 1
         assert checkpoint_epochs(model_path, model) == 0
-        assert os.path.exists(model_path + ".tmp.keras")  # the interrupted write
+        interrupted = [n for n in os.listdir(result.out) if n.startswith(".tmp-model.keras-")]
+        assert len(interrupted) == 1 and interrupted[0].endswith(".keras")  # the killed write
     if how == "SIGINT":
         assert f"Stopped by {how}." in result.err
         argv = _resume_command(result.err)
@@ -175,13 +176,13 @@ def test_nan_stops_at_its_step_and_keeps_the_last_good_model(runs, tmp_path, cap
                                                              monkeypatch):
     import tensorflow as tf
 
-    seeded = cli._seeded_data
+    seeded = cli.train._seeded_data
 
     def poisoned(settings, *args):  # batch 6 of the stream (global step 6) is NaN
         data = seeded(settings, *args).repeat().enumerate()
         return data.map(lambda i, x: tf.where(i == 5, float("nan"), x))
 
-    monkeypatch.setattr(cli, "_seeded_data", poisoned)
+    monkeypatch.setattr(cli.train, "_seeded_data", poisoned)
     out = str(tmp_path / "run")
     assert cli.main(runs.train + ["--out", out]) == 1
     err = capsys.readouterr().err
@@ -264,12 +265,12 @@ def test_unwritable_out_is_refused_before_training(runs, tmp_path, capsys, monke
     if os.access(out, os.W_OK):  # root: permissions do not bind, so the write fails here
         import errno
 
-        from keras_wgan import images
+        from keras_wgan import files
 
         def refuse(*args, **kwargs):
             raise PermissionError(errno.EACCES, "Permission denied")
 
-        monkeypatch.setattr(images.tempfile, "mkstemp", refuse)
+        monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
     code = cli.main(runs.train + ["--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2

@@ -1,19 +1,20 @@
-"""keras_wgan.toy: mode statistics on hand-made points, a tiny training run, the panel PNG."""
+"""keras_wgan.toy: the toy sets, mode statistics on hand-made points, a tiny run, the panel PNG."""
 
 import re
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
-from keras_wgan import data, toy
+from keras_wgan import toy
 
 TINY = {"steps": 4, "width": 16, "depth": 1, "batch_size": 32, "n_critic": 2}
 
 
 @pytest.mark.parametrize("name", ["8gaussians", "25gaussians"])
 def test_exact_centres_cover_every_mode(name):
-    centers, _ = data.toy_centers(name)
+    centers, _ = toy.toy_centers(name)
     samples = np.repeat(centers, 10, axis=0)
     stats = toy.mode_statistics(samples, name)
     assert stats == {
@@ -24,7 +25,7 @@ def test_exact_centres_cover_every_mode(name):
 
 
 def test_all_samples_at_one_centre_is_one_mode():
-    centers, _ = data.toy_centers("25gaussians")
+    centers, _ = toy.toy_centers("25gaussians")
     stats = toy.mode_statistics(np.repeat(centers[3:4], 500, axis=0), "25gaussians")
     assert stats["modes_covered"] == 1
     assert stats["num_modes"] == 25
@@ -38,7 +39,7 @@ def test_points_far_away_are_not_high_quality():
 
 
 def test_thresholds_three_stds_and_a_fifth_of_the_fair_share():
-    centers, std = data.toy_centers("8gaussians")
+    centers, std = toy.toy_centers("8gaussians")
     direction = centers[0] / np.linalg.norm(centers[0])  # radially outward, away from others
     inside, outside = centers[0] + 2.9 * std * direction, centers[0] + 3.1 * std * direction
     stats = toy.mode_statistics(np.stack([inside, outside]), "8gaussians")
@@ -51,13 +52,13 @@ def test_thresholds_three_stds_and_a_fifth_of_the_fair_share():
 
 
 def test_real_data_scores_like_real_data():
-    stats = toy.mode_statistics(data.sample_toy("8gaussians", 4000, seed=1), "8gaussians")
+    stats = toy.mode_statistics(toy.sample_toy("8gaussians", 4000, seed=1), "8gaussians")
     assert stats["modes_covered"] == 8
     assert 0.97 < stats["high_quality"] <= 1.0  # 1 - exp(-4.5) = 0.989 in theory
 
 
 def test_swissroll_distances():
-    real = data.sample_toy("swissroll", 2000, seed=1)
+    real = toy.sample_toy("swissroll", 2000, seed=1)
     stats = toy.mode_statistics(real, "swissroll", reference_size=2000)
     assert set(stats) == {"gen_to_real", "real_to_gen", "real_baseline"}
     assert stats["gen_to_real"] == pytest.approx(stats["real_baseline"], rel=0.25)
@@ -165,3 +166,100 @@ def test_run_demo_writes_its_file(tmp_path, capsys):
     assert "[1/1] 8gaussians" in printed and "modes" in printed
     with Image.open(out) as image:
         assert image.size == (400, 400)
+
+
+# --------------------------------------------------------------------------
+# The toy sets themselves (the reference code's definitions)
+# --------------------------------------------------------------------------
+
+
+def test_toy_centers_definitions():
+    c8, s8 = toy.toy_centers("8gaussians")
+    assert c8.shape == (8, 2)
+    np.testing.assert_allclose(np.hypot(c8[:, 0], c8[:, 1]), 2 / 1.414, rtol=1e-12)
+    angles = np.sort(np.degrees(np.arctan2(c8[:, 1], c8[:, 0])) % 360)
+    np.testing.assert_allclose(angles, np.arange(8) * 45.0, atol=1e-9)
+    assert s8 == pytest.approx(0.02 / 1.414)
+
+    c25, s25 = toy.toy_centers("25gaussians")
+    expected = {(2 * i / 2.828, 2 * j / 2.828) for i in range(-2, 3) for j in range(-2, 3)}
+    assert c25.shape == (25, 2)
+    got = {tuple(p) for p in c25}
+    assert len(got) == 25
+    for p in expected:
+        assert min(np.hypot(*(np.array(p) - c25).T)) < 1e-12
+    assert s25 == pytest.approx(0.05 / 2.828)
+    with pytest.raises(ValueError, match="no discrete centres"):
+        toy.toy_centers("swissroll")
+
+
+@pytest.mark.parametrize("name", ["8gaussians", "25gaussians"])
+def test_toy_gaussian_samples_match_definition(name):
+    centers, std = toy.toy_centers(name)
+    x = toy.sample_toy(name, 25000, seed=0)
+    assert x.shape == (25000, 2) and x.dtype == np.float32
+    d = np.linalg.norm(x[:, None, :] - centers[None], axis=-1)
+    nearest = d.argmin(1)
+    assert d.min(1).max() < 6 * std * np.sqrt(2)  # every point is near a centre
+    counts = np.bincount(nearest, minlength=len(centers))
+    expected = len(x) / len(centers)
+    assert np.all(np.abs(counts - expected) < 5 * np.sqrt(expected))  # uniform over modes
+    for k, c in enumerate(centers):
+        pts = x[nearest == k]
+        np.testing.assert_allclose(pts.mean(0), c, atol=5 * std / np.sqrt(len(pts)))
+        np.testing.assert_allclose(pts.std(0), std, rtol=0.1)
+
+
+def test_toy_swissroll():
+    x = toy.sample_toy("swissroll", 20000, seed=1)
+    assert x.shape == (20000, 2) and x.dtype == np.float32
+    noise = 0.25 / 7.5
+    r = np.hypot(x[:, 0], x[:, 1])
+    t_min, t_max = 1.5 * np.pi / 7.5, 4.5 * np.pi / 7.5
+    assert r.min() > t_min - 6 * noise and r.max() < t_max + 6 * noise
+    assert r.min() < t_min + 0.05 and r.max() > t_max - 0.05  # the whole roll is covered
+    assert np.abs(x).max() < t_max + 6 * noise
+    # The noise-free curve: at t = 3 pi the point is (t cos t, t sin t) = (-3 pi, 0).
+    near = x[np.hypot(x[:, 0] + 3 * np.pi / 7.5, x[:, 1]) < 0.1]
+    assert len(near) > 10
+
+
+def test_toy_reproducible_and_dataset():
+    a = toy.sample_toy("25gaussians", 100, seed=3)
+    np.testing.assert_array_equal(a, toy.sample_toy("25gaussians", 100, seed=3))
+    assert not np.array_equal(a, toy.sample_toy("25gaussians", 100, seed=4))
+    ds = toy.toy_dataset("8gaussians", batch_size=64, seed=5)
+    assert ds.element_spec.shape == (64, 2) and ds.element_spec.dtype == tf.float32
+    got = [b.numpy() for b in ds.take(3)]
+    np.testing.assert_array_equal(got[0], toy.sample_toy("8gaussians", 64, seed=5))
+    assert not np.array_equal(got[0], got[1])  # the stream goes on
+    again = [b.numpy() for b in toy.toy_dataset("8gaussians", batch_size=64, seed=5).take(3)]
+    for g, h in zip(got, again):
+        np.testing.assert_array_equal(g, h)
+
+
+def test_toy_unknown_name_and_args():
+    for fn in (lambda: toy.sample_toy("moons", 10), lambda: toy.toy_dataset("moons"),
+               lambda: toy.toy_centers("moons")):
+        with pytest.raises(ValueError, match=r"`name` must be one of \['8gaussians', "
+                           r"'25gaussians', 'swissroll'\], got 'moons'\."):
+            fn()
+    with pytest.raises(ValueError, match="`n` must be a positive integer, got 0."):
+        toy.sample_toy("8gaussians", 0)
+    with pytest.raises(ValueError, match="`batch_size` must be a positive integer, got -1."):
+        toy.toy_dataset("8gaussians", batch_size=-1)
+    with pytest.raises(ValueError, match="`seed` must be a non-negative integer or None, got -1."):
+        toy.sample_toy("8gaussians", 3, seed=-1)
+
+
+def test_toy_sets_are_still_importable_from_data():
+    """The README's API tour lists toy_dataset under keras_wgan.data: the same objects."""
+    from keras_wgan import data
+    from keras_wgan.data import toy_dataset
+
+    assert toy_dataset is toy.toy_dataset
+    for name in ("TOY_DATASETS", "sample_toy", "toy_centers", "toy_dataset"):
+        assert getattr(data, name) is getattr(toy, name)
+        assert name in data.__all__ and name in dir(data)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        data.nope  # noqa: B018

@@ -3,7 +3,7 @@
 The base class, ``WassersteinGAN``, holds everything the two share and that does not
 depend on the Keras backend: noise sampling, the critic/generator alternation of the
 train step, losses, metrics, generator weight averaging, ``get_config`` / compile
-config, saving and ``generate``. The gradient code (how a loss is differentiated and
+config, saving, ``generate`` and ``export``. The gradient code (how a loss is differentiated and
 an optimizer applied, how the generator update is made conditional, the penalty's
 input gradient) comes from ``keras_wgan.backend``'s ``GANTrainer`` for the backend
 Keras runs on, chosen once at import. The subclasses differ only in how they keep
@@ -30,7 +30,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_wgan import conditioning, losses
+from keras_wgan import checks, conditioning, losses
 from keras_wgan.backend import GANTrainer
 from keras_wgan.models.optimizers import OptimizerPair
 from keras_wgan.schedule import (
@@ -42,22 +42,6 @@ from keras_wgan.schedule import (
 )
 
 BATCH_COUPLED_LAYERS = (keras.layers.BatchNormalization,)
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _check_number(name, value, minimum, strict):
-    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-    if ok:
-        ok = value > minimum if strict else value >= minimum
-    if not ok:
-        relation = ">" if strict else ">="
-        raise ValueError(f"`{name}` must be a number {relation} {minimum}, got {value!r}.")
-    return float(value)
 
 
 def _has_layer(model, layer_types):
@@ -83,6 +67,8 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
             ``min(ema_decay, (1 + t) / (10 + t))`` at generator update t); ``call``,
             ``predict`` and ``generate`` then use the averaged generator. Default 0.999
             (measured in ``benchmarks/fashion_mnist_quality.py``); None turns it off.
+            Not the optimizers' ``use_ema``: at the end of every ``fit`` it writes the
+            average over the live weights, so the next ``fit`` would train the average.
         seed: seed of the model's ``SeedGenerator`` (noise, interpolation weights), so
             runs are reproducible.
         num_classes: for class-conditional nets (a generator ``G([noise, labels])`` and
@@ -136,20 +122,21 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
             )
         self.label_sampling = label_sampling
         self.class_names = self._check_class_names(class_names)
-        self.classifier_weight = _check_number("classifier_weight", classifier_weight, 0.0,
-                                               strict=False)
-        self.generator_classifier_weight = _check_number(
-            "generator_classifier_weight", generator_classifier_weight, 0.0, strict=False
+        self.classifier_weight = checks.check_non_negative_number(
+            "classifier_weight", classifier_weight
+        )
+        self.generator_classifier_weight = checks.check_non_negative_number(
+            "generator_classifier_weight", generator_classifier_weight
         )
         self.latent_dim = self._resolve_latent_dim(generator, latent_dim)
-        self.n_critic = _check_int("n_critic", n_critic, 1)
+        self.n_critic = checks.check_positive_int("n_critic", n_critic)
         if critic_schedule not in CRITIC_SCHEDULES:
             raise ValueError(
                 f"`critic_schedule` must be one of {CRITIC_SCHEDULES}, got {critic_schedule!r}."
             )
         self.critic_schedule = critic_schedule
         if ema_decay is not None:
-            ema_decay = _check_number("ema_decay", ema_decay, 0.0, strict=True)
+            ema_decay = checks.check_positive_number("ema_decay", ema_decay)
             if ema_decay >= 1.0:
                 raise ValueError(f"`ema_decay` must be in (0, 1), got {ema_decay!r}.")
         self.ema_decay = ema_decay
@@ -214,7 +201,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
                     "(expected a functional model with one input of shape (batch, latent_dim))."
                 )
             return int(inferred)
-        latent_dim = _check_int("latent_dim", latent_dim, 1)
+        latent_dim = checks.check_positive_int("latent_dim", latent_dim)
         if inferred is not None and inferred != latent_dim:
             raise ValueError(
                 f"`latent_dim`={latent_dim} does not match the generator's input size "
@@ -295,6 +282,19 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
 
+    @classmethod
+    def from_preset(cls, preset, compile=True, **overrides):
+        """A model built from a named recipe of :mod:`keras_wgan.presets`, compiled.
+
+        Nets, settings and optimizers in one call, e.g.
+        ``WGANGP.from_preset("fashion_mnist_32", dim=32, num_classes=10)``; the names are
+        in ``keras_wgan.presets.list_presets()``, the overrides in that module's
+        docstring. ``compile=False`` returns it uncompiled.
+        """
+        from keras_wgan import presets
+
+        return presets.build(cls, preset, compile=compile, **overrides)
+
     # Keras saves a layer's own weights but not its SeedGenerator's state; without it a
     # resumed run would replay the noise of the first steps instead of continuing.
     _SEED_STATE_KEY = "seed_generator_state"
@@ -357,8 +357,8 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
         conditional model ``labels`` is an int (n samples of that class), a sequence of
         n class indices, or None (a uniform mix of the classes).
         """
-        n = _check_int("n", n, 1)
-        batch_size = _check_int("batch_size", batch_size, 1)
+        n = checks.check_positive_int("n", n)
+        batch_size = checks.check_positive_int("batch_size", batch_size)
         if self.conditional and labels is None:  # a uniform mix, from the seed in use
             labels = conditioning.labels_to_generate(n, None, self.num_classes, seed) \
                 if seed is not None else ops.convert_to_numpy(keras.random.randint(
@@ -400,6 +400,82 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
             inputs = rows if labels is None else [rows, labels[i : i + batch_size]]
             parts.append(ops.convert_to_numpy(self(inputs, training=False)))
         return np.concatenate(parts, axis=0)
+
+    # ---------------------------------------------------------------- export
+    EXPORT_BACKENDS = ("tensorflow", "jax")  # Keras' SavedModel export without torch_xla
+
+    def export(self, filepath, format="tf_saved_model", verbose=None):
+        """Export the sampling generator for serving, as a TensorFlow SavedModel.
+
+        The SavedModel has one endpoint, ``generate`` (also its ``serving_default``
+        signature): ``generate(noise)``, or ``generate(noise, labels)`` for a
+        conditional model, with ``noise`` float32 ``(batch, latent_dim)`` and
+        ``labels`` int32 ``(batch,)`` class indices in ``[0, num_classes)``. It returns
+        float32 samples (images in [-1, 1]) of :attr:`sampling_generator`, the net
+        ``generate_from_noise`` runs (the weight average when ``ema_decay`` is set)::
+
+            gan.export("generator")
+            images = tf.saved_model.load("generator").generate(noise)
+
+        The critic and the training state are left out (save the model for those).
+        Keras' own ``Model.export`` cannot export the GAN: it has no fixed input to
+        trace. Works under the TensorFlow and JAX backends (JAX through jax2tf); under
+        PyTorch Keras needs torch_xla, so export from a TensorFlow process instead. For
+        other formats (ONNX, LiteRT, ...) export the net itself:
+        ``gan.sampling_generator.export(path, format=...)``.
+
+        Args:
+            filepath: the SavedModel directory to write.
+            format: ``"tf_saved_model"``, the only one.
+            verbose: print the endpoint's signature when written (default True).
+        """
+        import os
+
+        if format != "tf_saved_model":
+            raise ValueError(
+                f"`format` must be 'tf_saved_model' (a SavedModel with a `generate` "
+                f"endpoint), got {format!r}; for other formats export the generator "
+                f"itself: gan.sampling_generator.export(path, format={format!r})."
+            )
+        if not isinstance(filepath, (str, os.PathLike)):
+            raise TypeError(
+                f"`filepath` must be a path (str or os.PathLike) for the SavedModel "
+                f"directory, got {type(filepath).__name__}."
+            )
+        filepath = os.fspath(filepath)
+        if os.path.isfile(filepath):
+            raise ValueError(
+                f"`filepath` {filepath!r} is a file; a SavedModel is a directory: pass a "
+                "new directory path, e.g. 'generator_savedmodel'."
+            )
+        backend = keras.backend.backend()
+        if backend not in self.EXPORT_BACKENDS:
+            raise NotImplementedError(
+                f"export() writes a TensorFlow SavedModel, which Keras makes on the "
+                f"{' and '.join(self.EXPORT_BACKENDS)} backends, not on {backend} (it "
+                "would need torch_xla). Save the model and export it from TensorFlow: "
+                "gan.save('gan.keras'), then in a process with KERAS_BACKEND=tensorflow: "
+                "import keras, keras_wgan; keras.saving.load_model('gan.keras')"
+                ".export('generator')."
+            )
+        import tensorflow as tf
+
+        net = self.sampling_generator
+        noise = tf.TensorSpec((None, self.latent_dim), tf.float32, name="noise")
+        if self.conditional:
+            def generate(noise, labels):
+                return ops.cast(net([noise, labels], training=False), "float32")
+
+            signature = [noise, tf.TensorSpec((None,), tf.int32, name="labels")]
+        else:
+            def generate(noise):
+                return ops.cast(net(noise, training=False), "float32")
+
+            signature = [noise]
+        archive = keras.export.ExportArchive()
+        archive.track(net)
+        archive.add_endpoint("generate", generate, input_signature=signature)
+        archive.write_out(filepath, verbose=True if verbose is None else bool(verbose))
 
     # ---------------------------------------------------------- train step
     def _real_batch(self, data, method="fit"):

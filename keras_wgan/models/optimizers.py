@@ -14,8 +14,8 @@ import keras
 # First loss scale of the LossScaleOptimizers compile() adds under mixed_float16. Keras'
 # 2**15 overflows the critic's float16 gradients at the start (a step with non-finite
 # gradients is skipped and the scale halved), as the penalty term (weight 10) makes them
-# large; 2**8 starts finite on the seed's nets, and the scale still grows x2 every 2000
-# finite steps.
+# large; 2**8 starts finite on the original experiment's nets, and the scale still grows
+# x2 every 2000 finite steps.
 LOSS_SCALE_START = 2.0**8
 
 

@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from keras_wgan.models.base import WassersteinGAN, _check_number
+from keras_wgan import checks
+from keras_wgan.models.base import WassersteinGAN
 
 
 @keras.saving.register_keras_serializable(package="keras_wgan")
@@ -11,18 +12,19 @@ class WGAN(WassersteinGAN):
     """Wasserstein GAN with weight clipping (Arjovsky et al. 2017).
 
     After every critic update each *trainable* critic weight is clipped to
-    ``[-clip_value, clip_value]``. Unlike the seed, BatchNormalization moving
-    statistics are not clipped: they are not parameters of the critic function
-    being constrained, and clipping them would corrupt inference-mode scores.
+    ``[-clip_value, clip_value]``. Unlike the reference implementation,
+    BatchNormalization moving statistics are not clipped: they are not parameters of
+    the critic function being constrained, and clipping them would corrupt
+    inference-mode scores.
     Defaults: ``n_critic=5``, ``clip_value=0.01`` as in the paper; RMSprop at 1e-3 for
     both networks (the paper: 5e-5, ``paper_optimizers()``) with ``ema_decay=0.999``,
-    which reach a given sample quality in far less CPU time on the seed's
+    which reach a given sample quality in far less CPU time on the original experiment's
     Fashion-MNIST nets (``benchmarks/fashion_mnist_quality.py``, README).
     """
 
     def __init__(self, generator, critic, clip_value=0.01, **kwargs):
         super().__init__(generator, critic, **kwargs)
-        self.clip_value = _check_number("clip_value", clip_value, 0.0, strict=True)
+        self.clip_value = checks.check_positive_number("clip_value", clip_value)
 
     @staticmethod
     def default_critic_optimizer():

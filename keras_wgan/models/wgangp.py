@@ -5,8 +5,8 @@ import warnings
 import keras
 from keras import ops
 
-from keras_wgan import losses
-from keras_wgan.models.base import WassersteinGAN, _check_number
+from keras_wgan import checks, losses
+from keras_wgan.models.base import WassersteinGAN
 
 
 @keras.saving.register_keras_serializable(package="keras_wgan")
@@ -19,9 +19,9 @@ class WGANGP(WassersteinGAN):
     Defaults: ``n_critic=5``, ``gp_weight=10`` as in the paper; Adam(1e-3, beta_1=0.5,
     beta_2=0.9) for both networks (the paper: 1e-4, ``paper_optimizers()``) with
     ``ema_decay=0.999``, which reach a given sample quality in far less CPU time on the
-    seed's Fashion-MNIST nets (``benchmarks/fashion_mnist_quality.py``, README). The penalty is per sample, so a critic with BatchNormalization
-    (which couples the samples of a batch) breaks it: use ``normalization="layer"``
-    or none.
+    original experiment's Fashion-MNIST nets (``benchmarks/fashion_mnist_quality.py``,
+    README). The penalty is per sample, so a critic with BatchNormalization (which
+    couples the samples of a batch) breaks it: use ``normalization="layer"`` or none.
     """
 
     def __init__(
@@ -35,12 +35,12 @@ class WGANGP(WassersteinGAN):
         **kwargs,
     ):
         super().__init__(generator, critic, **kwargs)
-        self.gp_weight = _check_number("gp_weight", gp_weight, 0.0, strict=False)
-        self.gp_target = _check_number("gp_target", gp_target, 0.0, strict=False)
+        self.gp_weight = checks.check_non_negative_number("gp_weight", gp_weight)
+        self.gp_target = checks.check_non_negative_number("gp_target", gp_target)
         if not isinstance(one_sided, bool):
             raise ValueError(f"`one_sided` must be True or False, got {one_sided!r}.")
         self.one_sided = one_sided
-        self.drift_weight = _check_number("drift_weight", drift_weight, 0.0, strict=False)
+        self.drift_weight = checks.check_non_negative_number("drift_weight", drift_weight)
         self.gradient_penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
         if self._critic_batch_coupled:
             warnings.warn(

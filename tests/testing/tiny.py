@@ -21,7 +21,7 @@ LATENT_DIM = 8
 
 
 def tiny_image_gan(cls=WGANGP, dim=4, seed=0, normalization=None, **kwargs):
-    """A WGAN/WGANGP on 16x16x1 images with the reference nets at a tiny width."""
+    """A WGAN/WGANGP on 16x16x1 images with the original experiment's nets at a tiny width."""
     keras.utils.set_random_seed(seed)
     generator = build_generator(LATENT_DIM, IMAGE_SHAPE, dim)
     critic = build_critic(IMAGE_SHAPE, dim, normalization=normalization)

@@ -1,4 +1,4 @@
-"""Layer classes that models saved by keras-wgan 0.1 name, kept so those files still load.
+"""Layer classes that files saved by keras-wgan 0.1 name, kept so those files still load.
 
 keras-wgan 0.1 built its nets with ``keras_wgan>LeakyReLU`` and ``keras_wgan>Conv2D``,
 TensorFlow-only subclasses carrying the fast paths. The fast paths are now installed at

@@ -1,14 +1,4 @@
-"""The ``keras-wgan`` command line: ``train``, ``sample``, ``evaluate`` and ``demo``.
-
-It only wires the library together (``data.load_dataset`` -> ``architectures`` ->
-``WGAN``/``WGANGP`` ``compile``/``fit`` with the ``callbacks``); it holds no training
-logic. TensorFlow-heavy modules are imported inside the subcommand functions, so
-building the parser stays cheap.
-
-Each subcommand is one ``_add_<name>_parser(subparsers)`` function that registers its
-flags and sets ``func`` to one ``run_<name>(args)`` function; :data:`SUBCOMMANDS` lists
-the adders. ``run_*`` functions return an exit code and raise :class:`CliError` for a
-user mistake, which :func:`main` turns into a one-line message and exit code 2.
+"""`keras-wgan train`: a run directory from flags or its config.json, then fit with checkpoints.
 
 Run directory of ``train`` (``--out``)::
 
@@ -22,12 +12,6 @@ Run directory of ``train`` (``--out``)::
     losses.png             loss curves
     skipped_files.txt      with --skip-bad-files: the unreadable files left out
 
-Backends: every subcommand runs on the Keras backend named by ``KERAS_BACKEND``
-(tensorflow, jax or torch; Keras' default otherwise) or by ``--backend``, which runs the
-command again in a child process with ``KERAS_BACKEND`` set (Keras fixes its backend
-when it is first imported). ``config.json`` records the backend of the latest run; a
-run saved on one backend can be continued (``--resume``) or sampled on another.
-
 An existing, non-empty run directory is never overwritten: ``train`` refuses it
 unless ``--resume`` (continue it) or ``--restart`` (start over; the old files move into
 ``previous-N/`` inside it) is given. Nothing is ever deleted.
@@ -39,21 +23,33 @@ broken model over the last good one (exit 1).
 """
 
 import argparse
-import json
 import os
 import signal
 import sys
 
-import numpy as np
+from keras_wgan import checks, presets
+from keras_wgan.cli.common import (
+    CliError,
+    MODELS,
+    PROG,
+    load_gan,
+    non_negative_int,
+    positive_int,
+    read_json,
+    write_json,
+    write_text,
+)
 
-PROG = "keras-wgan"
-MODELS = ("wgan", "wgan-gp")
 BACKENDS = ("tensorflow", "jax", "torch")
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 SAMPLES_DIR = "samples"
 SKIPPED_FILE = "skipped_files.txt"
 
+# The recipe `train` builds (keras_wgan.presets), changed by the flags; its settings are
+# the flags' defaults.
+TRAIN_PRESET = "fashion_mnist_32"
+_RECIPE = presets.get_preset(TRAIN_PRESET)
 # `train` defaults. Flags default to None so that, on --resume, the flags actually
 # given can be told apart from the ones to take from the run's config.json.
 TRAIN_DEFAULTS = {
@@ -63,20 +59,23 @@ TRAIN_DEFAULTS = {
     "epochs": 20,
     "steps_per_epoch": None,
     "batch_size": 64,
-    "image_size": 32,
-    "dim": 64,
-    "latent_dim": 128,
-    "n_critic": 5,
-    "ema_decay": 0.999,
-    "paper_optimizers": False,
+    "image_size": _RECIPE["image_shape"][0],
+    "dim": _RECIPE["dim"],
+    "latent_dim": _RECIPE["latent_dim"],
+    "n_critic": _RECIPE["n_critic"],
+    "ema_decay": _RECIPE["ema_decay"],  # --ema-decay off: None (null in config.json)
+    "paper_optimizers": _RECIPE["optimizers"] == "paper",
     "seed": 0,
     "num_samples": 64,
     "distribute": "auto",
     "conditional": False,
     "checkpoint_every": "2m",
     "skip_bad_files": False,
+    "tensorboard": None,
 }
 DISTRIBUTE = ("auto", "none", "mirrored")
+# --tensorboard: the per-step scalars are means over this many steps.
+TENSORBOARD_EVERY_N_STEPS = 10
 # Settings fixed by the saved model: --resume refuses to change them.
 MODEL_SETTINGS = (
     "model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "paper_optimizers", "seed",
@@ -84,33 +83,6 @@ MODEL_SETTINGS = (
 )
 # Settings that make the data stream: fixed while a checkpoint is inside an epoch.
 STREAM_SETTINGS = ("dataset", "data_dir", "batch_size", "steps_per_epoch", "skip_bad_files")
-
-
-class CliError(Exception):
-    """A user error: reported as one line on stderr with exit code 2, no traceback."""
-
-
-# ------------------------------------------------------------ argument types
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
 
 
 def _checkpoint_every(text):
@@ -122,8 +94,8 @@ def _checkpoint_every(text):
         value = -1.0
     if not value > 0:
         raise argparse.ArgumentTypeError(
-            f"must be a number of steps (e.g. 500) or of minutes / seconds (e.g. 2m, 90s); "
-            f"got {text!r}"
+            f"must be a number of steps (e.g. 500) or of minutes / seconds (e.g. 2m, 90s), "
+            f"got {text!r}."
         )
     return text
 
@@ -137,17 +109,18 @@ def _checkpoint_frequency(text):
     return int(text), None
 
 
-def _image_size(text):
-    value = _positive_int(text)
-    if value % 8:
-        raise argparse.ArgumentTypeError(
-            f"must be a positive multiple of 8 (the nets up/down-sample 3 times), got {text!r}"
-        )
-    return value
+def _multiple_of_8(name, value):
+    if not checks.is_int(value) or value < 8 or value % 8:
+        checks.refuse(name, "a positive multiple of 8 (the nets up/down-sample 3 times)", value)
+    return int(value)
+
+
+_image_size = checks.command_line_type(_multiple_of_8)
 
 
 def _decay(text):
-    """A decay in (0, 1), or ``off`` (stored as 0.0: no weight averaging)."""
+    """A decay in (0, 1), or ``off``: 0.0 here (None would read as "flag not given"),
+    None in the run's settings and config.json (:func:`_ema_setting`)."""
     if text.strip().lower() == "off":
         return 0.0
     try:
@@ -156,23 +129,20 @@ def _decay(text):
         value = -1.0
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(
-            f"must be a number in (0, 1), e.g. 0.999, or 'off'; got {text!r}"
+            f"must be a number in (0, 1), e.g. 0.999, or 'off', got {text!r}."
         )
     return value
 
 
-# ------------------------------------------------------------------- parsers
-
-
-def _add_train_parser(subparsers):
+def add_parser(subparsers):
     p = subparsers.add_parser(
         "train",
         help="train a WGAN or WGAN-GP on an image dataset",
         description=(
-            "Train the seed's DCGAN-style WGAN (weight clipping, RMSprop) or WGAN-GP "
-            "(gradient penalty 10, Adam 0.5/0.9) with Keras' fit, at the library's default "
-            "rate 1e-3 with generator weight averaging (--paper-optimizers for the papers' "
-            "5e-5 / 1e-4). Writes model.keras "
+            "Train the original experiment's DCGAN-style WGAN (weight clipping, RMSprop) "
+            "or WGAN-GP (gradient penalty 10, Adam 0.5/0.9) with Keras' fit, at the "
+            "library's default rate 1e-3 with generator weight averaging "
+            "(--paper-optimizers for the papers' 5e-5 / 1e-4). Writes model.keras "
             "(after every epoch), samples/epoch_NNN.png, history.csv, losses.png and "
             "config.json into --out. Refuses a non-empty --out unless --resume is given."
         ),
@@ -186,21 +156,22 @@ def _add_train_parser(subparsers):
                         f".npy/.npz file; default {d['dataset']}")
     p.add_argument("--data-dir", default=None,
                    help="folder with the dataset's IDX files, or the TFDS data dir")
-    p.add_argument("--epochs", type=_positive_int, default=None,
+    p.add_argument("--epochs", type=positive_int, default=None,
                    help="total number of epochs (with --resume: the total target, like "
                         f"Keras' epochs); default {d['epochs']}")
-    p.add_argument("--steps-per-epoch", type=_positive_int, default=None,
+    p.add_argument("--steps-per-epoch", type=positive_int, default=None,
                    help="batches per epoch (the dataset repeats); default: one pass over "
                         "the data, rounded down to a multiple of --n-critic")
-    p.add_argument("--batch-size", type=_positive_int, default=None,
+    p.add_argument("--batch-size", type=positive_int, default=None,
                    help=f"default {d['batch_size']}")
     p.add_argument("--image-size", type=_image_size, default=None,
                    help=f"images are resized to this square size; default {d['image_size']}")
-    p.add_argument("--dim", type=_positive_int, default=None,
-                   help=f"width of the nets (the seed used 128); default {d['dim']}")
-    p.add_argument("--latent-dim", type=_positive_int, default=None,
+    p.add_argument("--dim", type=positive_int, default=None,
+                   help=f"width of the nets (the original experiment used 128); "
+                        f"default {d['dim']}")
+    p.add_argument("--latent-dim", type=positive_int, default=None,
                    help=f"noise size; default {d['latent_dim']}")
-    p.add_argument("--n-critic", type=_positive_int, default=None,
+    p.add_argument("--n-critic", type=positive_int, default=None,
                    help=f"critic updates per generator update; default {d['n_critic']}")
     p.add_argument("--ema-decay", type=_decay, default=None,
                    help="moving average of the generator's weights, used for samples; "
@@ -208,9 +179,9 @@ def _add_train_parser(subparsers):
     p.add_argument("--paper-optimizers", action="store_const", const=True, default=None,
                    help="the papers' optimizers (WGAN: RMSprop 5e-5, WGAN-GP: Adam 1e-4) "
                         "instead of the library's defaults (the same at rate 1e-3)")
-    p.add_argument("--seed", type=_non_negative_int, default=None,
+    p.add_argument("--seed", type=non_negative_int, default=None,
                    help=f"seed of weights, noise and data order; default {d['seed']}")
-    p.add_argument("--num-samples", type=_positive_int, default=None,
+    p.add_argument("--num-samples", type=positive_int, default=None,
                    help=f"images per epoch sample grid; default {d['num_samples']}")
     p.add_argument("--distribute", choices=DISTRIBUTE, default=None,
                    help="data-parallel training: mirrored = every visible GPU (TensorFlow's "
@@ -227,6 +198,11 @@ def _add_train_parser(subparsers):
                    help="save the training state every N steps (e.g. 500) or minutes / "
                         "seconds (e.g. 2m, 90s), and at every epoch end; default "
                         f"{d['checkpoint_every']}")
+    p.add_argument("--tensorboard", default=None, metavar="DIR",
+                   help="also write TensorBoard logs to DIR: the metrics per epoch and as "
+                        f"means over every {TENSORBOARD_EVERY_N_STEPS} steps (DIR/train) and "
+                        "the sample grids (DIR/samples); a resumed run continues there. "
+                        'Needs: pip install "keras-wgan[tensorboard]"')
     p.add_argument("--skip-bad-files", action="store_const", const=True, default=None,
                    help="image folders: leave out files that cannot be read (listed in "
                         f"--out/{SKIPPED_FILE}) instead of stopping at the first one")
@@ -243,159 +219,6 @@ def _add_train_parser(subparsers):
     p.set_defaults(func=run_train)
 
 
-def _add_sample_parser(subparsers):
-    p = subparsers.add_parser(
-        "sample",
-        help="write a grid of samples from a saved model",
-        description="Generate N images from a saved model (.keras) and write them as a PNG grid.",
-    )
-    p.add_argument("model_path", metavar="MODEL.keras", help="a model saved by train")
-    p.add_argument("--n", type=_positive_int, default=64, help="number of images; default 64")
-    p.add_argument("--seed", type=_non_negative_int, default=0,
-                   help="noise seed (the same seed gives the same images); default 0")
-    p.add_argument("--out", default="samples.png", help="PNG to write; default samples.png")
-    p.add_argument("--columns", type=_positive_int, default=None,
-                   help="images per row; default a near-square grid")
-    p.add_argument("--batch-size", type=_positive_int, default=256,
-                   help="images generated per batch; default 256")
-    p.add_argument("--label", default=None,
-                   help="conditional models: the class to draw, by index or name (e.g. 7 "
-                        "or sneaker); default one row per class")
-    p.set_defaults(func=run_sample)
-
-
-def _add_evaluate_parser(subparsers):
-    p = subparsers.add_parser(
-        "evaluate",
-        help="score a saved model's samples with the offline domain yardstick",
-        description=(
-            "Generate N images from a saved model and score them against the real test "
-            "split in the feature space of a small classifier trained once on the real "
-            "training split (cached under $KERAS_WGAN_CACHE or ~/.cache/keras_wgan): "
-            "Frechet distance, kernel distance, an Inception-score analogue and the class "
-            "histogram. The same figures for N real training images are printed beside "
-            "them as the floor."
-        ),
-    )
-    p.add_argument("model_path", metavar="MODEL.keras", help="a model saved by train")
-    p.add_argument("--dataset", default="fashion_mnist",
-                   help="labelled dataset the model was trained on (fashion_mnist, mnist, an "
-                        "IDX folder, a TFDS name with labels); default fashion_mnist")
-    p.add_argument("--data-dir", default=None, help="folder with the dataset's IDX files")
-    p.add_argument("--n", type=_positive_int, default=10000,
-                   help="generated (and real floor) images; default 10000")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="noise seed; default 0")
-    p.add_argument("--cache-dir", default=None,
-                   help="where the yardstick classifier is cached")
-    p.add_argument("--json", default=None, metavar="PATH",
-                   help="also write the figures as JSON to PATH")
-    p.set_defaults(func=run_evaluate)
-
-
-def _add_demo_parser(subparsers):
-    p = subparsers.add_parser(
-        "demo",
-        help="train WGAN and WGAN-GP on the paper's 2-D toy sets and draw Figure 1",
-        description=(
-            "Train WGAN (clipping) and WGAN-GP on 8gaussians, 25gaussians and swissroll "
-            "with the toy MLPs, print mode statistics and draw the critic's value surface "
-            "with real (orange) and generated (green) points, as in Figure 1 of the "
-            "WGAN-GP paper. Offline; about 5 minutes on 2 CPU cores with the defaults."
-        ),
-    )
-    p.add_argument("--out", default="toy_demo.png", help="PNG to write; default toy_demo.png")
-    p.add_argument("--steps", type=_positive_int, default=None,
-                   help="generator updates per run; default keras_wgan.toy.DEMO_STEPS "
-                        "(the paper: 100000)")
-    p.add_argument("--width", type=_positive_int, default=None,
-                   help="hidden units of the MLPs; default keras_wgan.toy.DEMO_WIDTH "
-                        "(the paper: 512)")
-    p.add_argument("--sets", nargs="+", default=None, metavar="SET",
-                   help="toy sets; default all three")
-    p.add_argument("--models", nargs="+", choices=MODELS, default=None,
-                   help="models; default both")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="default 0")
-    p.set_defaults(func=run_demo)
-
-
-#: One adder per subcommand.
-SUBCOMMANDS = [_add_train_parser, _add_sample_parser, _add_evaluate_parser, _add_demo_parser]
-
-
-def build_parser():
-    from keras_wgan import __version__
-
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Wasserstein GANs (weight clipping and gradient penalty) with Keras 3.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    _add_backend_flag(parser)
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in SUBCOMMANDS:
-        add(subparsers)
-    for subparser in subparsers.choices.values():  # also after the subcommand
-        _add_backend_flag(subparser)
-    return parser
-
-
-def _add_backend_flag(parser):
-    parser.add_argument(
-        "--backend", choices=BACKENDS, default=argparse.SUPPRESS,
-        help="Keras backend to run on; default: KERAS_BACKEND, else Keras' default",
-    )
-
-
-def _run_on_backend(backend, argv):
-    """Run this command line again in a child process whose Keras uses ``backend``."""
-    import subprocess
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    env = {**os.environ, "KERAS_BACKEND": backend}
-    child = subprocess.Popen([sys.executable, "-m", "keras_wgan", *argv], env=env)
-    # A SIGTERM to this process reaches the child too, which saves and exits (Ctrl-C
-    # reaches both already: the terminal signals the whole process group).
-    signal.signal(signal.SIGTERM, lambda number, frame: child.send_signal(number))
-    while True:
-        try:
-            return child.wait()
-        except KeyboardInterrupt:  # the child got the same Ctrl-C: let it save and exit
-            continue
-
-
-def main(argv=None):
-    """Run the command line; returns the exit code (0 ok, 2 usage error, 130 interrupted)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # argparse: --help/--version (0) or a usage error (2)
-        return exit_.code if isinstance(exit_.code, int) else 2
-    backend = getattr(args, "backend", None)
-    if backend is not None:
-        import keras
-
-        if backend != keras.backend.backend():
-            return _run_on_backend(backend, argv)
-    try:
-        return args.func(args)
-    except CliError as error:
-        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
-        return 2
-
-
-# ---------------------------------------------------------------------- train
-
-
-def _read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        raise CliError(f"cannot read {path}: {error}") from None
-
-
 def _dataset_name(dataset):
     name = os.path.basename(os.path.normpath(str(dataset)))
     return os.path.splitext(name)[0] or "data"
@@ -405,9 +228,24 @@ def _flag(name):
     return "--" + name.replace("_", "-")
 
 
+def _ema_setting(settings):
+    """``settings`` with ``ema_decay`` None for "off": --ema-decay off parses as 0.0, and
+    older run directories recorded it as 0.0 in config.json (still read)."""
+    if settings.get("ema_decay") == 0.0:
+        settings = {**settings, "ema_decay": None}
+    return settings
+
+
+def _shown(key, value):
+    """A setting's value as its flag spells it (--ema-decay off for None)."""
+    return "off" if key == "ema_decay" and value is None else value
+
+
 def _resolve_train_settings(args):
     """Merge flags with the defaults (new run) or the run's config.json (--resume)."""
-    given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
+    given = _ema_setting(
+        {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
+    )
     if args.resume and args.out is None:
         raise CliError("--resume needs --out, the run directory to continue: "
                        f"{PROG} train --resume --out runs/NAME")
@@ -422,17 +260,18 @@ def _resolve_train_settings(args):
                        f"{PROG} train --out {out}-run")
     model_path = os.path.join(out, MODEL_FILE)
     if args.resume:
-        saved = _read_json(os.path.join(out, CONFIG_FILE))
+        saved = read_json(os.path.join(out, CONFIG_FILE))
         if saved is None and not os.path.isfile(model_path):
             raise CliError(
                 f"--resume: {out!r} holds no run to continue (no {CONFIG_FILE}, no "
                 f"{MODEL_FILE}); start one with: {PROG} train --out {out}"
             )
-        saved = saved or {}
+        saved = _ema_setting(saved or {})
         for key in MODEL_SETTINGS:
             if key in given and key in saved and given[key] != saved[key]:
                 raise CliError(
-                    f"{_flag(key)} {given[key]} differs from the run's {saved[key]}: --resume "
+                    f"{_flag(key)} {_shown(key, given[key])} differs from the run's "
+                    f"{_shown(key, saved[key])}: --resume "
                     "continues the saved model, whose settings cannot change; drop "
                     f"{_flag(key)} (or start over: {PROG} train --restart --out {out} ...)."
                 )
@@ -447,7 +286,7 @@ def _resolve_train_settings(args):
             )
         settings = dict(TRAIN_DEFAULTS)
         if args.restart:  # the recorded settings, changed by the flags given
-            saved = _read_json(os.path.join(out, CONFIG_FILE)) or {}
+            saved = _ema_setting(read_json(os.path.join(out, CONFIG_FILE)) or {})
             settings.update({k: v for k, v in saved.items() if k in TRAIN_DEFAULTS})
     settings.update(given)
     settings["out"] = out
@@ -505,72 +344,24 @@ def _seeded_data(settings, skipped=None):
 
 
 def _build_gan(settings, image_shape, class_names=None):
+    """The run's model: the TRAIN_PRESET recipe with the run's settings, compiled."""
     import keras
 
     from keras_wgan import WGAN, WGANGP
-    from keras_wgan.architectures import build_critic, build_generator
 
-    keras.utils.set_random_seed(settings["seed"])
-    dim, latent_dim = settings["dim"], settings["latent_dim"]
-    k = len(class_names) if class_names else None
-    if settings["model"] == "wgan":
-        generator = build_generator(latent_dim, image_shape, dim, middle_filters=dim,
-                                    num_classes=k)
-        critic = build_critic(image_shape, dim, normalization="batch", num_classes=k)
-        cls = WGAN
-    else:
-        generator = build_generator(latent_dim, image_shape, dim, num_classes=k)
-        critic = build_critic(image_shape, dim, normalization=None, num_classes=k)
-        cls = WGANGP
-    gan = cls(
-        generator,
-        critic,
+    keras.utils.set_random_seed(settings["seed"])  # the nets' initial weights
+    cls = WGAN if settings["model"] == "wgan" else WGANGP
+    return cls.from_preset(
+        TRAIN_PRESET,
+        image_shape=image_shape,
+        dim=settings["dim"],
+        latent_dim=settings["latent_dim"],
         n_critic=settings["n_critic"],
-        ema_decay=settings["ema_decay"] or None,  # 0.0 stands for --ema-decay off
+        ema_decay=settings["ema_decay"],
         seed=settings["seed"],
-        class_names=class_names,
+        class_names=class_names or None,
+        optimizers="paper" if settings["paper_optimizers"] else "library",
     )
-    # The class defaults, or the papers' optimizers; both are defined beside each class.
-    gan.compile(**(cls.paper_optimizers() if settings["paper_optimizers"] else {}))
-    return gan
-
-
-def _load_gan(model_path, compile=True):
-    import zipfile
-
-    import keras
-
-    from keras_wgan import WassersteinGAN
-
-    if not zipfile.is_zipfile(model_path):
-        raise CliError(
-            f"{model_path!r} is not a valid .keras file (truncated or corrupt?): it is not "
-            "a zip archive."
-        )
-    try:
-        model = keras.models.load_model(model_path, compile=compile)
-    except Exception as error:  # noqa: BLE001 - any load failure is a bad model file
-        lines = str(error).strip().splitlines()
-        reason = lines[0] if lines else type(error).__name__
-        raise CliError(f"cannot load the model {model_path!r}: {reason}") from None
-    if not isinstance(model, WassersteinGAN):
-        raise CliError(
-            f"{model_path!r} holds a {type(model).__name__}, not a keras_wgan WGAN/WGANGP."
-        )
-    return model
-
-
-def _write_json(path, obj):
-    _write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
-
-
-def _write_text(path, text):
-    from keras_wgan.images import atomic_write
-
-    try:
-        atomic_write(path, lambda f: f.write(text))
-    except OSError as error:
-        raise CliError(f"cannot write {path}: {error.strerror or error}.") from None
 
 
 def _distribution_scope(choice):
@@ -616,6 +407,13 @@ def _gpu_count(backend):
 def run_train(args):
     """Train (or, with --resume, continue) a run; see the module docstring for the files."""
     settings = _resolve_train_settings(args)
+    if settings["tensorboard"] is not None:
+        from keras_wgan.tensorboard import require_tensorboard
+
+        try:
+            require_tensorboard("--tensorboard")
+        except ImportError as error:
+            raise CliError(str(error)) from None
     scope, replicas = _distribution_scope(settings["distribute"])
     if settings["batch_size"] % replicas:
         raise CliError(
@@ -649,7 +447,7 @@ def _train(args, settings, replicas):
                 f"done {state.epoch} epochs: pass a larger --epochs to continue, e.g. "
                 f"{PROG} train --resume --out {out} --epochs {state.epoch + 10}"
             )
-        saved = _read_json(os.path.join(out, CONFIG_FILE)) or {}
+        saved = read_json(os.path.join(out, CONFIG_FILE)) or {}
         for key in STREAM_SETTINGS if state.step else ():
             if key in saved and settings[key] != saved[key]:
                 raise CliError(
@@ -703,14 +501,14 @@ def _train(args, settings, replicas):
         os.makedirs(out, exist_ok=True)
     except OSError as error:
         raise CliError(f"cannot create --out {out!r}: {error.strerror or error}.") from None
-    _write_json(
+    write_json(
         os.path.join(out, CONFIG_FILE),
         {**settings, "version": __version__, "backend": keras.backend.backend(),
          "replicas": replicas, "class_names": class_names},
     )
     if skipped:
         listing = os.path.join(out, SKIPPED_FILE)
-        _write_text(listing, "".join(f"{path}\t{reason}\n" for path, reason in skipped))
+        write_text(listing, "".join(f"{path}\t{reason}\n" for path, reason in skipped))
         print(f"The {len(skipped)} skipped files are listed in {listing}.", file=sys.stderr)
     every_steps, every_minutes = _checkpoint_frequency(settings["checkpoint_every"])
     checkpoint = TrainingCheckpoint(model_path, every_n_steps=every_steps,
@@ -725,7 +523,14 @@ def _train(args, settings, replicas):
             raise CliError(f"cannot write {model_path}: {error.strerror or error}.") from None
     samples_dir = os.path.join(out, SAMPLES_DIR)
     history = LossHistory(out, flush_every=1)  # rows on disk up to every checkpoint
-    grids = SampleGrid(samples_dir, num_samples=settings["num_samples"], seed=settings["seed"])
+    tensorboard = settings["tensorboard"]
+    grids = SampleGrid(samples_dir, num_samples=settings["num_samples"], seed=settings["seed"],
+                       log_dir=tensorboard and os.path.join(tensorboard, "samples"))
+    callbacks = [history, grids]
+    if tensorboard is not None:
+        from keras_wgan.tensorboard import GANTensorBoard
+
+        callbacks.append(GANTensorBoard(tensorboard, every_n_steps=TENSORBOARD_EVERY_N_STEPS))
     what = "Continuing" if args.resume else "Training"
     where = f" from {state.describe()}" if args.resume and state.global_step else ""
     print(
@@ -741,7 +546,7 @@ def _train(args, settings, replicas):
             fit_resumable(
                 gan, make_dataset, epochs=settings["epochs"], steps_per_epoch=steps,
                 checkpoint=checkpoint, state=state,
-                callbacks=[history, grids, checkpoint],  # the checkpoint last (see its doc)
+                callbacks=callbacks + [checkpoint],  # the checkpoint last (see its doc)
                 shuffle=False,  # load_dataset shuffles; Keras cannot shuffle a tf.data input
                 verbose=args.verbose,
             )
@@ -773,6 +578,8 @@ def _train(args, settings, replicas):
     print(f"  history    {history.epoch_path}, {history.batch_path}")
     print(f"  loss plot  {history.plot_path}")
     print(f"  config     {os.path.join(out, CONFIG_FILE)}")
+    if tensorboard is not None:
+        print(f"  tensorboard tensorboard --logdir {tensorboard}")
     print(f"Continue:    {PROG} train --resume --out {out} --epochs {settings['epochs'] + 10}")
     print(f"Sample:      {PROG} sample {model_path} --n 64 --out {os.path.join(out, 'grid.png')}")
     return 0
@@ -782,7 +589,7 @@ def _load_checkpoint(model_path):
     """The saved model and its position, or a CliError naming what is wrong."""
     from keras_wgan.checkpoints import checkpoint_position
 
-    gan = _load_gan(model_path)
+    gan = load_gan(model_path)
     try:
         return gan, checkpoint_position(model_path, gan)
     except (OSError, ValueError) as error:
@@ -817,152 +624,3 @@ def _move_aside(out):
     except OSError as error:
         raise CliError(f"--restart: cannot move the old files into {target}: {error}") from None
     print(f"--restart: the previous run's files are in {target}", flush=True)
-
-
-# --------------------------------------------------------------------- sample
-
-
-def run_sample(args):
-    """Write a PNG grid of ``--n`` images generated from a saved model."""
-    if not os.path.exists(args.model_path):
-        raise CliError(f"model file {args.model_path!r} does not exist.")
-    if not os.path.isfile(args.model_path):
-        raise CliError(f"{args.model_path!r} is not a file (expected a .keras model file).")
-    if os.path.isdir(args.out):
-        raise CliError(f"--out {args.out!r} is a directory; give the PNG file to write.")
-
-    from keras_wgan.images import save_image_grid
-
-    gan = _load_gan(args.model_path, compile=False)
-    labels, columns, what = _sample_labels(gan, args)
-    n = args.n if labels is None else len(labels)
-    images = gan.generate(n, seed=args.seed, batch_size=args.batch_size, labels=labels)
-    try:
-        save_image_grid(images, args.out, columns=columns)
-    except ValueError as error:  # e.g. a model that does not output images
-        raise CliError(str(error)) from None
-    except OSError as error:  # e.g. a folder that cannot be created
-        raise CliError(f"cannot write --out {args.out!r}: {error.strerror or error}.") from None
-    print(f"Wrote {n} samples{what} (seed {args.seed}) to {args.out}")
-    return 0
-
-
-def _sample_labels(gan, args):
-    """The labels ``sample`` asks for, the grid's columns and words for the summary line."""
-    from keras_wgan.conditioning import class_index
-
-    if not gan.conditional:
-        if args.label is not None:
-            raise CliError(
-                f"--label {args.label}: {args.model_path!r} is unconditional (trained without "
-                f"labels); drop --label: {PROG} sample {args.model_path} --n {args.n}"
-            )
-        return None, args.columns, ""
-    names = gan.class_names or [str(k) for k in range(gan.num_classes)]
-    if args.label is not None:
-        try:
-            k = class_index(args.label, gan.class_names, gan.num_classes)
-        except ValueError as error:
-            raise CliError(f"--label: {error}") from None
-        return [k] * args.n, args.columns, f" of class {k} ({names[k]})"
-
-    per_class = args.columns or max(1, args.n // gan.num_classes)
-    labels = np.repeat(np.arange(gan.num_classes), per_class)
-    return labels, per_class, f", one row per class ({', '.join(names)})"
-
-
-# ------------------------------------------------------------------- evaluate
-
-
-def _format_row(label, figures):
-    return (f"{label:<22}{figures['fd']:>12.3f}{figures['kd']:>12.4f}{figures['is']:>10.3f}"
-            f"{figures['modes_covered']:>8d}/{figures['num_classes']}")
-
-
-def run_evaluate(args):
-    """Print the yardstick's figures for a saved model beside the real-data floor."""
-    if not os.path.isfile(args.model_path):
-        raise CliError(f"model file {args.model_path!r} does not exist.")
-    gan = _load_gan(args.model_path, compile=False)
-    if len(gan.sample_shape) != 3:
-        raise CliError(f"{args.model_path!r} does not generate images (sample shape "
-                       f"{gan.sample_shape}); evaluate needs an image model.")
-
-    from keras_wgan.data import DataUnavailableError
-    from keras_wgan.metrics import DomainYardstick
-
-    print(f"Loading the {args.dataset} yardstick (trains a small classifier once, then "
-          "uses the cache)...", flush=True)
-    try:
-        yardstick = DomainYardstick.for_dataset(
-            args.dataset, gan.sample_shape, data_dir=args.data_dir, cache_dir=args.cache_dir,
-            verbose=0,
-        )
-    except (DataUnavailableError, FileNotFoundError, ValueError) as error:
-        raise CliError(str(error)) from None
-    n = min(args.n, yardstick.train_images.shape[0])
-    labels = None
-    if gan.conditional:
-        if gan.num_classes != yardstick.classifier.num_classes:
-            raise CliError(
-                f"{args.model_path!r} has {gan.num_classes} classes but the {args.dataset} "
-                f"yardstick has {yardstick.classifier.num_classes}; pass the --dataset the "
-                "model was trained on."
-            )
-        labels = np.arange(n) % gan.num_classes  # an equal mix of the classes
-    images = gan.generate(n, seed=args.seed, labels=labels)
-    generated = yardstick.score(images, seed=args.seed)
-    floor = yardstick.floor(n, seed=args.seed)
-    print(f"\n{n} images vs the real {args.dataset} test split "
-          f"(classifier features; lower fd/kd is better, higher is is better)")
-    print(f"{'':<22}{'fd':>12}{'kd':>12}{'is':>10}{'modes':>10}")
-    print(_format_row("generated", generated))
-    print(_format_row("real train (floor)", floor))
-    print("class histogram (generated):",
-          " ".join(f"{h:.3f}" for h in generated["class_histogram"]))
-    print("class histogram (real):     ",
-          " ".join(f"{h:.3f}" for h in floor["class_histogram"]))
-    report = {"model": args.model_path, "dataset": args.dataset, "seed": args.seed,
-              "generated": generated, "floor": floor}
-    if labels is not None:
-        report["class_accuracy"] = _print_class_accuracy(gan, yardstick, images, labels)
-    if args.json:
-        _write_json(args.json, report)
-        print(f"Wrote {args.json}")
-    return 0
-
-
-def _print_class_accuracy(gan, yardstick, images, labels):
-    """Print and return the conditional accuracy beside the classifier's real-image ceiling."""
-    generated = yardstick.class_accuracy(images, labels)
-    real = yardstick.class_accuracy_real()
-    names = gan.class_names or [str(k) for k in range(gan.num_classes)]
-    print("\nconditional accuracy: share of images generated for class k that the "
-          "classifier assigns to k")
-    print(f"{'class':<16}{'generated':>10}{'real test':>11}")
-    for name, g, r in zip(names, generated["per_class"], real["per_class"]):
-        print(f"{name[:15]:<16}{g:>10.3f}{r:>11.3f}")
-    share = generated["mean"] / real["mean"] if real["mean"] else float("nan")
-    print(f"{'mean':<16}{generated['mean']:>10.3f}{real['mean']:>11.3f}   "
-          f"({share:.1%} of the real-image ceiling)")
-    return {"generated": generated, "real": real}
-
-
-# ----------------------------------------------------------------------- demo
-
-
-def run_demo(args):
-    """Train the toy runs and draw the Figure 1 panel."""
-    if os.path.isdir(args.out):
-        raise CliError(f"--out {args.out!r} is a directory; give the PNG file to write.")
-    from keras_wgan import data, toy
-
-    sets = tuple(args.sets) if args.sets else data.TOY_DATASETS
-    unknown = [name for name in sets if name not in data.TOY_DATASETS]
-    if unknown:
-        raise CliError(f"unknown toy set(s) {unknown}; choose from {list(data.TOY_DATASETS)}.")
-    models = tuple(args.models) if args.models else MODELS
-    budget = {key: value for key, value in (("steps", args.steps), ("width", args.width))
-              if value is not None}
-    toy.run_demo(out=args.out, sets=sets, models=models, seed=args.seed, verbose=1, **budget)
-    return 0

@@ -1,0 +1,115 @@
+"""`keras-wgan evaluate`: a saved model's samples scored beside the real-data floor."""
+
+import os
+
+import numpy as np
+
+from keras_wgan.cli.common import (
+    CliError,
+    load_gan,
+    non_negative_int,
+    positive_int,
+    write_json,
+)
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score a saved model's samples with the offline domain yardstick",
+        description=(
+            "Generate N images from a saved model and score them against the real test "
+            "split in the feature space of a small classifier trained once on the real "
+            "training split (cached under $KERAS_WGAN_CACHE or ~/.cache/keras_wgan): "
+            "Frechet distance, kernel distance, an Inception-score analogue and the class "
+            "histogram. The same figures for N real training images are printed beside "
+            "them as the floor."
+        ),
+    )
+    p.add_argument("model_path", metavar="MODEL.keras", help="a model saved by train")
+    p.add_argument("--dataset", default="fashion_mnist",
+                   help="labelled dataset the model was trained on (fashion_mnist, mnist, an "
+                        "IDX folder, a TFDS name with labels); default fashion_mnist")
+    p.add_argument("--data-dir", default=None, help="folder with the dataset's IDX files")
+    p.add_argument("--n", type=positive_int, default=10000,
+                   help="generated (and real floor) images; default 10000")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="noise seed; default 0")
+    p.add_argument("--cache-dir", default=None,
+                   help="where the yardstick classifier is cached")
+    p.add_argument("--json", default=None, metavar="PATH",
+                   help="also write the figures as JSON to PATH")
+    p.set_defaults(func=run_evaluate)
+
+
+def _format_row(label, figures):
+    return (f"{label:<22}{figures['fd']:>12.3f}{figures['kd']:>12.4f}{figures['is']:>10.3f}"
+            f"{figures['modes_covered']:>8d}/{figures['num_classes']}")
+
+
+def run_evaluate(args):
+    """Print the yardstick's figures for a saved model beside the real-data floor."""
+    if not os.path.isfile(args.model_path):
+        raise CliError(f"model file {args.model_path!r} does not exist.")
+    gan = load_gan(args.model_path, compile=False)
+    if len(gan.sample_shape) != 3:
+        raise CliError(f"{args.model_path!r} does not generate images (sample shape "
+                       f"{gan.sample_shape}); evaluate needs an image model.")
+
+    from keras_wgan.data import DataUnavailableError
+    from keras_wgan.evaluation import DomainYardstick
+
+    print(f"Loading the {args.dataset} yardstick (trains a small classifier once, then "
+          "uses the cache)...", flush=True)
+    try:
+        yardstick = DomainYardstick.for_dataset(
+            args.dataset, gan.sample_shape, data_dir=args.data_dir, cache_dir=args.cache_dir,
+            verbose=0,
+        )
+    except (DataUnavailableError, FileNotFoundError, ValueError) as error:
+        raise CliError(str(error)) from None
+    n = min(args.n, yardstick.train_images.shape[0])
+    labels = None
+    if gan.conditional:
+        if gan.num_classes != yardstick.classifier.num_classes:
+            raise CliError(
+                f"{args.model_path!r} has {gan.num_classes} classes but the {args.dataset} "
+                f"yardstick has {yardstick.classifier.num_classes}; pass the --dataset the "
+                "model was trained on."
+            )
+        labels = np.arange(n) % gan.num_classes  # an equal mix of the classes
+    images = gan.generate(n, seed=args.seed, labels=labels)
+    generated = yardstick.score(images, seed=args.seed)
+    floor = yardstick.floor(n, seed=args.seed)
+    print(f"\n{n} images vs the real {args.dataset} test split "
+          f"(classifier features; lower fd/kd is better, higher is is better)")
+    print(f"{'':<22}{'fd':>12}{'kd':>12}{'is':>10}{'modes':>10}")
+    print(_format_row("generated", generated))
+    print(_format_row("real train (floor)", floor))
+    print("class histogram (generated):",
+          " ".join(f"{h:.3f}" for h in generated["class_histogram"]))
+    print("class histogram (real):     ",
+          " ".join(f"{h:.3f}" for h in floor["class_histogram"]))
+    report = {"model": args.model_path, "dataset": args.dataset, "seed": args.seed,
+              "generated": generated, "floor": floor}
+    if labels is not None:
+        report["class_accuracy"] = _print_class_accuracy(gan, yardstick, images, labels)
+    if args.json:
+        write_json(args.json, report)
+        print(f"Wrote {args.json}")
+    return 0
+
+
+def _print_class_accuracy(gan, yardstick, images, labels):
+    """Print and return the conditional accuracy beside the classifier's real-image ceiling."""
+    generated = yardstick.class_accuracy(images, labels)
+    real = yardstick.class_accuracy_real()
+    names = gan.class_names or [str(k) for k in range(gan.num_classes)]
+    print("\nconditional accuracy: share of images generated for class k that the "
+          "classifier assigns to k")
+    print(f"{'class':<16}{'generated':>10}{'real test':>11}")
+    for name, g, r in zip(names, generated["per_class"], real["per_class"]):
+        print(f"{name[:15]:<16}{g:>10.3f}{r:>11.3f}")
+    share = generated["mean"] / real["mean"] if real["mean"] else float("nan")
+    print(f"{'mean':<16}{generated['mean']:>10.3f}{real['mean']:>11.3f}   "
+          f"({share:.1%} of the real-image ceiling)")
+    return {"generated": generated, "real": real}

@@ -1,0 +1,273 @@
+"""The domain classifier: a small CNN trained once on the real training split, cached on disk.
+
+It is the offline yardstick's feature extractor: it works without network access
+and on a CPU, and its features and class probabilities give a Frechet distance,
+kernel distance, an Inception-score analogue and per-class coverage in a feature
+space that actually knows the domain (Fashion-MNIST, say), where ImageNet's
+InceptionV3 does not. The cache file is keyed by dataset name and
+:data:`YARDSTICK_VERSION`, so every run on a machine is measured with the same net.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from keras_wgan.checks import check_int
+from keras_wgan.evaluation.inputs import (
+    check_images,
+    check_labels,
+    iter_image_batches,
+    predict_fixed_batch,
+)
+from keras_wgan.files import replaced_atomically
+
+__all__ = [
+    "YARDSTICK_VERSION",
+    "CACHE_ENV_VAR",
+    "DomainClassifier",
+    "default_cache_dir",
+    "classifier_cache_path",
+    "load_or_train_classifier",
+]
+
+#: Bump when the domain classifier's architecture or training changes, so
+#: stale cached classifiers are not reused (the version is in the file name).
+YARDSTICK_VERSION = 1
+#: Environment variable naming the cache directory; fallback below.
+CACHE_ENV_VAR = "KERAS_WGAN_CACHE"
+DEFAULT_CACHE_DIR = os.path.join("~", ".cache", "keras_wgan")
+
+#: Domain classifier training defaults (cheap enough for a CPU).
+CLASSIFIER_EPOCHS = 3
+CLASSIFIER_BATCH_SIZE = 128
+CLASSIFIER_LEARNING_RATE = 1e-3
+CLASSIFIER_FEATURE_DIM = 128
+#: Batch size for running the classifier over images.
+PREDICT_BATCH_SIZE = 500
+
+
+def default_cache_dir():
+    """Cache directory: ``$KERAS_WGAN_CACHE`` or ``~/.cache/keras_wgan``."""
+    return Path(os.environ.get(CACHE_ENV_VAR) or DEFAULT_CACHE_DIR).expanduser()
+
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def classifier_cache_path(name, cache_dir=None):
+    """Where the classifier for dataset ``name`` is (or will be) cached.
+
+    Lets callers skip loading the training split when the file exists.
+    """
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(
+            "name must be a non-empty dataset name of letters, digits, '_', "
+            f"'-' or '.', got {name!r}"
+        )
+    base = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    return base / f"{name}-classifier-v{YARDSTICK_VERSION}.keras"
+
+
+class DomainClassifier:
+    """A small CNN trained on real data, used as an offline feature extractor.
+
+    ``features`` are the 128-D penultimate (ReLU dense) activations, used for
+    Frechet and kernel distances; ``probabilities`` are the softmax outputs,
+    used for the Inception-score analogue and class coverage. Build with
+    :meth:`build` or :func:`load_or_train_classifier`; wrap a loaded Keras
+    model with ``DomainClassifier(model)``.
+    """
+
+    FEATURE_LAYER = "features"
+
+    def __init__(self, model):
+        try:
+            feature_layer = model.get_layer(self.FEATURE_LAYER)
+        except ValueError as exc:
+            raise ValueError(
+                f"model must have a layer named {self.FEATURE_LAYER!r}"
+            ) from exc
+        self.model = model
+        # One pass yields both outputs: evaluation needs both.
+        self._both = keras.Model(model.inputs, [feature_layer.output, model.outputs[0]])
+
+    @classmethod
+    def build(cls, image_shape, num_classes, seed=0):
+        """Untrained classifier: three conv blocks, dense 128, softmax.
+
+        Deliberately small so that a few epochs on 60k 32x32 images take
+        minutes on a CPU; initialisers are seeded for repeatability.
+        """
+        image_shape = tuple(int(s) for s in image_shape)
+        if len(image_shape) != 3:
+            raise ValueError(f"image_shape must be (H, W, C), got {image_shape}")
+        num_classes = check_int("num_classes", num_classes, minimum=2)
+
+        def init(i):
+            return keras.initializers.GlorotUniform(seed=seed * 100 + i)
+
+        inputs = keras.Input(image_shape, name="images")
+        x = inputs
+        for i, filters in enumerate((16, 32, 64)):
+            x = keras.layers.Conv2D(
+                filters, 3, padding="same", activation="relu",
+                kernel_initializer=init(i), name=f"conv{i + 1}",
+            )(x)
+            x = keras.layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(
+            CLASSIFIER_FEATURE_DIM, activation="relu",
+            kernel_initializer=init(10), name=cls.FEATURE_LAYER,
+        )(x)
+        outputs = keras.layers.Dense(
+            int(num_classes), activation="softmax",
+            kernel_initializer=init(11), name="probabilities",
+        )(x)
+        model = keras.Model(inputs, outputs, name="domain_classifier")
+        return cls(model)
+
+    @property
+    def image_shape(self):
+        return tuple(self.model.input_shape[1:])
+
+    @property
+    def num_classes(self):
+        return int(self.model.output_shape[-1])
+
+    def _batches(self, images, batch_size, name="images"):
+        for batch in iter_image_batches(images, batch_size, name):
+            if batch.shape[1:] != self.image_shape:
+                raise ValueError(
+                    f"{name} must have per-image shape {self.image_shape} to "
+                    f"match the classifier, got {batch.shape[1:]}"
+                )
+            if batch.shape[0]:
+                yield batch
+
+    def features_and_probabilities(self, images, batch_size=PREDICT_BATCH_SIZE):
+        """(features (N, 128) float64, probabilities (N, K) float64)."""
+        feats, probs = [], []
+        for batch in self._batches(images, batch_size):
+            f, p = predict_fixed_batch(self._both, batch, batch_size)
+            feats.append(f)
+            probs.append(p)
+        if not feats:
+            raise ValueError("images is empty")
+        return np.concatenate(feats), np.concatenate(probs)
+
+    def features(self, images, batch_size=PREDICT_BATCH_SIZE):
+        """Penultimate-layer features, (N, 128) float64."""
+        return self.features_and_probabilities(images, batch_size)[0]
+
+    def probabilities(self, images, batch_size=PREDICT_BATCH_SIZE):
+        """Softmax class probabilities, (N, K) float64."""
+        return self.features_and_probabilities(images, batch_size)[1]
+
+    def accuracy(self, images, labels, batch_size=PREDICT_BATCH_SIZE):
+        """Fraction of correctly classified images (report it with results)."""
+        labels = np.asarray(labels).reshape(-1)
+        pred = self.probabilities(images, batch_size).argmax(axis=1)
+        if pred.shape[0] != labels.shape[0]:
+            raise ValueError(
+                f"labels has {labels.shape[0]} entries for {pred.shape[0]} images"
+            )
+        return float(np.mean(pred == labels))
+
+    def fit(self, images, labels, epochs=CLASSIFIER_EPOCHS,
+            batch_size=CLASSIFIER_BATCH_SIZE, seed=0, verbose=0):
+        """Train in place with Adam; shuffling is seeded (numpy permutation)."""
+        images = check_images(images, "train_images")
+        labels = check_labels(labels, images.shape[0], self.num_classes)
+        if images.shape[1:] != self.image_shape:
+            raise ValueError(
+                f"train_images must have per-image shape {self.image_shape}, "
+                f"got {images.shape[1:]}"
+            )
+        self.model.compile(
+            optimizer=keras.optimizers.Adam(CLASSIFIER_LEARNING_RATE),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        rng = np.random.default_rng(seed)
+        history = []
+        for _ in range(int(epochs)):
+            perm = rng.permutation(images.shape[0])
+            h = self.model.fit(
+                images[perm], labels[perm], batch_size=batch_size, epochs=1,
+                shuffle=False, verbose=verbose,
+            )
+            history.append({k: float(v[-1]) for k, v in h.history.items()})
+        return history
+
+    def save(self, path):
+        """Save with :func:`keras_wgan.files.replaced_atomically`, so concurrent runs never
+        see a half-written cache file."""
+        with replaced_atomically(path) as tmp:
+            self.model.save(tmp)
+        return os.fspath(path)
+
+    @classmethod
+    def load(cls, path):
+        return cls(keras.saving.load_model(path, compile=False))
+
+
+def _train_classifier(train_images, train_labels, num_classes, epochs, seed,
+                      batch_size, verbose):
+    """Build and train a fresh classifier (module-level so tests can spy)."""
+    images = check_images(train_images, "train_images")
+    classifier = DomainClassifier.build(images.shape[1:], num_classes, seed=seed)
+    classifier.fit(images, train_labels, epochs=epochs, batch_size=batch_size,
+                   seed=seed, verbose=verbose)
+    return classifier
+
+
+def load_or_train_classifier(
+    name,
+    train_images=None,
+    train_labels=None,
+    cache_dir=None,
+    epochs=CLASSIFIER_EPOCHS,
+    seed=0,
+    num_classes=None,
+    batch_size=CLASSIFIER_BATCH_SIZE,
+    verbose=0,
+):
+    """Load the cached classifier for dataset ``name``, or train and cache it.
+
+    The cache file (:func:`classifier_cache_path`) is keyed by ``name`` and
+    :data:`YARDSTICK_VERSION`, so the yardstick is trained once per machine
+    and every run is measured with the same network. ``train_images`` (in
+    [-1, 1], (N, H, W, C)) and ``train_labels`` are only needed when there
+    is no cache yet; if given with a cached model, their shape must match it
+    (put the image size in ``name`` if you use several).
+    """
+    path = classifier_cache_path(name, cache_dir)
+    if path.exists():
+        classifier = DomainClassifier.load(path)
+        if train_images is not None:
+            shape = check_images(train_images[:1], "train_images").shape[1:]
+            if shape != classifier.image_shape:
+                raise ValueError(
+                    f"cached classifier {path} expects images of shape "
+                    f"{classifier.image_shape}, train_images have {shape}; "
+                    "use a different name (e.g. include the image size)"
+                )
+        return classifier
+    if train_images is None or train_labels is None:
+        raise ValueError(
+            f"no cached classifier at {path}: train_images and train_labels "
+            "are needed to train one"
+        )
+    train_images = check_images(train_images, "train_images")
+    labels = check_labels(train_labels, train_images.shape[0], num_classes)
+    if num_classes is None:
+        num_classes = int(labels.max()) + 1
+    classifier = _train_classifier(train_images, labels, num_classes, epochs,
+                                   seed, batch_size, verbose)
+    classifier.save(path)
+    return classifier

@@ -1,0 +1,249 @@
+"""Scoring generated images against real data, always beside the real-data floor.
+
+:func:`evaluate_images` turns a :class:`~keras_wgan.evaluation.DomainClassifier`'s
+features and probabilities into the figures (Frechet and kernel distance, the
+Inception-score analogue, class coverage). A figure is only meaningful next to its
+scale, so :func:`real_floor` gives the same figures for real training images against
+the same reference set (what a perfect generator with the same sample size would
+score), and :class:`DomainYardstick` bundles classifier, reference and floor so the
+CLI's ``evaluate`` and the ``QualityMetrics`` callback score samples the same way.
+
+Which direction is better: ``fd`` and ``kd`` lower (0 for the real distribution;
+compare with the floor, since ``fd`` is biased upwards for small samples), ``is``
+higher (1 to ``num_classes``), ``modes_covered`` and ``class_accuracy`` higher.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+
+from keras_wgan.evaluation.distances import (
+    KID_NUM_SUBSETS,
+    KID_SUBSET_SIZE,
+    frechet_distance,
+    inception_score,
+    kernel_distance,
+)
+from keras_wgan.evaluation.domain_classifier import (
+    PREDICT_BATCH_SIZE,
+    DomainClassifier,
+    load_or_train_classifier,
+)
+from keras_wgan.evaluation.inputs import check_images, check_labels
+
+__all__ = [
+    "MODE_COVERAGE_FRACTION",
+    "evaluate_images",
+    "class_accuracy",
+    "real_floor",
+    "DomainYardstick",
+]
+
+#: A class counts as covered when it receives at least this fraction of its
+#: fair share (1/K) of the predictions: with K=10, at least 2% of images.
+MODE_COVERAGE_FRACTION = 0.2
+
+
+def evaluate_images(
+    images,
+    classifier,
+    reference_images=None,
+    *,
+    reference_features=None,
+    kid_num_subsets=KID_NUM_SUBSETS,
+    kid_subset_size=KID_SUBSET_SIZE,
+    seed=0,
+    mode_fraction=MODE_COVERAGE_FRACTION,
+    batch_size=PREDICT_BATCH_SIZE,
+):
+    """Score ``images`` with a :class:`DomainClassifier` against real data.
+
+    ``reference_images`` should be the real test split; pass
+    ``reference_features=classifier.features(test_images)`` instead to avoid
+    recomputing them on every call. Returns a dict of plain Python values:
+
+    * ``fd``: Frechet distance in classifier-feature space (lower is better);
+    * ``kd``, ``kd_std``: kernel distance mean and std over subsets;
+    * ``is``: Inception-score analogue, from 1 to ``num_classes``;
+    * ``class_histogram``: fraction of images predicted as each class;
+    * ``modes_covered``: number of classes receiving at least
+      ``mode_fraction`` of their fair share 1/K of the predictions;
+    * ``num_classes``, ``num_images``.
+
+    Compare against :func:`real_floor` at the same ``num_images``: the
+    Frechet distance is biased upwards for small samples.
+    """
+    if not isinstance(classifier, DomainClassifier):
+        raise TypeError(
+            f"classifier must be a DomainClassifier, got {type(classifier).__name__}"
+        )
+    if (reference_images is None) == (reference_features is None):
+        raise ValueError("pass exactly one of reference_images or reference_features")
+    if reference_features is None:
+        reference_features = classifier.features(reference_images, batch_size)
+    feats, probs = classifier.features_and_probabilities(images, batch_size)
+    k = probs.shape[1]
+    hist = np.bincount(probs.argmax(axis=1), minlength=k) / probs.shape[0]
+    kd = kernel_distance(feats, reference_features, kid_num_subsets,
+                         kid_subset_size, seed)
+    return {
+        "fd": frechet_distance(feats, reference_features),
+        "kd": kd.mean,
+        "kd_std": kd.std,
+        "is": inception_score(probs),
+        "class_histogram": [float(h) for h in hist],
+        "modes_covered": int(np.sum(hist >= mode_fraction / k)),
+        "num_classes": int(k),
+        "num_images": int(probs.shape[0]),
+    }
+
+
+def class_accuracy(predicted, labels, num_classes):
+    """Per-class and class-averaged share of ``predicted`` classes equal to ``labels``.
+
+    For a conditional generator: ``labels`` are the classes the images were generated
+    for, ``predicted`` the yardstick classifier's decisions. Returns ``{"per_class":
+    [K floats, None for a class without images], "mean": the mean over the classes
+    present}`` (the balanced accuracy, so class frequencies do not weigh in).
+    """
+    predicted = np.asarray(predicted).reshape(-1)
+    labels = np.asarray(labels).reshape(-1)
+    if predicted.shape != labels.shape:
+        raise ValueError(
+            f"labels has {labels.shape[0]} entries for {predicted.shape[0]} predictions"
+        )
+    per_class = []
+    for k in range(num_classes):
+        chosen = labels == k
+        per_class.append(float(np.mean(predicted[chosen] == k)) if chosen.any() else None)
+    present = [value for value in per_class if value is not None]
+    return {"per_class": per_class, "mean": float(np.mean(present)) if present else float("nan")}
+
+
+def real_floor(
+    classifier,
+    train_images,
+    reference_images=None,
+    num_images=None,
+    seed=0,
+    **kwargs,
+):
+    """The :func:`evaluate_images` figures for real training images.
+
+    Draws ``num_images`` (default: all) real training images without
+    replacement and scores them against the reference set exactly like
+    generated images, i.e. what a perfect generator would get. Use the same
+    ``num_images`` as the generated sample, since the Frechet distance
+    depends on sample size. Extra keyword arguments (e.g.
+    ``reference_features``) go to :func:`evaluate_images`.
+    """
+    train_images = check_images(train_images, "train_images")
+    n = train_images.shape[0]
+    if num_images is not None:
+        num_images = int(num_images)
+        if not 2 <= num_images <= n:
+            raise ValueError(
+                f"num_images must be between 2 and len(train_images)={n}, "
+                f"got {num_images}"
+            )
+        idx = np.random.default_rng(seed).choice(n, num_images, replace=False)
+        train_images = train_images[np.sort(idx)]
+    return evaluate_images(train_images, classifier, reference_images,
+                           seed=seed, **kwargs)
+
+
+class DomainYardstick:
+    """The offline quality yardstick for one labelled dataset, ready to score samples.
+
+    Bundles the cached :class:`DomainClassifier`, the real test split's features (the
+    reference, computed once) and real training images for the floor, so the CLI's
+    ``evaluate`` and the ``QualityMetrics`` callback score generated images the same
+    way and always next to their scale.
+    """
+
+    def __init__(self, classifier, reference_images, train_images, name="dataset",
+                 kid_num_subsets=KID_NUM_SUBSETS, reference_labels=None):
+        if not isinstance(classifier, DomainClassifier):
+            raise TypeError(
+                f"classifier must be a DomainClassifier, got {type(classifier).__name__}"
+            )
+        self.classifier = classifier
+        self.name = name
+        self.train_images = check_images(train_images, "train_images")
+        reference_images = check_images(reference_images, "reference_images")
+        self.reference_features, probabilities = classifier.features_and_probabilities(
+            reference_images
+        )
+        self.reference_predictions = probabilities.argmax(axis=1)
+        self.reference_labels = None
+        if reference_labels is not None:
+            self.reference_labels = check_labels(
+                reference_labels, reference_images.shape[0], classifier.num_classes,
+                name="reference_labels",
+            )
+        self.kid_num_subsets = kid_num_subsets
+        self._floors = {}
+
+    @classmethod
+    def for_dataset(cls, dataset, image_shape, data_dir=None, cache_dir=None, seed=0,
+                    verbose=0, **kwargs):
+        """Load (or train once and cache) the yardstick of a labelled dataset.
+
+        ``dataset``: a name ("fashion_mnist", "mnist", a TFDS name with labels) or an
+        IDX folder; images are converted to ``image_shape`` (H, W, C) like training data.
+        """
+        from keras_wgan import data  # needed only by this convenience
+
+        height, width, channels = image_shape
+        train_images, train_labels = data.load_labelled_arrays(
+            dataset, "train", image_size=(height, width), data_dir=data_dir,
+            channels=channels,
+        )
+        test_images, test_labels = data.load_labelled_arrays(
+            dataset, "test", image_size=(height, width), data_dir=data_dir,
+            channels=channels,
+        )
+        base = os.path.basename(os.path.normpath(os.fspath(dataset)))
+        key = re.sub(r"[^A-Za-z0-9_.\-]", "_", base) + f"-{height}x{width}x{channels}"
+        classifier = load_or_train_classifier(
+            key, train_images, train_labels, cache_dir=cache_dir, seed=seed, verbose=verbose
+        )
+        return cls(classifier, test_images, train_images, name=base,
+                   reference_labels=test_labels, **kwargs)
+
+    def score(self, images, seed=0):
+        """:func:`evaluate_images` figures of ``images`` against the real test split."""
+        return evaluate_images(
+            images, self.classifier, reference_features=self.reference_features,
+            kid_num_subsets=self.kid_num_subsets, seed=seed,
+        )
+
+    def class_accuracy(self, images, labels):
+        """:func:`class_accuracy` of images generated for ``labels`` (conditional models)."""
+        predicted = self.classifier.probabilities(images).argmax(axis=1)
+        return class_accuracy(predicted, labels, self.classifier.num_classes)
+
+    def class_accuracy_real(self):
+        """The same on the real test images: the ceiling of a conditional generator."""
+        if self.reference_labels is None:
+            raise ValueError(
+                "this yardstick was built without reference_labels (the real test split's "
+                "labels), so it has no real-image accuracy; pass reference_labels=..."
+            )
+        return class_accuracy(
+            self.reference_predictions, self.reference_labels, self.classifier.num_classes
+        )
+
+    def floor(self, num_images, seed=0):
+        """The same figures for ``num_images`` real training images (cached per size)."""
+        num_images = min(int(num_images), self.train_images.shape[0])
+        if num_images not in self._floors:
+            self._floors[num_images] = real_floor(
+                self.classifier, self.train_images, num_images=num_images, seed=seed,
+                reference_features=self.reference_features,
+                kid_num_subsets=self.kid_num_subsets,
+            )
+        return self._floors[num_images]

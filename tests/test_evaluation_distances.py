@@ -1,0 +1,230 @@
+"""Tests for keras_wgan.evaluation.distances: closed forms and brute-force recomputations.
+
+Pure numpy: the Frechet and kernel distances and the Inception score are checked
+against formulas worked out another way, at small dimensions.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from keras_wgan.evaluation import distances
+
+
+
+# --------------------------------------------------------------------------
+# Frechet distance
+# --------------------------------------------------------------------------
+
+
+def _uncorrelated(rng, n, means, stds):
+    """Features whose sample covariance (ddof=1) is exactly diag(stds^2)."""
+    d = len(means)
+    x = rng.normal(size=(n, d))
+    x -= x.mean(axis=0)
+    q, _ = np.linalg.qr(x)  # orthonormal, still centred columns
+    return q * np.sqrt(n - 1) * np.asarray(stds) + np.asarray(means)
+
+
+def test_fd_one_dimensional_closed_form():
+    rng = np.random.default_rng(0)
+    a = rng.normal(1.0, 2.0, size=(300, 1))
+    b = rng.normal(-0.5, 0.7, size=(200, 1))
+    m1, m2 = a.mean(), b.mean()
+    s1, s2 = a.std(ddof=1), b.std(ddof=1)
+    expected = (m1 - m2) ** 2 + s1**2 + s2**2 - 2 * s1 * s2
+    assert distances.frechet_distance(a, b) == pytest.approx(expected, rel=1e-10)
+
+
+def test_fd_diagonal_gaussians_sum_over_dimensions():
+    rng = np.random.default_rng(1)
+    mu1, sd1 = np.array([0.0, 1.0, -2.0, 3.0]), np.array([1.0, 0.5, 2.0, 0.1])
+    mu2, sd2 = np.array([0.5, 1.0, 0.0, 3.0]), np.array([2.0, 0.5, 1.0, 0.3])
+    a = _uncorrelated(rng, 50, mu1, sd1)
+    b = _uncorrelated(rng, 80, mu2, sd2)
+    np.testing.assert_allclose(np.cov(a, rowvar=False), np.diag(sd1**2), atol=1e-12)
+    expected = np.sum((mu1 - mu2) ** 2 + sd1**2 + sd2**2 - 2 * sd1 * sd2)
+    assert distances.frechet_distance(a, b) == pytest.approx(expected, rel=1e-9)
+    # Same figure straight from diagonal statistics.
+    fd = distances.frechet_distance_from_statistics(
+        mu1, np.diag(sd1**2), mu2, np.diag(sd2**2)
+    )
+    assert fd == pytest.approx(expected, rel=1e-12)
+
+
+def test_fd_identical_sets_is_zero():
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(200, 16)) @ rng.normal(size=(16, 16))
+    assert abs(distances.frechet_distance(a, a)) < 1e-8
+
+
+def test_fd_shift_adds_squared_norm():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(300, 6))
+    b = rng.normal(size=(250, 6)) * 1.5
+    c = np.array([1.0, -2.0, 0.5, 0.0, 3.0, -1.0])
+    assert distances.frechet_distance(a, a + c) == pytest.approx(c @ c, rel=1e-8)
+    # General case: the covariance term is unchanged, the mean term moves.
+    d_ab = a.mean(0) - b.mean(0)
+    expected = distances.frechet_distance(a, b) - d_ab @ d_ab + (d_ab - c) @ (d_ab - c)
+    assert distances.frechet_distance(a, b + c) == pytest.approx(expected, rel=1e-8)
+
+
+def test_fd_statistics_path_matches_features_path():
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=(120, 10))
+    b = rng.normal(size=(90, 10)) @ rng.normal(size=(10, 10)) + 0.3
+    mu1, s1 = distances.gaussian_statistics(a)
+    mu2, s2 = distances.gaussian_statistics(b)
+    np.testing.assert_allclose(mu1, a.mean(0))
+    np.testing.assert_allclose(s1, np.cov(a, rowvar=False, ddof=1))
+    assert distances.frechet_distance_from_statistics(mu1, s1, mu2, s2) == (
+        distances.frechet_distance(a, b)
+    )
+
+
+def _fd_by_eigenvalues(a, b):
+    """FD via Tr sqrt(S1 S2) = sum sqrt(eig(R S2 R)), R = sqrt(S1) (PSD)."""
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    w, v = np.linalg.eigh(s1)
+    r = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    eig = np.clip(np.linalg.eigvalsh(r @ s2 @ r), 0, None)
+    diff = a.mean(0) - b.mean(0)
+    return diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(eig).sum()
+
+
+@pytest.mark.parametrize("n, d", [(5, 20), (3, 50)])
+def test_fd_singular_covariances_stay_finite(n, d):
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(n, d))
+    b = rng.normal(size=(n, d)) + 1.0
+    fd = distances.frechet_distance(a, b)
+    assert np.isfinite(fd)
+    # The eps*I regulariser moves the answer by about eps * d only.
+    assert fd == pytest.approx(_fd_by_eigenvalues(a, b), abs=1e-3)
+
+
+def test_fd_dead_feature_and_constant_set_are_finite():
+    rng = np.random.default_rng(6)
+    a = rng.normal(size=(100, 4))
+    a[:, 2] = 0.0  # a feature that never fires
+    const = np.ones((50, 4))
+    assert np.isfinite(distances.frechet_distance(a, a))
+    fd = distances.frechet_distance(a, const)
+    # Constant set: zero covariance, so eps*I is added to both; then
+    # sqrt((S_a + eps I) eps I) = sqrt(eps) sqrt(S_a + eps I), via eigenvalues.
+    eps = distances.FD_EPS
+    lam = np.clip(np.linalg.eigvalsh(np.cov(a, rowvar=False)), 0, None) + eps
+    expected = (np.sum((a.mean(0) - 1.0) ** 2) + lam.sum() + 4 * eps
+                - 2 * np.sqrt(eps) * np.sqrt(lam).sum())
+    assert fd == pytest.approx(expected, rel=1e-9)
+    # ... which is within 2 sqrt(eps) Tr sqrt(S_a) of the eps-free value.
+    assert fd == pytest.approx(lam.sum() - 4 * eps + np.sum((a.mean(0) - 1.0) ** 2),
+                               abs=2 * np.sqrt(eps) * np.sqrt(lam).sum() + 1e-9)
+
+
+def test_fd_large_imaginary_part_raises():
+    eye = np.eye(3)
+    with pytest.raises(ValueError, match="imaginary"):
+        distances.frechet_distance_from_statistics(np.zeros(3), eye, np.zeros(3), -eye)
+
+
+@pytest.mark.parametrize(
+    "a, b, match",
+    [
+        (np.zeros(10), np.zeros((10, 2)), "features_a"),
+        (np.zeros((10, 2)), np.zeros((10, 2, 1)), "features_b"),
+        (np.zeros((1, 2)), np.zeros((10, 2)), "at least 2 rows"),
+        (np.zeros((10, 2)), np.zeros((10, 3)), "different feature dimensions"),
+        (np.full((10, 2), np.nan), np.zeros((10, 2)), "NaN"),
+    ],
+)
+def test_fd_bad_shapes_raise(a, b, match):
+    with pytest.raises(ValueError, match=match):
+        distances.frechet_distance(a, b)
+
+
+def test_fd_statistics_bad_shapes_raise():
+    with pytest.raises(ValueError, match="sigma2"):
+        distances.frechet_distance_from_statistics(
+            np.zeros(3), np.eye(3), np.zeros(3), np.eye(2)
+        )
+    with pytest.raises(ValueError, match="mu1 and mu2"):
+        distances.frechet_distance_from_statistics(
+            np.zeros(3), np.eye(3), np.zeros(2), np.eye(2)
+        )
+
+
+# --------------------------------------------------------------------------
+# Kernel distance
+# --------------------------------------------------------------------------
+
+
+def _mmd2_brute_force(x, y):
+    d = x.shape[1]
+
+    def k(u, v):
+        return (float(np.dot(u, v)) / d + 1.0) ** 3
+
+    m, n = len(x), len(y)
+    kxx = sum(k(x[i], x[j]) for i, j in itertools.permutations(range(m), 2))
+    kyy = sum(k(y[i], y[j]) for i, j in itertools.permutations(range(n), 2))
+    kxy = sum(k(x[i], y[j]) for i in range(m) for j in range(n))
+    return kxx / (m * (m - 1)) + kyy / (n * (n - 1)) - 2 * kxy / (m * n)
+
+
+def test_kid_matches_brute_force_on_full_sets():
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(12, 5))
+    b = rng.normal(size=(12, 5)) * 1.3 + 0.4
+    kd = distances.kernel_distance(a, b, num_subsets=1, subset_size=1000)
+    assert kd.mean == pytest.approx(_mmd2_brute_force(a, b), rel=1e-10)
+    assert kd.std == 0.0
+    mean, std = kd  # a (mean, std) namedtuple
+    assert (mean, std) == (kd.mean, kd.std)
+
+
+def test_kid_same_distribution_near_zero_and_shift_positive():
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=(400, 8))
+    b = rng.normal(size=(400, 8))
+    same = distances.kernel_distance(a, b, num_subsets=20, subset_size=200)
+    shifted = distances.kernel_distance(a, b + 1.0, num_subsets=20, subset_size=200)
+    assert abs(same.mean) < 0.02
+    assert shifted.mean > 0.5
+    assert shifted.mean > 20 * (abs(same.mean) + same.std)
+
+
+def test_kid_is_seeded_and_caps_subset_size():
+    rng = np.random.default_rng(9)
+    a, b = rng.normal(size=(30, 3)), rng.normal(size=(20, 3))
+    k1 = distances.kernel_distance(a, b, num_subsets=5, subset_size=10, seed=1)
+    k2 = distances.kernel_distance(a, b, num_subsets=5, subset_size=10, seed=1)
+    assert k1 == k2
+    # subset_size larger than both sets is capped at 20 rows.
+    assert np.isfinite(distances.kernel_distance(a, b, subset_size=10**6).mean)
+    with pytest.raises(ValueError, match="num_subsets"):
+        distances.kernel_distance(a, b, num_subsets=0)
+    with pytest.raises(ValueError, match="different feature dimensions"):
+        distances.kernel_distance(a, np.zeros((5, 4)))
+
+
+# --------------------------------------------------------------------------
+# Inception score analogue
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [2, 5, 10])
+def test_inception_score_confident_and_spread_is_k(k):
+    probs = np.tile(np.eye(k), (7, 1))
+    assert distances.inception_score(probs) == pytest.approx(k, rel=1e-12)
+
+
+def test_inception_score_single_class_or_uniform_is_one():
+    one_class = np.zeros((20, 4))
+    one_class[:, 2] = 1.0
+    assert distances.inception_score(one_class) == pytest.approx(1.0)
+    assert distances.inception_score(np.full((20, 4), 0.25)) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="probabilities"):
+        distances.inception_score(np.ones(4))
