@@ -29,14 +29,15 @@ Variants (``--variants``; ``--ablations`` adds the ``fit-*`` ablation rows):
                  ``keras_wgan.architectures`` builds as they are.
   fit-stock      ablation: ``fit`` with stock Keras layers (like original and reference).
   fit-split      ablation: ``fit`` with real and fake critic passes in two calls.
-  fit-fastlrelu  ablation: ``fit-stock`` with the critic's LeakyReLU replaced by
-                 ``keras_wgan.ops.LeakyReLU`` (no double backward through the mask).
-  fit-fastconv   ablation: ``fit-stock`` with the generator's Conv2D replaced by
-                 ``keras_wgan.ops.Conv2D`` (a fast path for its 1-channel output conv).
+  fit-fastlrelu  ablation: ``fit-stock`` with the run-time fast path on the critic's
+                 LeakyReLUs (``keras_wgan.backend.tensorflow``: no double backward
+                 through the mask).
+  fit-fastconv   ablation: ``fit-stock`` with the fast path on the generator's narrow
+                 output Conv2D (its 1-channel output conv).
   fit-fast       ablation: both replacements.
   reference-steps  diagnostic: the reference maths in one tf.function per critic update
                  and one per generator update (no cross-update graph), as fit runs it.
-  reference-fast diagnostic: the reference on the nets with both keras_wgan.ops layers
+  reference-fast diagnostic: the reference on the nets with both fast paths
                  (like-for-like with fit-fast).
 
 FLOP count (per generator update, "useful" maths only; documented so it can be checked):

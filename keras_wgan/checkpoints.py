@@ -38,12 +38,12 @@ from dataclasses import asdict, dataclass, field
 import keras
 import numpy as np
 
-from keras_wgan.callbacks import (
+from keras_wgan.callbacks.epoch_checkpoint import (
     AtomicModelCheckpoint,
     _iterations,
-    _scalar,
     checkpoint_epochs,
 )
+from keras_wgan.callbacks.history import _scalar
 from keras_wgan.checks import check_positive_int
 from keras_wgan.files import replaced_atomically, write_json
 

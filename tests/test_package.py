@@ -1,6 +1,7 @@
 """The package as users meet it: what a wheel ships, what `import keras_wgan` costs and registers."""
 
 import json
+import re
 import pathlib
 import subprocess
 import sys
@@ -84,3 +85,54 @@ def test_import_keras_wgan_is_enough_to_load_a_saved_model(tmp_path, imports):
     assert "keras_wgan.legacy_layers.LeakyReLU" in result.stdout
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), gan.generate_from_noise(noise),
                                atol=1e-6)
+
+
+def _readme_layers():
+    """The top-level units of keras_wgan in the order the README's architecture tree lists them."""
+    text = (ROOT / "README.md").read_text()
+    tree = text[text.index("\nkeras_wgan/\n"):]
+    tree = tree[:tree.index("```")]
+    names = re.findall(r"^  ([a-z_]+)(?:\.py|/)\s", tree, re.M)
+    return [name for name in names if name != "__init__"]
+
+
+def _imports_of(unit):
+    """keras_wgan units that ``unit``'s files import, at module level or inside functions."""
+    path = ROOT / "keras_wgan" / unit
+    found = set()
+    for source in ([path.with_suffix(".py")] if not path.is_dir() else path.rglob("*.py")):
+        text = source.read_text()
+        for module, names in re.findall(r"^\s*from keras_wgan((?:\.\w+)*) import ([^\n]+)",
+                                        text, re.M):
+            if module:
+                found.add(module.split(".")[1])
+            else:
+                found.update(n.strip(" ()") for n in names.split(",") if n.strip(" ()"))
+        found.update(re.findall(r"^\s*import keras_wgan\.(\w+)", text, re.M))
+    public = {"WGAN", "WGANGP", "WassersteinGAN"}
+    return {"models" if name in public else name for name in found} - {unit, "__version__"}
+
+
+def test_every_module_imports_only_what_the_readme_lists_below_it():
+    layers = _readme_layers()
+    on_disk = {p.stem for p in (ROOT / "keras_wgan").glob("*.py")} | {
+        p.name for p in (ROOT / "keras_wgan").iterdir() if (p / "__init__.py").exists()}
+    assert sorted(layers) == sorted(on_disk - {"__init__", "__main__"})
+    # The README names these two upward (and lazy) imports as its exceptions.
+    allowed = {("models", "presets"), ("data", "toy")}
+    upward = sorted(
+        (unit, target)
+        for unit in layers
+        for target in _imports_of(unit)
+        if target in layers and layers.index(target) < layers.index(unit)
+    )
+    assert [pair for pair in upward if pair not in allowed] == []
+    assert set(upward) == allowed  # and both are still there (else the README says too much)
+
+
+def test_every_module_says_its_one_idea_in_its_first_line():
+    for source in sorted((ROOT / "keras_wgan").rglob("*.py")):
+        text = source.read_text()
+        assert text.startswith('"""'), source
+        first = text[3:].split("\n", 1)[0].removesuffix('"""')
+        assert first.endswith(".") and len(first) > 20, (source, first)

@@ -26,7 +26,7 @@ from keras_wgan.architectures import (
 )
 from keras_wgan.callbacks import LossHistory, SampleGrid
 from keras_wgan.checkpoints import TrainingCheckpoint, fit_resumable, load_checkpoint
-from keras_wgan.tensorboard import GANTensorBoard
+from keras_wgan.callbacks import GANTensorBoard
 
 # CI installs it (the `test` extra); only the missing-package test runs without it.
 needs_tensorboard = pytest.mark.skipif(

@@ -408,7 +408,7 @@ def run_train(args):
     """Train (or, with --resume, continue) a run; see the module docstring for the files."""
     settings = _resolve_train_settings(args)
     if settings["tensorboard"] is not None:
-        from keras_wgan.tensorboard import require_tensorboard
+        from keras_wgan.callbacks.tensorboard import require_tensorboard
 
         try:
             require_tensorboard("--tensorboard")
@@ -528,7 +528,7 @@ def _train(args, settings, replicas):
                        log_dir=tensorboard and os.path.join(tensorboard, "samples"))
     callbacks = [history, grids]
     if tensorboard is not None:
-        from keras_wgan.tensorboard import GANTensorBoard
+        from keras_wgan.callbacks.tensorboard import GANTensorBoard
 
         callbacks.append(GANTensorBoard(tensorboard, every_n_steps=TENSORBOARD_EVERY_N_STEPS))
     what = "Continuing" if args.resume else "Training"

@@ -1,21 +1,6 @@
-"""Training callbacks: sample grids, a loss history on disk, and an atomic checkpoint.
-
-All three write files while a (possibly long) run is going, so every file that is
-rewritten as a whole goes through a temporary file in the same directory and
-``os.replace``: a kill at any moment leaves either the previous or the new version,
-never a truncated one. Append-only CSVs are appended to and flushed instead.
-
-- :class:`SampleGrid`: a PNG grid of samples from *fixed* noise every N epochs, so
-  grids of different epochs show the same latent points and can be compared.
-- :class:`LossHistory`: every logged metric, per epoch and per batch, as CSV files in
-  a directory (appended to when a run resumes) plus a plot of the losses.
-- :class:`AtomicModelCheckpoint`: the whole model (optimizer state included) saved
-  after every epoch, plus a small JSON state file that records how many epochs it
-  holds; :func:`checkpoint_epochs` reads that back to resume with ``initial_epoch``.
-"""
+"""Every logged metric of a run on disk: CSV rows per epoch and per batch, and a loss plot."""
 
 import csv
-import json
 import math
 import os
 from array import array
@@ -23,16 +8,8 @@ from array import array
 import keras
 import numpy as np
 
-from keras_wgan.checks import check_directory, check_non_negative_int, check_positive_int
-from keras_wgan.files import (
-    atomic_write,
-    remove_interrupted_writes,
-    replaced_atomically,
-    write_json,
-)
-from keras_wgan.images import tile_images, write_png
-
-# ---------------------------------------------------------------- file helpers
+from keras_wgan.checks import check_directory, check_positive_int
+from keras_wgan.files import atomic_write
 
 
 def _scalar(value):
@@ -44,136 +21,6 @@ def _scalar(value):
     return float(array) if array.size == 1 else None
 
 
-# ------------------------------------------------------------------ SampleGrid
-
-
-class SampleGrid(keras.callbacks.Callback):
-    """Write a grid of samples from fixed noise every ``every_n_epochs`` epochs.
-
-    The noise, shape ``(num_samples, model.latent_dim)``, is drawn once from ``seed``
-    (numpy's generator, so it does not depend on or disturb Keras' random state) when
-    training first begins and then reused, also across further ``fit`` calls, so each
-    grid shows the same latent points. Files are named with 1-based epoch numbers
-    (``epoch_001.png`` after the first epoch), which continue correctly on a resumed
-    ``fit(initial_epoch=...)``. Samples come from ``model.generate_from_noise``, i.e.
-    from the weight-averaged generator when the model has ``ema_decay``.
-
-    For a class-conditional model the grid has one row per class: the same
-    ``columns`` noise vectors (default ``num_samples // num_classes``, at least 1)
-    drawn for every class, so rows differ only by the label and columns only by
-    the noise.
-
-    Args:
-        directory: folder for the PNGs (created).
-        num_samples: images per grid.
-        every_n_epochs: write after epochs N, 2N, ...
-        seed: seed of the fixed noise (None: different noise each run).
-        columns: images per row; default a near-square grid.
-        log_dir: when given, also log each grid to TensorBoard there: the pixels of
-            the PNG, as ``tf.summary.image`` "samples" at step = the 1-based epoch
-            number (the step of ``GANTensorBoard``'s epoch scalars). Use a folder of its
-            own (e.g. ``logs/samples`` beside ``GANTensorBoard("logs")``): TensorBoard
-            follows one event file per folder. Needs the ``tensorboard`` package
-            (``pip install "keras-wgan[tensorboard]"``).
-        filename_format: ``str.format`` pattern with an ``epoch`` field.
-    """
-
-    def __init__(
-        self,
-        directory,
-        num_samples=64,
-        every_n_epochs=1,
-        seed=0,
-        columns=None,
-        log_dir=None,
-        filename_format="epoch_{epoch:03d}.png",
-    ):
-        super().__init__()
-        self.directory = check_directory("directory", directory)
-        self.num_samples = check_positive_int("num_samples", num_samples)
-        self.every_n_epochs = check_positive_int("every_n_epochs", every_n_epochs)
-        self.seed = check_non_negative_int("seed", seed, allow_none=True)
-        if columns is not None:
-            check_positive_int("columns", columns)
-        self.columns = columns
-        if log_dir is not None:
-            from keras_wgan.tensorboard import require_tensorboard  # it imports this module
-
-            require_tensorboard("SampleGrid(log_dir=...), which logs the grids with "
-                                "tf.summary.image,")
-        self.log_dir = None if log_dir is None else os.fspath(log_dir)
-        try:
-            filename_format.format(epoch=1)
-        except (AttributeError, KeyError, IndexError, ValueError) as error:
-            raise ValueError(
-                "`filename_format` must be a str.format pattern with one `epoch` field, "
-                f"e.g. 'epoch_{{epoch:03d}}.png'; got {filename_format!r} ({error})."
-            ) from None
-        self.filename_format = filename_format
-        self.noise = None
-        self.labels = None
-        self._grid_columns = columns
-        self.last_path = None
-        self._writer = None
-
-    def on_train_begin(self, logs=None):
-        model = self.model
-        if not hasattr(model, "generate_from_noise") or not hasattr(model, "latent_dim"):
-            raise TypeError(
-                "SampleGrid needs a keras_wgan model (one with `latent_dim` and "
-                f"`generate_from_noise`), got {type(model).__name__}."
-            )
-        if self.noise is None or self.noise.shape[1] != model.latent_dim:
-            self.noise, self.labels, self._grid_columns = self._grid_inputs(model)
-        os.makedirs(self.directory, exist_ok=True)
-
-    def _grid_inputs(self, model):
-        """Fixed noise (and labels: one row per class) for every grid of this callback."""
-        rng = np.random.default_rng(self.seed)
-        num_classes = getattr(model, "num_classes", None)
-        if num_classes is None:
-            noise = rng.standard_normal((self.num_samples, model.latent_dim))
-            return noise.astype(np.float32), None, self.columns
-        per_class = self.columns or max(1, self.num_samples // num_classes)
-        row = rng.standard_normal((per_class, model.latent_dim)).astype(np.float32)
-        labels = np.repeat(np.arange(num_classes), per_class).astype(np.int32)
-        return np.tile(row, (num_classes, 1)), labels, per_class
-
-    def on_epoch_end(self, epoch, logs=None):
-        number = epoch + 1
-        if number % self.every_n_epochs == 0:
-            self.write(number)
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-    def write(self, epoch_number):
-        """Write the grid for ``epoch_number`` (1-based) now; returns its path."""
-        images = self.model.generate_from_noise(self.noise, labels=self.labels)
-        grid = tile_images(images, columns=self._grid_columns)
-        path = os.path.join(self.directory, self.filename_format.format(epoch=epoch_number))
-        write_png(grid, path)
-        self.last_path = path
-        if self.log_dir is not None:
-            self._log_image(grid, epoch_number)
-        return path
-
-    def _log_image(self, grid, step):
-        import tensorflow as tf
-
-        if self._writer is None:
-            self._writer = tf.summary.create_file_writer(self.log_dir)
-        image = grid[np.newaxis, ..., np.newaxis] if grid.ndim == 2 else grid[np.newaxis]
-        with self._writer.as_default():
-            tf.summary.image("samples", image, step=step)
-        self._writer.flush()
-
-
-# ------------------------------------------------------------- metric increments
-
-
 class MeanIncrements:
     """The mean of what each ``keras.metrics.Mean`` metric took in since the last read.
 
@@ -181,7 +28,7 @@ class MeanIncrements:
     batches since the previous :meth:`read` contributed, from the metric's total and
     count (exact up to float32 rounding); read after every batch, it gives each
     batch's own value. Shared by :class:`LossHistory` (per-batch CSV rows) and
-    :class:`keras_wgan.tensorboard.GANTensorBoard` (per-step scalars).
+    :class:`keras_wgan.callbacks.tensorboard.GANTensorBoard` (per-step scalars).
     """
 
     def __init__(self, model):
@@ -222,9 +69,6 @@ class MeanIncrements:
             if count > previous_count:
                 values[name] = (total - previous_total) / (count - previous_count)
         return values
-
-
-# ----------------------------------------------------------------- LossHistory
 
 
 def _keep_all(row):
@@ -531,174 +375,3 @@ def _moving_average(values, window):
     ends = np.arange(1, len(values) + 1)
     starts = np.maximum(0, ends - window)
     return (cumulative[ends] - cumulative[starts]) / (ends - starts)
-
-
-# ---------------------------------------------------------------- checkpoints
-
-
-def checkpoint_state_path(path):
-    """The JSON state file beside the model file ``path``: ``x.keras`` -> ``x.state.json``."""
-    path = os.fspath(path)
-    return os.path.splitext(path)[0] + ".state.json"
-
-
-class AtomicModelCheckpoint(keras.callbacks.Callback):
-    """Save the whole model to ``path`` after every ``every_n_epochs`` epochs, atomically.
-
-    The model (weights, optimizer state, config) is written whole or not at all
-    (:func:`keras_wgan.files.replaced_atomically`), so a kill never leaves a broken
-    ``.keras`` file. Alongside, ``checkpoint_state_path(path)`` records the number of
-    epochs the saved model has completed; :func:`checkpoint_epochs` reads it back
-    for ``fit(initial_epoch=...)``.
-
-    The state is written *before* the replace and also keeps the entry of the model
-    file it is about to replace, each entry tagged with the optimizer's step count;
-    so after a kill between the two writes the count is still resolved to the epoch
-    the model file really holds.
-    """
-
-    def __init__(self, path, every_n_epochs=1):
-        super().__init__()
-        path = os.fspath(path)
-        if not path.endswith(".keras"):
-            raise ValueError(f"`path` must end with '.keras' (a Keras model file), got {path!r}.")
-        if os.path.isdir(path):
-            raise IsADirectoryError(f"`path` {path!r} is a directory, not a model file.")
-        self.path = path
-        self.state_path = checkpoint_state_path(path)
-        self.every_n_epochs = check_positive_int("every_n_epochs", every_n_epochs)
-        self._last_epoch = None
-        self._saved_epoch = None
-        self._on_disk = None  # the state entry of the model file now at `path`
-
-    def on_train_begin(self, logs=None):
-        remove_interrupted_writes(self.path)  # a killed save's temporary file
-        # A model resumed from `path` has the file's step count: find the file's entry.
-        self._on_disk = _matching_entry(_read_state(self.state_path), _iterations(self.model))
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._last_epoch = epoch + 1
-        if self._last_epoch % self.every_n_epochs == 0:
-            self.save(self._last_epoch)
-
-    def on_train_end(self, logs=None):
-        if self._last_epoch is not None and self._saved_epoch != self._last_epoch:
-            self.save(self._last_epoch)
-
-    def save(self, epochs_done):
-        """Save the model as having completed ``epochs_done`` epochs."""
-        entry = {"epochs": int(epochs_done), "optimizer_iterations": _iterations(self.model)}
-        with replaced_atomically(self.path) as tmp:
-            self.model.save(tmp, overwrite=True)
-            write_json(self.state_path, {**entry, "previous": self._on_disk})
-        self._on_disk = entry
-        self._saved_epoch = int(epochs_done)
-
-
-def _iterations(model):
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is None:
-        return None
-    return int(keras.ops.convert_to_numpy(optimizer.iterations))
-
-
-def _read_state(state_path):
-    try:
-        with open(state_path) as f:
-            state = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return state if isinstance(state, dict) and "epochs" in state else None
-
-
-def _matching_entry(state, iterations):
-    """The entry of ``state`` (itself or its previous one) made at ``iterations`` steps."""
-    for entry in (state, (state or {}).get("previous")):
-        if isinstance(entry, dict) and entry.get("optimizer_iterations") == iterations:
-            return {"epochs": int(entry["epochs"]), "optimizer_iterations": iterations}
-    return None
-
-
-def checkpoint_epochs(path, model=None):
-    """Epochs completed by the model saved at ``path`` by :class:`AtomicModelCheckpoint`.
-
-    Pass the loaded ``model`` (compiled, so its optimizer state is restored) to pick,
-    by its optimizer step count, the state entry that matches the file. Raises
-    FileNotFoundError when there is no readable state file and ValueError when no
-    entry matches the model.
-    """
-    state_path = checkpoint_state_path(path)
-    state = _read_state(state_path)
-    if state is None:
-        raise FileNotFoundError(
-            f"No readable checkpoint state {state_path!r} next to {os.fspath(path)!r}: "
-            "the epoch count cannot be recovered."
-        )
-    iterations = None if model is None else _iterations(model)
-    if iterations is None:
-        return int(state["epochs"])
-    entry = _matching_entry(state, iterations)
-    if entry is None:
-        raise ValueError(
-            f"The model in {os.fspath(path)!r} has made {iterations} optimizer steps, which "
-            f"matches no entry of {state_path!r}: the state file belongs to another model."
-        )
-    return entry["epochs"]
-
-
-# -------------------------------------------------------------- QualityMetrics
-
-
-class QualityMetrics(keras.callbacks.Callback):
-    """Score generated samples every ``every_n_epochs`` epochs and add them to the logs.
-
-    ``yardstick`` is a :class:`keras_wgan.evaluation.DomainYardstick` (e.g.
-    ``DomainYardstick.for_dataset("fashion_mnist", (32, 32, 1))``). The figures go into
-    the epoch logs as ``quality_fd``, ``quality_kd``, ``quality_is`` and
-    ``quality_modes`` (plus ``quality_fd_floor`` etc. for real images, so a number is
-    never shown without its scale), where ``History``, :class:`LossHistory` and
-    TensorBoard see them: list this callback *before* those that read the logs. Samples
-    come from fixed noise (``seed``) through ``model.generate``, so weight averaging is
-    used when it is on. For a class-conditional model the samples are an equal mix of
-    the classes, and ``quality_class_accuracy`` (the share of samples generated for
-    class k that the yardstick's classifier assigns to k, averaged over classes) is
-    logged beside ``quality_class_accuracy_real``, the classifier's accuracy on the
-    real test images (its ceiling).
-    """
-
-    FIGURES = {"fd": "fd", "kd": "kd", "is": "is", "modes": "modes_covered"}
-
-    def __init__(self, yardstick, every_n_epochs=5, num_samples=2000, seed=0,
-                 prefix="quality_", include_floor=True):
-        super().__init__()
-        if not hasattr(yardstick, "score") or not hasattr(yardstick, "floor"):
-            raise TypeError(
-                "`yardstick` must be a keras_wgan.evaluation.DomainYardstick (with score() and "
-                f"floor()), got {type(yardstick).__name__}."
-            )
-        self.yardstick = yardstick
-        self.every_n_epochs = check_positive_int("every_n_epochs", every_n_epochs)
-        self.num_samples = check_positive_int("num_samples", num_samples)
-        self.seed = seed
-        self.prefix = prefix
-        self.include_floor = include_floor
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is None or (epoch + 1) % self.every_n_epochs:
-            return
-        num_classes = getattr(self.model, "num_classes", None)
-        labels = None
-        if num_classes is not None:
-            labels = np.arange(self.num_samples) % num_classes
-        images = self.model.generate(self.num_samples, seed=self.seed, labels=labels)
-        figures = self.yardstick.score(images, seed=self.seed)
-        for short, key in self.FIGURES.items():
-            logs[f"{self.prefix}{short}"] = float(figures[key])
-        if labels is not None:
-            accuracy = self.yardstick.class_accuracy(images, labels)
-            logs[f"{self.prefix}class_accuracy"] = accuracy["mean"]
-            logs[f"{self.prefix}class_accuracy_real"] = self.yardstick.class_accuracy_real()["mean"]
-        if self.include_floor:
-            floor = self.yardstick.floor(self.num_samples, seed=self.seed)
-            for short, key in self.FIGURES.items():
-                logs[f"{self.prefix}{short}_floor"] = float(floor[key])

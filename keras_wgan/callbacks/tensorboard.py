@@ -18,7 +18,7 @@ TensorFlow does not install: ``pip install "keras-wgan[tensorboard]"``.
 
 import keras
 
-from keras_wgan.callbacks import MeanIncrements
+from keras_wgan.callbacks.history import MeanIncrements
 from keras_wgan.checks import check_positive_int
 
 INSTALL = 'pip install "keras-wgan[tensorboard]"'

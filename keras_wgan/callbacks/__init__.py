@@ -1,0 +1,37 @@
+"""Callbacks that plug into ``fit``: sample grids, the loss history, quality, TensorBoard.
+
+Each writes files while a (possibly long) run is going; every file rewritten as a whole
+goes through :mod:`keras_wgan.files`, so a kill at any moment leaves the previous or the
+new version, never a truncated one. Append-only CSVs are appended to and flushed instead.
+
+- :class:`SampleGrid` (``samples``): a PNG grid of samples from *fixed* noise every N
+  epochs, so grids of different epochs show the same latent points and can be compared.
+- :class:`LossHistory` (``history``): every logged metric, per epoch and per batch, as
+  CSV files in a directory (appended to when a run resumes) plus a plot of the losses.
+- :class:`QualityMetrics` (``quality``): the offline yardstick's figures in the logs.
+- :class:`GANTensorBoard` (``tensorboard``): Keras' TensorBoard fitted to two optimizers.
+- :class:`AtomicModelCheckpoint` (``epoch_checkpoint``): the whole model saved at epoch
+  ends, with a small JSON state file that records how many epochs it holds;
+  :func:`checkpoint_epochs` reads that back to resume with ``initial_epoch``.
+  :mod:`keras_wgan.checkpoints` builds saves inside epochs and exact resumes on it.
+"""
+
+from keras_wgan.callbacks.epoch_checkpoint import (
+    AtomicModelCheckpoint,
+    checkpoint_epochs,
+    checkpoint_state_path,
+)
+from keras_wgan.callbacks.history import LossHistory
+from keras_wgan.callbacks.quality import QualityMetrics
+from keras_wgan.callbacks.samples import SampleGrid
+from keras_wgan.callbacks.tensorboard import GANTensorBoard
+
+__all__ = [
+    "AtomicModelCheckpoint",
+    "GANTensorBoard",
+    "LossHistory",
+    "QualityMetrics",
+    "SampleGrid",
+    "checkpoint_epochs",
+    "checkpoint_state_path",
+]
