@@ -167,21 +167,6 @@ def test_sample_grid_errors(tmp_path):
         callback.on_train_begin()
 
 
-def test_sample_grid_tensorboard_logging(tmp_path):
-    import importlib.util
-
-    if importlib.util.find_spec("tensorboard") is None:
-        with pytest.raises(ImportError, match="pip install tensorboard"):
-            SampleGrid(tmp_path / "s", log_dir=tmp_path / "tb")
-        return
-    callback = SampleGrid(tmp_path / "s", num_samples=2, log_dir=tmp_path / "tb")
-    callback.set_model(tiny_image_gan())
-    callback.on_train_begin()
-    callback.on_epoch_end(0)
-    callback.on_train_end()
-    assert any(name.startswith("events.out.tfevents") for name in os.listdir(tmp_path / "tb"))
-
-
 # ----------------------------------------------------------------- LossHistory
 
 
