@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from testing import assert_weights_equal, tiny_mlp_gan
+from testing import CrashAt, assert_weights_equal, tiny_mlp_gan
 
 from keras_wgan.callbacks import LossHistory
 from keras_wgan.checkpoints import (
@@ -34,17 +34,6 @@ def make_dataset():
     return tf.data.Dataset.from_tensor_slices(points).shuffle(40, seed=1).batch(8).repeat()
 
 
-class Crash(keras.callbacks.Callback):
-    def __init__(self, at):
-        super().__init__()
-        self.at, self.seen = at, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.at:
-            raise RuntimeError("crash")
-
-
 def train(directory, state=None, model=None, crash_at=None):
     if model is None:
         model = tiny_mlp_gan(n_critic=3)
@@ -52,7 +41,7 @@ def train(directory, state=None, model=None, crash_at=None):
     checkpoint = TrainingCheckpoint(os.path.join(directory, "model.keras"), every_n_steps=4)
     callbacks = [LossHistory(directory, plot=False, flush_every=1)]
     if crash_at:
-        callbacks.append(Crash(crash_at))
+        callbacks.append(CrashAt(crash_at))
     histories = fit_resumable(model, make_dataset, epochs=EPOCHS, steps_per_epoch=STEPS,
                               checkpoint=checkpoint, state=state, verbose=0,
                               callbacks=callbacks + [checkpoint])

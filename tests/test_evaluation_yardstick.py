@@ -7,28 +7,16 @@ covered) and a constant image (one class, Inception score 1).
 
 import numpy as np
 import pytest
+from testing import stripe_images
 
 from keras_wgan.evaluation import yardstick
 from keras_wgan.evaluation.domain_classifier import DomainClassifier
 
 
-def _stripes(n, rng):
-    """Two classes: horizontal (0) vs vertical (1) stripes, with noise."""
-    labels = np.arange(n) % 2
-    grid = np.arange(32)
-    images = np.empty((n, 32, 32, 1), np.float32)
-    for i, label in enumerate(labels):
-        phase = rng.integers(0, 8)
-        wave = np.sign(np.sin((grid + phase) * np.pi / 4))
-        img = np.tile(wave[:, None], (1, 32)) if label == 0 else np.tile(wave, (32, 1))
-        images[i, ..., 0] = img * 0.8 + rng.normal(0, 0.1, (32, 32))
-    return np.clip(images, -1, 1), labels
-
-
 @pytest.fixture(scope="module")
 def stripes():
     rng = np.random.default_rng(12)
-    return _stripes(256, rng), _stripes(128, rng)
+    return stripe_images(256, rng), stripe_images(128, rng)
 
 
 @pytest.fixture(scope="module")

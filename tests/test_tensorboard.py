@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
+from testing import CrashAt
 
 from keras_wgan import WGANGP, cli
 from keras_wgan.architectures import (
@@ -24,9 +25,8 @@ from keras_wgan.architectures import (
     build_mlp_critic,
     build_mlp_generator,
 )
-from keras_wgan.callbacks import LossHistory, SampleGrid
+from keras_wgan.callbacks import GANTensorBoard, LossHistory, SampleGrid
 from keras_wgan.checkpoints import TrainingCheckpoint, fit_resumable, load_checkpoint
-from keras_wgan.callbacks import GANTensorBoard
 
 # CI installs it (the `test` extra); only the missing-package test runs without it.
 needs_tensorboard = pytest.mark.skipif(
@@ -213,17 +213,6 @@ def make_points():
     return tf.data.Dataset.from_tensor_slices(points).batch(8).repeat()
 
 
-class Crash(keras.callbacks.Callback):
-    def __init__(self, at):
-        super().__init__()
-        self.at, self.seen = at, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.at:
-            raise RuntimeError("crash")
-
-
 def train_points(directory, state=None, model=None, crash_at=None):
     if model is None:
         keras.utils.set_random_seed(0)
@@ -234,7 +223,7 @@ def train_points(directory, state=None, model=None, crash_at=None):
     callbacks = [GANTensorBoard(os.path.join(directory, "logs"), every_n_steps=1,
                                 write_graph=False)]
     if crash_at:
-        callbacks.append(Crash(crash_at))
+        callbacks.append(CrashAt(crash_at))
     fit_resumable(model, make_points, epochs=RESUME_EPOCHS, steps_per_epoch=RESUME_STEPS,
                   checkpoint=checkpoint, state=state, verbose=0,
                   callbacks=callbacks + [checkpoint])

@@ -71,6 +71,18 @@ def _as_features(features, name):
     return arr
 
 
+def _feature_pair(features_a, features_b):
+    """Both feature arrays checked, and of the same feature dimension."""
+    a = _as_features(features_a, "features_a")
+    b = _as_features(features_b, "features_b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"features_a and features_b have different feature dimensions: "
+            f"{a.shape[1]} vs {b.shape[1]}"
+        )
+    return a, b
+
+
 def gaussian_statistics(features):
     """Mean and covariance (ddof=1) of (N, D) features, in float64.
 
@@ -194,13 +206,7 @@ def frechet_distance(features_a, features_b, eps=FD_EPS):
     why figures should be compared at equal sample sizes
     (see :func:`real_floor`).
     """
-    a = _as_features(features_a, "features_a")
-    b = _as_features(features_b, "features_b")
-    if a.shape[1] != b.shape[1]:
-        raise ValueError(
-            f"features_a and features_b have different feature dimensions: "
-            f"{a.shape[1]} vs {b.shape[1]}"
-        )
+    a, b = _feature_pair(features_a, features_b)
     mu1, s1 = gaussian_statistics(a)
     mu2, s2 = gaussian_statistics(b)
     return frechet_distance_from_statistics(mu1, s1, mu2, s2, eps=eps)
@@ -246,13 +252,7 @@ def kernel_distance(
     different sample sizes are comparable, and the mean can be slightly
     negative when the distributions match.
     """
-    a = _as_features(features_a, "features_a")
-    b = _as_features(features_b, "features_b")
-    if a.shape[1] != b.shape[1]:
-        raise ValueError(
-            f"features_a and features_b have different feature dimensions: "
-            f"{a.shape[1]} vs {b.shape[1]}"
-        )
+    a, b = _feature_pair(features_a, features_b)
     num_subsets = check_positive_int("num_subsets", num_subsets)
     subset_size = check_int("subset_size", subset_size, minimum=2)
     m = min(int(subset_size), a.shape[0], b.shape[0])

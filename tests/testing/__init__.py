@@ -16,14 +16,17 @@ from testing.gan_test_case import (
 from testing.gradients import weight_gradients
 from testing.tiny import (
     IMAGE_SHAPE,
+    CrashAt,
     LATENT_DIM,
     image_dataset,
     point_dataset,
+    stripe_images,
     tiny_image_gan,
     tiny_mlp_gan,
 )
 
 __all__ = [
+    "CrashAt",
     "IMAGE_SHAPE",
     "LATENT_DIM",
     "assert_weights_equal",
@@ -33,6 +36,7 @@ __all__ = [
     "run_model_saving_test",
     "run_precision_test",
     "run_serialization_test",
+    "stripe_images",
     "tiny_image_gan",
     "tiny_mlp_gan",
     "weight_gradients",

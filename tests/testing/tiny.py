@@ -51,3 +51,33 @@ def point_dataset(num_batches=10, batch_size=16, seed=0):
     rng = np.random.default_rng(seed)
     points = rng.normal(size=(num_batches * batch_size, 2)).astype("float32")
     return tf.data.Dataset.from_tensor_slices(points).batch(batch_size)
+
+
+def stripe_images(n, rng):
+    """``(images, labels)``: two classes, horizontal (0) vs vertical (1) stripes, with noise.
+
+    A task any small classifier learns in two epochs: the yardstick's tests use it.
+    """
+    labels = np.arange(n) % 2
+    grid = np.arange(32)
+    images = np.empty((n, 32, 32, 1), np.float32)
+    for i, label in enumerate(labels):
+        phase = rng.integers(0, 8)
+        wave = np.sign(np.sin((grid + phase) * np.pi / 4))
+        img = np.tile(wave[:, None], (1, 32)) if label == 0 else np.tile(wave, (32, 1))
+        images[i, ..., 0] = img * 0.8 + rng.normal(0, 0.1, (32, 32))
+    return np.clip(images, -1, 1), labels
+
+
+class CrashAt(keras.callbacks.Callback):
+    """Raise ``RuntimeError("crash")`` at the end of training batch number ``at`` (1-based)."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at, self.seen = at, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.at:
+            raise RuntimeError("crash")
+
