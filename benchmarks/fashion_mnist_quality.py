@@ -90,7 +90,7 @@ def parse_args(argv=None):
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     p.add_argument("--recipes", nargs="+", type=recipe, default=list(RECIPES),
                    help="original, library, or changes to the library's defaults such as "
-                        "rate=3e-4,ema=off (see recipe()); default: original library")
+                        "rate=3e-4,ema=off (see recipe()); default: original library conditional")
     p.add_argument("--budget-minutes", type=float, default=30.0,
                    help="CPU minutes of training per run (scoring excluded); default 30")
     p.add_argument("--eval-every", type=float, default=5.0,

@@ -25,7 +25,8 @@ Variants (``--variants``; ``--ablations`` adds the ``fit-*`` ablation rows):
   reference      hand-written: the whole iteration (n_critic critic updates on fresh
                  batches + one generator update) in one ``tf.function``, plain
                  ``optimizer.apply``, no Keras training machinery. Stock Keras layers.
-  fit            ``WGAN.fit`` / ``WGANGP.fit`` as a user calls it (defaults), on the nets
+  fit            ``WGAN.fit`` / ``WGANGP.fit`` as a user calls it, with the original
+                 experiment's recipe (no weight average, the papers' optimizers), on the nets
                  ``keras_wgan.architectures`` builds as they are.
   fit-stock      ablation: ``fit`` with stock Keras layers (like original and reference).
   fit-split      ablation: ``fit`` with real and fake critic passes in two calls.
