@@ -40,6 +40,13 @@ def _unavailable_message(name, split, exc):
     )
 
 
+def _load_failed(name, split, exc, what):
+    """The error for a failed TFDS load: for a dataset we know locally, the ways to get it."""
+    if name in IDX_SUBDIRS:
+        return DataUnavailableError(_unavailable_message(name, split, exc))
+    return DataUnavailableError(f"{what}: {type(exc).__name__}: {str(exc)[:500]}")
+
+
 def from_tfds(name, *, split, data_dir, image_size, batch_size, shuffle, seed,
               channels, drop_remainder, cache, limit, shuffle_buffer, labels=False):
     """A TFDS image dataset by name as a batched dataset (labels from its ``label`` feature)."""
@@ -55,14 +62,9 @@ def from_tfds(name, *, split, data_dir, image_size, batch_size, shuffle, seed,
             read_config=tfds.ReadConfig(shuffle_seed=seed),
         )
     except Exception as exc:
-        if name in IDX_SUBDIRS:
-            raise DataUnavailableError(_unavailable_message(name, split, exc)) from exc
-        raise DataUnavailableError(
-            f"{name!r} is not an existing file or directory, and "
-            f"tensorflow_datasets could not load it as a dataset (split "
-            f"{split!r}, data_dir {data_dir!r}): {type(exc).__name__}: "
-            f"{str(exc)[:500]}"
-        ) from exc
+        raise _load_failed(name, split, exc, f"{name!r} is not an existing file or directory, "
+                           f"and tensorflow_datasets could not load it as a dataset (split "
+                           f"{split!r}, data_dir {data_dir!r})") from exc
     features = getattr(info, "features", None)
     keys = list(features.keys()) if hasattr(features, "keys") else []
     if "image" not in keys:
@@ -134,12 +136,8 @@ def load_labelled(name, split, data_dir):
     try:
         data = tfds.as_numpy(tfds.load(name, split=split, data_dir=data_dir, batch_size=-1))
     except Exception as exc:
-        if name in IDX_SUBDIRS:
-            raise DataUnavailableError(_unavailable_message(name, split, exc)) from exc
-        raise DataUnavailableError(
-            f"could not load labelled data {name!r} (split {split!r}) from a local "
-            f"IDX folder or tensorflow_datasets: {type(exc).__name__}: {str(exc)[:300]}"
-        ) from exc
+        raise _load_failed(name, split, exc, f"could not load labelled data {name!r} (split "
+                           f"{split!r}) from a local IDX folder or tensorflow_datasets") from exc
     if "image" not in data or "label" not in data:
         raise ValueError(
             f"dataset {name!r} needs 'image' and 'label' features for labelled "
