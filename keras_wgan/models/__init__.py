@@ -2,6 +2,7 @@
 
 ``base``: ``WassersteinGAN``, everything the two share (backend-neutral);
 ``optimizers``: the two-optimizer ``compile`` and its saved config;
+``sampling``: drawing samples (``generate``, ``generate_from_noise``, ``export``);
 ``wgan`` / ``wgangp``: the two Lipschitz constraints (weight clipping, gradient penalty).
 """
 

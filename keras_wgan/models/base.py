@@ -3,8 +3,9 @@
 The base class, ``WassersteinGAN``, holds everything the two share and that does not
 depend on the Keras backend: noise sampling, the critic/generator alternation of the
 train step, losses, metrics, generator weight averaging, ``get_config`` / compile
-config, saving, ``generate`` and ``export``. The gradient code (how a loss is differentiated and
-an optimizer applied, how the generator update is made conditional, the penalty's
+config and saving; drawing samples (``generate``, ``export``) comes from the
+``Sampler`` mixin (``sampling.py``). The gradient code (how a loss is differentiated
+and an optimizer applied, how the generator update is made conditional, the penalty's
 input gradient) comes from ``keras_wgan.backend``'s ``GANTrainer`` for the backend
 Keras runs on, chosen once at import. The subclasses differ only in how they keep
 the critic (approximately) 1-Lipschitz: ``WGAN`` clips weights, ``WGANGP`` penalises
@@ -27,12 +28,12 @@ import copy
 import warnings
 
 import keras
-import numpy as np
 from keras import ops
 
 from keras_wgan import checks, conditioning, losses
 from keras_wgan.backend import GANTrainer
 from keras_wgan.models.optimizers import OptimizerPair
+from keras_wgan.models.sampling import Sampler
 from keras_wgan.schedule import (
     CRITIC_SCHEDULES,
     PAPER_SCHEDULE_CRITIC_ITERS,
@@ -52,7 +53,7 @@ def _shape_tuple(shape):
     return tuple(None if d is None else int(d) for d in shape)
 
 
-class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
+class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
     """Base class: a generator and a critic trained with a Wasserstein objective.
 
     Args:
@@ -329,16 +330,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
         """Whether the nets take class labels (``num_classes`` is set)."""
         return self.num_classes is not None
 
-    # ------------------------------------------------------------- sampling
-    @property
-    def sampling_generator(self):
-        """The generator used for samples: the weight average when ``ema_decay`` is set."""
-        return self.ema_generator if self.ema_generator is not None else self.generator
-
-    def call(self, inputs, training=False):
-        """Samples from noise, or from ``[noise, labels]`` for a conditional model."""
-        return self.sampling_generator(inputs, training=training)
-
+    # ------------------------------------------------------------- noise
     def _generate(self, network, noise, labels, training):
         return network(noise if labels is None else [noise, labels], training=training)
 
@@ -347,135 +339,6 @@ class WassersteinGAN(GANTrainer, OptimizerPair, keras.Model):
             lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator),
             batch_size,
         )
-
-
-    def generate(self, n, seed=None, batch_size=256, labels=None):
-        """Return ``n`` samples as a numpy array (images in [-1, 1] for the image nets).
-
-        With an integer ``seed`` the same noise (and so the same samples) comes back
-        every call; with None, noise comes from the model's seed generator. For a
-        conditional model ``labels`` is an int (n samples of that class), a sequence of
-        n class indices, or None (a uniform mix of the classes).
-        """
-        n = checks.check_positive_int("n", n)
-        batch_size = checks.check_positive_int("batch_size", batch_size)
-        if self.conditional and labels is None:  # a uniform mix, from the seed in use
-            labels = conditioning.labels_to_generate(n, None, self.num_classes, seed) \
-                if seed is not None else ops.convert_to_numpy(keras.random.randint(
-                    (n,), 0, self.num_classes, seed=self.seed_generator))
-        if seed is None:
-            noise = self.sample_noise(n)
-        else:
-            noise = keras.random.normal((n, self.latent_dim), seed=int(seed))
-        return self.generate_from_noise(noise, batch_size=batch_size, labels=labels)
-
-    def _check_labels_wanted(self, labels):
-        if labels is not None and not self.conditional:
-            raise ValueError(
-                f"`labels` were given ({labels!r}) but this {type(self).__name__} is "
-                "unconditional (its generator takes noise only); build the nets with "
-                "num_classes=K to condition on classes."
-            )
-
-    def generate_from_noise(self, noise, batch_size=256, labels=None):
-        """Run the sampling generator on given noise (and labels), in batches, returning numpy."""
-        noise = ops.convert_to_tensor(noise, dtype="float32")
-        if len(noise.shape) != 2 or noise.shape[-1] != self.latent_dim:
-            raise ValueError(
-                f"`noise` must have shape (n, {self.latent_dim}), got {tuple(noise.shape)}."
-            )
-        self._check_labels_wanted(labels)
-        if self.conditional:
-            if labels is None:
-                raise ValueError(
-                    "`labels` are required: this model is conditional "
-                    f"(num_classes={self.num_classes}); pass one class index per noise row."
-                )
-            labels = conditioning.labels_to_generate(
-                noise.shape[0], labels, self.num_classes
-            )
-        parts = []
-        for i in range(0, noise.shape[0], batch_size):
-            rows = noise[i : i + batch_size]
-            inputs = rows if labels is None else [rows, labels[i : i + batch_size]]
-            parts.append(ops.convert_to_numpy(self(inputs, training=False)))
-        return np.concatenate(parts, axis=0)
-
-    # ---------------------------------------------------------------- export
-    EXPORT_BACKENDS = ("tensorflow", "jax")  # Keras' SavedModel export without torch_xla
-
-    def export(self, filepath, format="tf_saved_model", verbose=None):
-        """Export the sampling generator for serving, as a TensorFlow SavedModel.
-
-        The SavedModel has one endpoint, ``generate`` (also its ``serving_default``
-        signature): ``generate(noise)``, or ``generate(noise, labels)`` for a
-        conditional model, with ``noise`` float32 ``(batch, latent_dim)`` and
-        ``labels`` int32 ``(batch,)`` class indices in ``[0, num_classes)``. It returns
-        float32 samples (images in [-1, 1]) of :attr:`sampling_generator`, the net
-        ``generate_from_noise`` runs (the weight average when ``ema_decay`` is set)::
-
-            gan.export("generator")
-            images = tf.saved_model.load("generator").generate(noise)
-
-        The critic and the training state are left out (save the model for those).
-        Keras' own ``Model.export`` cannot export the GAN: it has no fixed input to
-        trace. Works under the TensorFlow and JAX backends (JAX through jax2tf); under
-        PyTorch Keras needs torch_xla, so export from a TensorFlow process instead. For
-        other formats (ONNX, LiteRT, ...) export the net itself:
-        ``gan.sampling_generator.export(path, format=...)``.
-
-        Args:
-            filepath: the SavedModel directory to write.
-            format: ``"tf_saved_model"``, the only one.
-            verbose: print the endpoint's signature when written (default True).
-        """
-        import os
-
-        if format != "tf_saved_model":
-            raise ValueError(
-                f"`format` must be 'tf_saved_model' (a SavedModel with a `generate` "
-                f"endpoint), got {format!r}; for other formats export the generator "
-                f"itself: gan.sampling_generator.export(path, format={format!r})."
-            )
-        if not isinstance(filepath, (str, os.PathLike)):
-            raise TypeError(
-                f"`filepath` must be a path (str or os.PathLike) for the SavedModel "
-                f"directory, got {type(filepath).__name__}."
-            )
-        filepath = os.fspath(filepath)
-        if os.path.isfile(filepath):
-            raise ValueError(
-                f"`filepath` {filepath!r} is a file; a SavedModel is a directory: pass a "
-                "new directory path, e.g. 'generator_savedmodel'."
-            )
-        backend = keras.backend.backend()
-        if backend not in self.EXPORT_BACKENDS:
-            raise NotImplementedError(
-                f"export() writes a TensorFlow SavedModel, which Keras makes on the "
-                f"{' and '.join(self.EXPORT_BACKENDS)} backends, not on {backend} (it "
-                "would need torch_xla). Save the model and export it from TensorFlow: "
-                "gan.save('gan.keras'), then in a process with KERAS_BACKEND=tensorflow: "
-                "import keras, keras_wgan; keras.saving.load_model('gan.keras')"
-                ".export('generator')."
-            )
-        import tensorflow as tf
-
-        net = self.sampling_generator
-        noise = tf.TensorSpec((None, self.latent_dim), tf.float32, name="noise")
-        if self.conditional:
-            def generate(noise, labels):
-                return ops.cast(net([noise, labels], training=False), "float32")
-
-            signature = [noise, tf.TensorSpec((None,), tf.int32, name="labels")]
-        else:
-            def generate(noise):
-                return ops.cast(net(noise, training=False), "float32")
-
-            signature = [noise]
-        archive = keras.export.ExportArchive()
-        archive.track(net)
-        archive.add_endpoint("generate", generate, input_signature=signature)
-        archive.write_out(filepath, verbose=True if verbose is None else bool(verbose))
 
     # ---------------------------------------------------------- train step
     def _real_batch(self, data, method="fit"):
