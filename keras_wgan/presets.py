@@ -277,8 +277,7 @@ def build(cls, name, compile=True, **overrides):
     """
     model_key = _model_key(cls)
     compile_kwargs = {k: overrides.pop(k) for k in COMPILE_ARGUMENTS if k in overrides}
-    if not isinstance(compile, bool):
-        raise ValueError(f"`compile` must be True or False, got {compile!r}.")
+    compile = checks.check_bool("compile", compile)
     if compile_kwargs and not compile:
         raise ValueError(
             f"{', '.join(map(repr, compile_kwargs))} are compile() arguments but "
