@@ -4,10 +4,28 @@ Keras' torch trainer calls ``train_step(data) -> logs`` eagerly (``torch.compile
 with ``jit_compile=True``). Gradients are taken with ``torch.autograd.grad`` for the
 exact variable list of each optimizer, so no ``.grad`` accumulates on the other
 network.
+
+One run-time layout path, installed like TensorFlow's fast paths on the *instances* of
+stock ``Conv2D`` layers (configs and saved files unchanged): ``single_channel_conv2d``
+for convolutions to one output channel (a grayscale generator's image layer). Keras
+hands PyTorch such a kernel in the channels-last memory format, and where PyTorch's
+CPU bfloat16 convolution falls back to its ``slow_conv2d`` kernel (CPUs or builds
+without oneDNN's bfloat16 path; seen with PyTorch 2.14 on an AMD EPYC) its weight
+gradient then fails ("slow_conv2d: grad_weight must be contiguous"), so training
+under ``mixed_bfloat16`` crashed. The path gives PyTorch the kernel in the default
+layout (the images stay channels-last), which its slow kernels differentiate; where
+Keras' layout works it costs the same within noise (``benchmarks/torch_layout.py``, 2
+AVX-512 cores: the penalty's double backward of a 5x5 convolution of (64, 32, 32, 64)
+to one channel, 111 vs 98 ms float32 and 40 vs 40 ms bfloat16 with oneDNN; 467 vs 460
+ms float32 on the slow kernels, 622 ms in bfloat16 where Keras' layout fails).
 """
+
+import functools
+import math
 
 import keras
 import torch
+import torch.nn.functional as F
 from keras import ops
 
 
@@ -46,7 +64,8 @@ class GANTrainer:
         return draw(batch_size)  # one process, one device
 
     def _prepare_networks(self, *networks):
-        """No fast paths on PyTorch."""
+        for network in networks:
+            install_layout_paths(network)
 
 
 def _detach(tree):
@@ -88,3 +107,66 @@ def _check_trainable_here(model):
                     "conv2d has no weight gradient). Use the mixed_bfloat16 policy, the "
                     "tensorflow or jax backend, or a GPU."
                 )
+
+
+# ------------------------------------------------------------------ layout path
+
+
+def install_layout_paths(model):
+    """Route ``model``'s stock one-output-channel ``Conv2D`` layers to :func:`single_channel_conv2d`.
+
+    Only layers that use Keras' own ``convolution_op`` in a configuration the function
+    computes are touched; returns the number routed.
+    """
+    routed = 0
+    for layer in model._flatten_layers(include_self=False):
+        if single_channel_conv_applies(layer):
+            layer.convolution_op = functools.partial(_single_channel_op, layer)
+            routed += 1
+    return routed
+
+
+def remove_layout_paths(model):
+    """Undo :func:`install_layout_paths`: every layer runs Keras' own code again."""
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.Conv2D):
+            vars(layer).pop("convolution_op", None)
+
+
+def single_channel_conv_applies(layer):
+    """Whether ``layer`` is a stock ``Conv2D`` to one channel that the layout path computes."""
+    return (
+        isinstance(layer, keras.layers.Conv2D)
+        and type(layer).convolution_op is keras.layers.Conv2D.convolution_op
+        and layer.filters == 1
+        and tuple(layer.dilation_rate) == (1, 1)
+        and layer.groups == 1
+        and layer.padding in ("same", "valid")
+        and layer.data_format == "channels_last"
+    )
+
+
+def _single_channel_op(layer, inputs, kernel):
+    return single_channel_conv2d(inputs, kernel, strides=layer.strides, padding=layer.padding)
+
+
+def single_channel_conv2d(inputs, kernel, strides=(1, 1), padding="same"):
+    """``keras.ops.conv`` (NHWC inputs, HWIO kernel) with the kernel in PyTorch's default layout.
+
+    The images go to PyTorch channels-last (a free view of NHWC), the kernel contiguous
+    in (out, in, h, w) order. "same" pads as Keras and TensorFlow do (the odd pixel at
+    the bottom / right). Equal to Keras' own op up to float rounding, differentiable to
+    any order.
+    """
+    x = ops.convert_to_tensor(inputs).permute(0, 3, 1, 2)
+    w = ops.convert_to_tensor(kernel).permute(3, 2, 0, 1).contiguous()
+    if padding == "same":
+        pads = []
+        for size, k, s in zip(x.shape[2:], w.shape[2:], strides):
+            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
+            pads.append((total // 2, total - total // 2))
+        (top, bottom), (left, right) = pads
+        if top or bottom or left or right:
+            x = F.pad(x, (left, right, top, bottom))
+    x = x.contiguous(memory_format=torch.channels_last)
+    return F.conv2d(x, w, stride=tuple(strides)).permute(0, 2, 3, 1)
