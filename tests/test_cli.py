@@ -397,7 +397,8 @@ def test_backend_flag_trains_on_jax_resumes_on_torch_and_samples_here(tmp_path, 
     gan = keras.models.load_model(os.path.join(out, "model.keras"))
     assert int(gan.critic_optimizer.iterations) == 4
     assert int(gan.generator_optimizer.iterations) == 2
-    # The PNG holds exactly the samples of the torch-trained file at the default seed 0.
+    # The PNG holds the samples of the torch-trained file at the default seed 0 (the
+    # same call in this process: exact).
     np.testing.assert_array_equal(pixels, tile_images(gan.generate(4, seed=0)))
 
 

@@ -117,6 +117,8 @@ def test_two_worker_processes_train_one_model_and_agree(tmp_path, reports):
     assert first["processes"] == 2 and first["devices"] == 2
     assert first["counts"] == second["counts"] == [16, 8]
     for a, b in zip(first["weights"], second["weights"]):
+        # Exact: the weights are replicated, both processes apply the same all-reduced
+        # update to the same values.
         np.testing.assert_array_equal(np.array(a), np.array(b))
     # The same numbers as one device on the same global batches (the SGD WGAN-GP above).
     one_device = reports["jax"]["one_device"]["wgangp"]

@@ -172,6 +172,8 @@ def _train_weights(seed, data_seed=0):
 
 
 def test_same_seed_reproduces_training_exactly():
+    # Exact: `seed=` reproducibility within a backend is the README's promise, and both
+    # runs are in this process.
     assert_weights_equal(_train_weights(seed=7), _train_weights(seed=7))
     other = _train_weights(seed=8)
     assert any(not np.array_equal(a, b) for a, b in zip(_train_weights(seed=7), other))
@@ -183,7 +185,12 @@ def test_generate_predict_and_call_agree(noise):
     images = gan.generate(10, seed=3, batch_size=4)
     assert images.shape == (10,) + IMAGE_SHAPE and images.dtype == np.float32
     assert images.min() >= -1 and images.max() <= 1
-    np.testing.assert_array_equal(images, gan.generate(10, seed=3, batch_size=10))
+    # The seed fixes the noise whatever the batch size; the images then agree to float
+    # tolerance (kernels may differ per batch size, so not bit for bit).
+    expected = gan.generate_from_noise(keras.random.normal((10, LATENT_DIM), seed=3))
+    np.testing.assert_allclose(images, expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(gan.generate(10, seed=3, batch_size=10), expected, rtol=0,
+                               atol=1e-6)
     assert not np.array_equal(images, gan.generate(10, seed=4))
     np.testing.assert_allclose(gan.predict(noise, verbose=0), gan.generate_from_noise(noise),
                                atol=1e-6)
