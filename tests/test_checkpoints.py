@@ -9,7 +9,6 @@ trainer keeps the state outside the variables during an epoch).
 import csv
 import os
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf

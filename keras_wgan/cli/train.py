@@ -1,20 +1,9 @@
-"""`keras-wgan train`: a run directory from flags or its config.json, then fit with checkpoints.
+"""`keras-wgan train`: flags to a run directory and its settings, then fit with checkpoints.
 
-Run directory of ``train`` (``--out``)::
-
-    config.json            the run's arguments
-    model.keras            the whole training state (model, both optimizers, noise
-                           generator, unfinished critic block, position in the epoch),
-                           saved atomically every --checkpoint-every and every epoch end
-    model.state.json       the position model.keras holds, readable (epochs, steps)
-    samples/epoch_001.png  sample grids from fixed noise, one per epoch
-    history.csv            per-epoch metrics; history_batches.csv: per-batch values
-    losses.png             loss curves
-    skipped_files.txt      with --skip-bad-files: the unreadable files left out
-
-An existing, non-empty run directory is never overwritten: ``train`` refuses it
-unless ``--resume`` (continue it) or ``--restart`` (start over; the old files move into
-``previous-N/`` inside it) is given. Nothing is ever deleted.
+The run directory (``--out``: its files, its settings, the rules for ``--resume`` and
+``--restart``) is :class:`keras_wgan.cli.run_directory.RunDirectory`; this module holds
+the flags, builds the data and the model, and runs ``checkpoints.fit_resumable`` with
+the history, sample-grid and TensorBoard callbacks.
 
 Interruptions: Ctrl-C or SIGTERM saves a checkpoint after the current step and exits
 with 130 / 143, printing the command that continues; a second Ctrl-C stops at once
@@ -27,62 +16,24 @@ import os
 import signal
 import sys
 
-from keras_wgan import checks, presets
+from keras_wgan import checks
 from keras_wgan.cli.common import (
     CliError,
     MODELS,
     PROG,
-    load_gan,
     non_negative_int,
     positive_int,
-    read_json,
-    write_json,
-    write_text,
+)
+from keras_wgan.cli.run_directory import (
+    SKIPPED_FILE,
+    TRAIN_DEFAULTS,
+    TRAIN_PRESET,
+    RunDirectory,
 )
 
-BACKENDS = ("tensorflow", "jax", "torch")
-MODEL_FILE = "model.keras"
-CONFIG_FILE = "config.json"
-SAMPLES_DIR = "samples"
-SKIPPED_FILE = "skipped_files.txt"
-
-# The recipe `train` builds (keras_wgan.presets), changed by the flags; its settings are
-# the flags' defaults.
-TRAIN_PRESET = "fashion_mnist_32"
-_RECIPE = presets.get_preset(TRAIN_PRESET)
-# `train` defaults. Flags default to None so that, on --resume, the flags actually
-# given can be told apart from the ones to take from the run's config.json.
-TRAIN_DEFAULTS = {
-    "model": "wgan-gp",
-    "dataset": "fashion_mnist",
-    "data_dir": None,
-    "epochs": 20,
-    "steps_per_epoch": None,
-    "batch_size": 64,
-    "image_size": _RECIPE["image_shape"][0],
-    "dim": _RECIPE["dim"],
-    "latent_dim": _RECIPE["latent_dim"],
-    "n_critic": _RECIPE["n_critic"],
-    "ema_decay": _RECIPE["ema_decay"],  # --ema-decay off: None (null in config.json)
-    "paper_optimizers": _RECIPE["optimizers"] == "paper",
-    "seed": 0,
-    "num_samples": 64,
-    "distribute": "auto",
-    "conditional": False,
-    "checkpoint_every": "2m",
-    "skip_bad_files": False,
-    "tensorboard": None,
-}
 DISTRIBUTE = ("auto", "none", "mirrored")
 # --tensorboard: the per-step scalars are means over this many steps.
 TENSORBOARD_EVERY_N_STEPS = 10
-# Settings fixed by the saved model: --resume refuses to change them.
-MODEL_SETTINGS = (
-    "model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "paper_optimizers", "seed",
-    "conditional",
-)
-# Settings that make the data stream: fixed while a checkpoint is inside an epoch.
-STREAM_SETTINGS = ("dataset", "data_dir", "batch_size", "steps_per_epoch", "skip_bad_files")
 
 
 def _checkpoint_every(text):
@@ -142,9 +93,11 @@ def add_parser(subparsers):
             "Train the original experiment's DCGAN-style WGAN (weight clipping, RMSprop) "
             "or WGAN-GP (gradient penalty 10, Adam 0.5/0.9) with Keras' fit, at the "
             "library's default rate 1e-3 with generator weight averaging "
-            "(--paper-optimizers for the papers' 5e-5 / 1e-4). Writes model.keras "
-            "(after every epoch), samples/epoch_NNN.png, history.csv, losses.png and "
-            "config.json into --out. Refuses a non-empty --out unless --resume is given."
+            "(--paper-optimizers for the papers' 5e-5 / 1e-4). Writes into --out: "
+            "model.keras (the whole training state, every --checkpoint-every, default "
+            "2 minutes, and at every epoch end), samples/epoch_NNN.png (after each "
+            "completed epoch), history.csv, history_batches.csv, losses.png and "
+            "config.json. Refuses a non-empty --out unless --resume or --restart is given."
         ),
     )
     d = TRAIN_DEFAULTS
@@ -217,80 +170,6 @@ def add_parser(subparsers):
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="Keras fit verbosity: 0 silent, 1 progress bar, 2 one line per epoch")
     p.set_defaults(func=run_train)
-
-
-def _dataset_name(dataset):
-    name = os.path.basename(os.path.normpath(str(dataset)))
-    return os.path.splitext(name)[0] or "data"
-
-
-def _flag(name):
-    return "--" + name.replace("_", "-")
-
-
-def _ema_setting(settings):
-    """``settings`` with ``ema_decay`` None for "off": --ema-decay off parses as 0.0, and
-    older run directories recorded it as 0.0 in config.json (still read)."""
-    if settings.get("ema_decay") == 0.0:
-        settings = {**settings, "ema_decay": None}
-    return settings
-
-
-def _shown(key, value):
-    """A setting's value as its flag spells it (--ema-decay off for None)."""
-    return "off" if key == "ema_decay" and value is None else value
-
-
-def _resolve_train_settings(args):
-    """Merge flags with the defaults (new run) or the run's config.json (--resume)."""
-    given = _ema_setting(
-        {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
-    )
-    if args.resume and args.out is None:
-        raise CliError("--resume needs --out, the run directory to continue: "
-                       f"{PROG} train --resume --out runs/NAME")
-    out = args.out
-    if out is None:
-        out = os.path.join(
-            "runs", f"{given.get('model', TRAIN_DEFAULTS['model'])}-"
-            f"{_dataset_name(given.get('dataset', TRAIN_DEFAULTS['dataset']))}"
-        )
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise CliError(f"--out {out!r} exists and is not a directory: choose another, e.g. "
-                       f"{PROG} train --out {out}-run")
-    model_path = os.path.join(out, MODEL_FILE)
-    if args.resume:
-        saved = read_json(os.path.join(out, CONFIG_FILE))
-        if saved is None and not os.path.isfile(model_path):
-            raise CliError(
-                f"--resume: {out!r} holds no run to continue (no {CONFIG_FILE}, no "
-                f"{MODEL_FILE}); start one with: {PROG} train --out {out}"
-            )
-        saved = _ema_setting(saved or {})
-        for key in MODEL_SETTINGS:
-            if key in given and key in saved and given[key] != saved[key]:
-                raise CliError(
-                    f"{_flag(key)} {_shown(key, given[key])} differs from the run's "
-                    f"{_shown(key, saved[key])}: --resume "
-                    "continues the saved model, whose settings cannot change; drop "
-                    f"{_flag(key)} (or start over: {PROG} train --restart --out {out} ...)."
-                )
-        settings = {**TRAIN_DEFAULTS, **{k: v for k, v in saved.items() if k in TRAIN_DEFAULTS}}
-    else:
-        if os.path.isdir(out) and os.listdir(out) and not args.restart:
-            raise CliError(
-                f"--out {out!r} already exists and is not empty: continue that run with "
-                f"`{PROG} train --resume --out {out}`, start it over with `--restart` (its "
-                "files move into previous-N/), or choose another --out (nothing is "
-                "overwritten)."
-            )
-        settings = dict(TRAIN_DEFAULTS)
-        if args.restart:  # the recorded settings, changed by the flags given
-            saved = _ema_setting(read_json(os.path.join(out, CONFIG_FILE)) or {})
-            settings.update({k: v for k, v in saved.items() if k in TRAIN_DEFAULTS})
-    settings.update(given)
-    settings["out"] = out
-    return settings
 
 
 def _looks_like_path(name):
@@ -406,7 +285,8 @@ def _gpu_count(backend):
 
 def run_train(args):
     """Train (or, with --resume, continue) a run; see the module docstring for the files."""
-    settings = _resolve_train_settings(args)
+    given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
+    run, settings = RunDirectory.for_flags(given, args.out, args.resume, args.restart)
     if settings["tensorboard"] is not None:
         from keras_wgan.callbacks.tensorboard import require_tensorboard
 
@@ -421,44 +301,23 @@ def run_train(args):
             f"the {replicas} replicas of --distribute {settings['distribute']}."
         )
     with scope:
-        return _train(args, settings, replicas)
+        return _train(args, run, settings, replicas)
 
 
-def _train(args, settings, replicas):
-    out = settings["out"]
-    model_path = os.path.join(out, MODEL_FILE)
+def _train(args, run, settings, replicas):
+    import keras
 
     from keras_wgan import __version__
-    from keras_wgan.callbacks import LossHistory, SampleGrid
-    from keras_wgan.checkpoints import (
-        TrainingCheckpoint,
-        TrainingDiverged,
-        TrainingState,
-        fit_resumable,
-        stop_on_signals,
-    )
+    from keras_wgan.checkpoints import TrainingCheckpoint, TrainingState
 
+    backend = keras.backend.backend()
     gan, state = None, TrainingState()
-    if args.resume and os.path.isfile(model_path):
-        gan, state = _load_checkpoint(model_path)
-        if settings["epochs"] <= state.epoch:
-            raise CliError(
-                f"--epochs {settings['epochs']} is the total target and the run has already "
-                f"done {state.epoch} epochs: pass a larger --epochs to continue, e.g. "
-                f"{PROG} train --resume --out {out} --epochs {state.epoch + 10}"
-            )
-        saved = read_json(os.path.join(out, CONFIG_FILE)) or {}
-        for key in STREAM_SETTINGS if state.step else ():
-            if key in saved and settings[key] != saved[key]:
-                raise CliError(
-                    f"{_flag(key)} {settings[key]} differs from the run's {saved[key]}, but "
-                    f"its checkpoint is {state.describe()}: the epoch must finish on the same "
-                    f"data. Drop {_flag(key)}: {PROG} train --resume --out {out} "
-                    f"--epochs {settings['epochs']}"
-                )
+    if args.resume and run.has_checkpoint():
+        gan, state = run.load_checkpoint()
+        run.check_can_continue(settings, state, backend)
     elif args.resume:
-        print(f"{out} has no {MODEL_FILE} yet: starting it at step 0 with its recorded "
-              "settings.", flush=True)
+        print(f"{run.path} has no {os.path.basename(run.model_path)} yet: starting it at "
+              "step 0 with its recorded settings.", flush=True)
 
     # The data stream is a function of the settings alone (seeded shuffling), so a
     # resumed run skips the batches it used and sees the ones it would have seen.
@@ -474,153 +333,131 @@ def _train(args, settings, replicas):
         )
     if gan is None:
         gan = _build_gan(settings, image_shape, class_names)
-    elif tuple(gan.sample_shape) != image_shape:
-        raise CliError(
-            f"the dataset's images have shape {image_shape} but the saved model makes "
-            f"{tuple(gan.sample_shape)}: --resume needs the run's dataset and --image-size; "
-            f"drop those flags: {PROG} train --resume --out {out} --epochs {settings['epochs']}"
-        )
-
-    steps = settings["steps_per_epoch"]
-    if steps is None:
-        # One pass over the data, cut to whole n_critic blocks so that every epoch
-        # ends on a generator update; the leftover batches start the next epoch.
-        batches = int(dataset.cardinality())
-        steps = batches - batches % settings["n_critic"] if batches >= settings["n_critic"] \
-            else batches
+    else:
+        run.check_model_fits(gan, image_shape, settings["epochs"], backend)
+    steps = _epoch_length(settings, dataset)
     fresh = [dataset]
 
     def make_dataset():  # the first call hands out the dataset built above, unused
         return (fresh.pop() if fresh else _seeded_data(settings)).repeat()
 
-    import keras
-
-    if args.restart:
-        _move_aside(out)
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as error:
-        raise CliError(f"cannot create --out {out!r}: {error.strerror or error}.") from None
-    write_json(
-        os.path.join(out, CONFIG_FILE),
-        {**settings, "version": __version__, "backend": keras.backend.backend(),
-         "replicas": replicas, "class_names": class_names},
-    )
+    run.prepare(restart=args.restart)
+    run.record(settings, version=__version__, backend=backend, replicas=replicas,
+               class_names=class_names)
     if skipped:
-        listing = os.path.join(out, SKIPPED_FILE)
-        write_text(listing, "".join(f"{path}\t{reason}\n" for path, reason in skipped))
-        print(f"The {len(skipped)} skipped files are listed in {listing}.", file=sys.stderr)
+        run.record_skipped(skipped)
+        print(f"The {len(skipped)} skipped files are listed in {run.skipped_path}.",
+              file=sys.stderr)
     every_steps, every_minutes = _checkpoint_frequency(settings["checkpoint_every"])
-    checkpoint = TrainingCheckpoint(model_path, every_n_steps=every_steps,
+    checkpoint = TrainingCheckpoint(run.model_path, every_n_steps=every_steps,
                                     every_n_minutes=every_minutes)
-    if not os.path.isfile(model_path):
+    if not run.has_checkpoint():
         # Step 0 on disk before training: a full or read-only disk shows now, and a
         # kill before the first checkpoint resumes from these very weights.
         checkpoint.set_model(gan)
         try:
             checkpoint.save_state(TrainingState(steps_per_epoch=steps))
         except OSError as error:
-            raise CliError(f"cannot write {model_path}: {error.strerror or error}.") from None
-    samples_dir = os.path.join(out, SAMPLES_DIR)
-    history = LossHistory(out, flush_every=1)  # rows on disk up to every checkpoint
-    tensorboard = settings["tensorboard"]
-    grids = SampleGrid(samples_dir, num_samples=settings["num_samples"], seed=settings["seed"],
-                       log_dir=tensorboard and os.path.join(tensorboard, "samples"))
-    callbacks = [history, grids]
-    if tensorboard is not None:
-        from keras_wgan.callbacks.tensorboard import GANTensorBoard
-
-        callbacks.append(GANTensorBoard(tensorboard, every_n_steps=TENSORBOARD_EVERY_N_STEPS))
+            raise CliError(f"cannot write {run.model_path}: "
+                           f"{error.strerror or error}.") from None
+    callbacks = _callbacks(run, settings)
     what = "Continuing" if args.resume else "Training"
     where = f" from {state.describe()}" if args.resume and state.global_step else ""
     print(
         f"{what} {settings['model']} on {settings['dataset']} {image_shape}{where}: epochs "
         f"{state.epoch + 1}..{settings['epochs']}, {steps} steps of "
         f"{settings['batch_size']} per epoch, checkpoints every "
-        f"{settings['checkpoint_every']}, run directory {out}",
+        f"{settings['checkpoint_every']}, run directory {run.path}",
         flush=True,
     )
-    resume = f"{PROG} train --resume --out {out} --epochs {settings['epochs']}"
+    code = _fit(gan, make_dataset, run, settings, steps, state, checkpoint, callbacks,
+                args.verbose, backend)
+    if code is None:
+        _print_summary(run, settings, callbacks, backend)
+        code = 0
+    return code
+
+
+def _epoch_length(settings, dataset):
+    """--steps-per-epoch, or one pass over the data cut to whole n_critic blocks (so that
+    every epoch ends on a generator update; the leftover batches start the next epoch)."""
+    steps = settings["steps_per_epoch"]
+    if steps is None:
+        batches = int(dataset.cardinality())
+        n_critic = settings["n_critic"]
+        steps = batches - batches % n_critic if batches >= n_critic else batches
+    return steps
+
+
+def _callbacks(run, settings):
+    """``{name: callback}``: the history files and plot, the sample grids, TensorBoard."""
+    from keras_wgan.callbacks import LossHistory, SampleGrid
+
+    tensorboard = settings["tensorboard"]
+    callbacks = {
+        "history": LossHistory(run.path, flush_every=1),  # rows on disk up to every checkpoint
+        "grids": SampleGrid(run.samples_dir, num_samples=settings["num_samples"],
+                            seed=settings["seed"],
+                            log_dir=tensorboard and os.path.join(tensorboard, "samples")),
+    }
+    if tensorboard is not None:
+        from keras_wgan.callbacks.tensorboard import GANTensorBoard
+
+        callbacks["tensorboard"] = GANTensorBoard(tensorboard,
+                                                  every_n_steps=TENSORBOARD_EVERY_N_STEPS)
+    return callbacks
+
+
+def _fit(gan, make_dataset, run, settings, steps, state, checkpoint, callbacks, verbose,
+         backend):
+    """Fit to the target; None when done, else the exit code after saying what is kept
+    and the command that continues."""
+    from keras_wgan.checkpoints import TrainingDiverged, fit_resumable, stop_on_signals
+
+    resume = run.resume_command(settings["epochs"], backend)
     try:
         with stop_on_signals(checkpoint):
             fit_resumable(
                 gan, make_dataset, epochs=settings["epochs"], steps_per_epoch=steps,
                 checkpoint=checkpoint, state=state,
-                callbacks=callbacks + [checkpoint],  # the checkpoint last (see its doc)
+                callbacks=list(callbacks.values()) + [checkpoint],  # the checkpoint last
                 shuffle=False,  # load_dataset shuffles; Keras cannot shuffle a tf.data input
-                verbose=args.verbose,
+                verbose=verbose,
             )
     except KeyboardInterrupt:
-        print(f"\nInterrupted. {model_path} holds {_position(model_path)}; continue with:\n"
+        print(f"\nInterrupted. {run.model_path} holds {run.position()}; continue with:\n"
               f"  {resume}", file=sys.stderr)
         return 130
     except TrainingDiverged as error:
         print(f"{PROG} train: error: {error} Resuming is exact, so the same settings "
               "would diverge at the same step again; start over at the papers' lower "
               f"rates (the old files move into previous-N/):\n  {PROG} train --restart "
-              f"--out {out} --paper-optimizers", file=sys.stderr)
+              f"--out {run.path} --paper-optimizers", file=sys.stderr)
         return 1
     except OSError as error:
         print(f"{PROG} train: error: cannot write the run's files: {error}. "
-              f"{model_path} still holds {_position(model_path)}; free space or fix "
+              f"{run.model_path} still holds {run.position()}; free space or fix "
               f"the directory, then continue with:\n  {resume}", file=sys.stderr)
         return 1
     if checkpoint.stopped_by is not None and checkpoint.state.epoch < settings["epochs"]:
         signum = getattr(signal, checkpoint.stopped_by, signal.SIGINT)
-        print(f"\nStopped by {checkpoint.stopped_by}. {model_path} holds "
+        print(f"\nStopped by {checkpoint.stopped_by}. {run.model_path} holds "
               f"{checkpoint.state.describe()}; continue with:\n  {resume}", file=sys.stderr)
         return 128 + int(signum)
+    return None
 
-    print(f"\nRun directory: {out}")
-    print(f"  model      {model_path} ({_position(model_path)})")
-    print(f"  samples    {samples_dir}{os.sep}epoch_*.png (last: "
+
+def _print_summary(run, settings, callbacks, backend):
+    history, grids = callbacks["history"], callbacks["grids"]
+    print(f"\nRun directory: {run.path}")
+    print(f"  model      {run.model_path} ({run.position()})")
+    print(f"  samples    {run.samples_dir}{os.sep}epoch_*.png (last: "
           f"{os.path.basename(grids.last_path or '-')})")
     print(f"  history    {history.epoch_path}, {history.batch_path}")
     print(f"  loss plot  {history.plot_path}")
-    print(f"  config     {os.path.join(out, CONFIG_FILE)}")
-    if tensorboard is not None:
-        print(f"  tensorboard tensorboard --logdir {tensorboard}")
-    print(f"Continue:    {PROG} train --resume --out {out} --epochs {settings['epochs'] + 10}")
-    print(f"Sample:      {PROG} sample {model_path} --n 64 --out {os.path.join(out, 'grid.png')}")
-    return 0
-
-
-def _load_checkpoint(model_path):
-    """The saved model and its position, or a CliError naming what is wrong."""
-    from keras_wgan.checkpoints import checkpoint_position
-
-    gan = load_gan(model_path)
-    try:
-        return gan, checkpoint_position(model_path, gan)
-    except (OSError, ValueError) as error:
-        raise CliError(f"--resume: {error}") from None
-
-
-def _position(model_path):
-    """What the checkpoint at ``model_path`` holds, in words."""
-    from keras_wgan.checkpoints import read_state
-
-    try:
-        state = read_state(model_path)
-    except (OSError, ValueError):
-        return "no readable checkpoint"
-    return "an older checkpoint" if state is None else state.describe()
-
-
-def _move_aside(out):
-    """--restart: move the run's files into a new ``previous-N`` folder inside ``out``."""
-    names = [n for n in sorted(os.listdir(out)) if not n.startswith("previous-")] \
-        if os.path.isdir(out) else []
-    if not names:
-        return
-    number = 1
-    while os.path.exists(os.path.join(out, f"previous-{number}")):
-        number += 1
-    target = os.path.join(out, f"previous-{number}")
-    try:
-        os.makedirs(target)
-        for name in names:
-            os.replace(os.path.join(out, name), os.path.join(target, name))
-    except OSError as error:
-        raise CliError(f"--restart: cannot move the old files into {target}: {error}") from None
-    print(f"--restart: the previous run's files are in {target}", flush=True)
+    print(f"  config     {run.config_path}")
+    if "tensorboard" in callbacks:
+        print(f"  tensorboard tensorboard --logdir {settings['tensorboard']}")
+    print(f"Continue:    {run.resume_command(settings['epochs'] + 10, backend)}")
+    print(f"Sample:      {PROG} sample {run.model_path} --n 64 --out "
+          f"{os.path.join(run.path, 'grid.png')}")

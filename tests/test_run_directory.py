@@ -1,0 +1,141 @@
+"""The run directory's rules, each tested directly (no training): which settings a new,
+resumed or restarted run gets, what it refuses and with which command, its files.
+
+The end-to-end runs through ``keras-wgan train`` are in test_cli.py and test_recovery.py.
+"""
+
+import json
+import os
+import types
+
+import pytest
+
+from keras_wgan.checkpoints import TrainingState
+from keras_wgan.cli.common import CliError
+from keras_wgan.cli.run_directory import TRAIN_DEFAULTS, RunDirectory, default_backend
+
+
+def recorded(tmp_path, **settings):
+    """A run directory whose config.json holds the defaults changed by ``settings``."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text(json.dumps({**TRAIN_DEFAULTS, **settings}))
+    return str(out)
+
+
+def test_a_new_run_takes_the_defaults_changed_by_the_flags_in_the_default_folder(tmp_path):
+    run, settings = RunDirectory.for_flags({"model": "wgan", "dataset": "data/shoes.npz"})
+    assert run.path == os.path.join("runs", "wgan-shoes")
+    assert settings == {**TRAIN_DEFAULTS, "model": "wgan", "dataset": "data/shoes.npz",
+                        "out": run.path}
+    run, settings = RunDirectory.for_flags({"ema_decay": 0.0}, out=str(tmp_path / "new"))
+    assert settings["ema_decay"] is None  # --ema-decay off
+    assert run.model_path == str(tmp_path / "new" / "model.keras")
+    assert run.config_path == str(tmp_path / "new" / "config.json")
+    assert run.samples_dir == str(tmp_path / "new" / "samples")
+
+
+def test_a_non_empty_folder_is_refused_without_resume_or_restart(tmp_path):
+    out = recorded(tmp_path, dim=8)
+    with pytest.raises(CliError) as error:
+        RunDirectory.for_flags({}, out=out)
+    message = str(error.value)
+    assert "already exists and is not empty" in message
+    assert f"keras-wgan train --resume --out {out}" in message and "--restart" in message
+    # --restart keeps the recorded settings, changed by the flags given.
+    _, settings = RunDirectory.for_flags({"epochs": 3}, out=out, restart=True)
+    assert (settings["dim"], settings["epochs"]) == (8, 3)
+
+
+def test_resume_takes_the_recorded_settings_and_refuses_to_change_the_model(tmp_path):
+    out = recorded(tmp_path, dim=8, batch_size=16, ema_decay=0.0)  # an old "off" (0.0)
+    _, settings = RunDirectory.for_flags({"epochs": 30, "batch_size": 32}, out=out, resume=True)
+    assert (settings["dim"], settings["epochs"], settings["batch_size"]) == (8, 30, 32)
+    assert settings["ema_decay"] is None
+    with pytest.raises(CliError, match=r"--dim 4 differs from the run's 8: --resume continues "
+                       r"the saved model.*drop --dim \(or start over: keras-wgan train "
+                       r"--restart --out "):
+        RunDirectory.for_flags({"dim": 4}, out=out, resume=True)
+    with pytest.raises(CliError, match="--ema-decay 0.9 differs from the run's off"):
+        RunDirectory.for_flags({"ema_decay": 0.9}, out=out, resume=True)
+
+
+@pytest.mark.parametrize("out, resume, message", [
+    (None, True, "--resume needs --out, the run directory to continue: keras-wgan train "
+                 "--resume --out runs/NAME"),
+    ("empty", True, "holds no run to continue (no config.json, no model.keras); start one "
+                    "with: keras-wgan train --out "),
+    ("a_file", False, "exists and is not a directory: choose another, e.g. keras-wgan train "
+                      "--out "),
+])
+def test_refusals_name_a_command_that_works(tmp_path, out, resume, message):
+    if out is not None:
+        (tmp_path / "empty").mkdir()
+        (tmp_path / "a_file").write_text("x")
+        out = str(tmp_path / out)
+    with pytest.raises(CliError) as error:
+        RunDirectory.for_flags({}, out=out, resume=resume)
+    assert message in str(error.value)
+
+
+def test_continuing_needs_a_larger_target_and_inside_an_epoch_the_same_data(tmp_path):
+    out = recorded(tmp_path, epochs=4, batch_size=16)
+    run = RunDirectory(out)
+    settings = {**TRAIN_DEFAULTS, "epochs": 4, "batch_size": 16}
+    run.check_can_continue(settings, TrainingState(epoch=2, step=3, steps_per_epoch=10))
+    with pytest.raises(CliError) as error:
+        run.check_can_continue(settings, TrainingState(epoch=4))
+    assert str(error.value) == (
+        "--epochs 4 is the total target and the run has already done 4 epochs: pass a "
+        f"larger --epochs to continue, e.g. keras-wgan train --resume --out {out} --epochs 14")
+    changed = {**settings, "batch_size": 32}
+    run.check_can_continue(changed, TrainingState(epoch=2))  # at an epoch boundary: fine
+    with pytest.raises(CliError) as error:
+        run.check_can_continue(changed, TrainingState(epoch=2, step=3, steps_per_epoch=10),
+                               backend="jax")
+    assert str(error.value) == (
+        "--batch-size 32 differs from the run's 16, but its checkpoint is 3 of 10 steps into "
+        "epoch 3: the epoch must finish on the same data. Drop --batch-size: keras-wgan "
+        f"train --resume --out {out} --epochs 4" + (
+            "" if default_backend() == "jax" else " --backend jax"))
+    gan = types.SimpleNamespace(sample_shape=(16, 16, 1))
+    run.check_model_fits(gan, (16, 16, 1), 4)
+    with pytest.raises(CliError, match=r"images have shape \(32, 32, 1\) but the saved model "
+                       r"makes \(16, 16, 1\)"):
+        run.check_model_fits(gan, (32, 32, 1), 4)
+
+
+def test_the_continue_command_names_the_backend_a_bare_command_would_not_use(
+    tmp_path, monkeypatch
+):
+    run = RunDirectory(str(tmp_path / "r"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))  # no keras.json there
+    assert default_backend() == "tensorflow"
+    base = f"keras-wgan train --resume --out {run.path} --epochs 7"
+    assert run.resume_command(7) == run.resume_command(7, "tensorflow") == base
+    assert run.resume_command(7, "torch") == base + " --backend torch"
+    (tmp_path / "keras_home").mkdir()
+    (tmp_path / "keras_home" / "keras.json").write_text(json.dumps({"backend": "jax"}))
+    assert run.resume_command(7, "jax") == base
+    assert run.resume_command(7, "tensorflow") == base + " --backend tensorflow"
+
+
+def test_restart_moves_the_old_run_aside_and_record_writes_the_settings(tmp_path, capsys):
+    out = recorded(tmp_path)
+    (tmp_path / "run" / "previous-1").mkdir()
+    (tmp_path / "run" / "model.keras").write_text("old")
+    run = RunDirectory(out)
+    assert not run.is_empty() and run.has_checkpoint()
+    run.prepare(restart=True)
+    assert sorted(os.listdir(out)) == ["previous-1", "previous-2"]
+    assert sorted(os.listdir(os.path.join(out, "previous-2"))) == ["config.json", "model.keras"]
+    assert "the previous run's files are in" in capsys.readouterr().out
+    run.record({"dim": 4}, version="9.9", backend="jax")
+    assert json.loads((tmp_path / "run" / "config.json").read_text()) == {
+        "dim": 4, "version": "9.9", "backend": "jax"}
+    run.record_skipped([("a.png", "truncated"), ("b.png", "not an image")])
+    assert (tmp_path / "run" / "skipped_files.txt").read_text() == \
+        "a.png\ttruncated\nb.png\tnot an image\n"
+    assert run.position() == "no readable checkpoint"  # no model.keras now
+    with pytest.raises(CliError, match="cannot create --out"):
+        RunDirectory(str(tmp_path / "run" / "config.json" / "sub")).prepare()
