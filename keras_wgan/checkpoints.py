@@ -18,7 +18,8 @@ would. Three pieces:
   already used (``make_dataset()`` must build the same stream each call, e.g. a
   seeded ``load_dataset(...).repeat()``), finishes the epoch in progress with its
   metric totals restored, then runs the remaining epochs. Callbacks with an
-  ``on_resume(state)`` method (``LossHistory``) are told the position first.
+  ``on_resume(state)`` method (``LossHistory``) are told the position first, and the
+  progress bar counts each epoch's steps from it (``callbacks.position``).
 
 It also keeps ``checkpoint_state_path(path)`` (``model.state.json``) up to date with
 the protocol of :class:`keras_wgan.callbacks.AtomicModelCheckpoint`, so
@@ -44,6 +45,7 @@ from keras_wgan.callbacks.epoch_checkpoint import (
     checkpoint_epochs,
 )
 from keras_wgan.callbacks.history import _scalar
+from keras_wgan.callbacks.position import EpochProgress
 from keras_wgan.checks import check_positive_int
 from keras_wgan.files import replaced_atomically, write_json
 
@@ -384,6 +386,10 @@ def fit_resumable(model, make_dataset, *, epochs, steps_per_epoch, checkpoint, s
     callbacks = list(callbacks)
     if checkpoint not in callbacks:
         callbacks.append(checkpoint)
+    if fit_kwargs.get("verbose", "auto") != 0 and not any(
+        isinstance(callback, keras.callbacks.ProgbarLogger) for callback in callbacks
+    ):  # the bar at the run's position in the epoch, not at the fit's
+        callbacks.insert(0, EpochProgress(epochs))
     checkpoint.start_at(state)
     for callback in callbacks:
         if hasattr(callback, "on_resume"):

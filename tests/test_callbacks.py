@@ -25,6 +25,8 @@ from keras_wgan.callbacks import (
     checkpoint_epochs,
     checkpoint_state_path,
 )
+from keras_wgan.callbacks.position import EpochProgress
+from keras_wgan.checkpoints import TrainingCheckpoint, TrainingState, fit_resumable
 from keras_wgan.images import SEPARATOR, tile_images
 
 STEPS = 4  # batches per epoch
@@ -79,6 +81,67 @@ def runs(tmp_path_factory):
         first_callbacks=first_callbacks, final_grid=final_grid, gan=gan,
         initial_epoch=initial_epoch,
     )
+
+
+class StopAt(keras.callbacks.Callback):
+    """Ask ``fit`` to stop after step ``at`` (1-based) of an epoch, as Ctrl-C does."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch + 1 == self.at:
+            self.model.stop_training = True
+
+
+@pytest.fixture
+def progress_updates(monkeypatch):
+    """Every ``(current, target, finalize)`` the progress bars show."""
+    updates = []
+    update = keras.utils.Progbar.update
+
+    def spy(self, current, values=None, finalize=None):
+        updates.append((current, self.target, bool(finalize)))
+        return update(self, current, values, finalize)
+
+    monkeypatch.setattr(keras.utils.Progbar, "update", spy)
+    return updates
+
+
+def test_an_epoch_stopped_inside_writes_no_grid_or_epoch_row_and_its_bar_stops_there(
+    tmp_path, progress_updates
+):
+    gan = tiny_image_gan(n_critic=N_CRITIC)
+    gan.compile()
+    run = str(tmp_path)
+    gan.fit(image_dataset(STEPS), epochs=2, verbose=1,
+            callbacks=[LossHistory(run), SampleGrid(os.path.join(run, "samples")),
+                       EpochProgress(epochs=2), StopAt(3)])
+    assert os.listdir(os.path.join(run, "samples")) == []  # epoch 1 did not complete
+    assert read_csv(os.path.join(run, "history.csv")) == []
+    assert [row["step"] for row in read_csv(os.path.join(run, "history_batches.csv"))] == \
+        ["1", "2", "3"]
+    assert progress_updates[-1] == (3, STEPS, True)  # 3/4, not 4/4
+
+
+def test_a_resumed_epoch_counts_its_steps_from_the_checkpoint(
+    tmp_path, progress_updates, capsys
+):
+    gan = tiny_image_gan(n_critic=N_CRITIC)
+    gan.compile()
+    run = str(tmp_path)
+    state = TrainingState(epoch=0, step=3, global_step=3, steps_per_epoch=STEPS)
+    fit_resumable(gan, lambda: image_dataset(STEPS).repeat(), epochs=2, steps_per_epoch=STEPS,
+                  checkpoint=TrainingCheckpoint(os.path.join(run, "model.keras")),
+                  state=state, verbose=1,
+                  callbacks=[SampleGrid(os.path.join(run, "samples"))])
+    # The rest of epoch 1 is step 4 of 4 (not 1/1), then epoch 2 runs 1..4 of 4.
+    assert [u for u in progress_updates if u[2]] == [(STEPS, STEPS, True)] * 2
+    assert [u[0] for u in progress_updates if not u[2]][0] == 4
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "Epoch 1/1" not in out
+    assert sorted(os.listdir(os.path.join(run, "samples"))) == ["epoch_001.png", "epoch_002.png"]
 
 
 # ------------------------------------------------------------------ SampleGrid

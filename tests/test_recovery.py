@@ -123,6 +123,10 @@ def test_interrupted_run_resumes_exactly_where_it_stopped(runs, name, capsys):
         assert len(interrupted) == 1 and interrupted[0].endswith(".keras")  # the killed write
     if how == "SIGINT":
         assert f"Stopped by {how}." in result.err
+        # Stopped 1 step into epoch 2: only epoch 1 has its grid and its epoch row.
+        assert os.listdir(os.path.join(result.out, "samples")) == ["epoch_001.png"]
+        assert [row["epoch"] for row in read_csv(os.path.join(result.out, "history.csv"))] \
+            == ["1"]
         argv = _resume_command(result.err)
         assert argv == ["train", "--resume", "--out", result.out, "--epochs", "2"]
     else:

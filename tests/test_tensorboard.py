@@ -333,3 +333,17 @@ def test_cli_tensorboard_logs_and_resume_continues(tmp_path):
     for step, value in samples:
         png = read_png(os.path.join(out, "samples", f"epoch_{step:03d}.png"))
         np.testing.assert_array_equal(decode_image(value).reshape(png.shape), png)
+
+
+@needs_tensorboard
+def test_an_epoch_stopped_inside_logs_its_steps_but_no_epoch_scalars(tmp_path):
+    class StopAt3(keras.callbacks.Callback):  # as Ctrl-C asks fit to stop
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.stop_training = batch + 1 == 3
+
+    logs = str(tmp_path / "logs")
+    tiny_image_gan().fit(image_dataset(), epochs=2, verbose=0,
+                         callbacks=[GANTensorBoard(logs, every_n_steps=1), StopAt3()])
+    events = read_events(os.path.join(logs, "train"))
+    assert [step for step, _ in scalars(events, "step_critic_loss")] == [1, 2, 3]
+    assert not [tag for tag in events if tag.startswith("epoch_")]  # epoch 1 did not end

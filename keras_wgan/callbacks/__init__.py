@@ -14,6 +14,10 @@ new version, never a truncated one. Append-only CSVs are appended to and flushed
   ends, with a small JSON state file that records how many epochs it holds;
   :func:`checkpoint_epochs` reads that back to resume with ``initial_epoch``.
   :mod:`keras_wgan.checkpoints` builds saves inside epochs and exact resumes on it.
+- ``position``: :class:`~keras_wgan.callbacks.position.EpochSteps` (whether an epoch ran
+  to its end; the callbacks above name nothing after an epoch stopped inside) and
+  :class:`~keras_wgan.callbacks.position.EpochProgress` (the progress bar at the run's
+  true step, which ``checkpoints.fit_resumable`` uses).
 """
 
 from keras_wgan.callbacks.epoch_checkpoint import (

@@ -8,6 +8,7 @@ from array import array
 import keras
 import numpy as np
 
+from keras_wgan.callbacks.position import EpochSteps
 from keras_wgan.checks import check_directory, check_positive_int
 from keras_wgan.files import atomic_write
 
@@ -243,6 +244,7 @@ class LossHistory(keras.callbacks.Callback):
         self._unflushed = 0
         self._plotted = True
         self._resume = None
+        self._steps = EpochSteps()
 
     def on_resume(self, state):
         """Told by ``checkpoints.fit_resumable`` the position a run continues from: rows
@@ -271,6 +273,7 @@ class LossHistory(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_number = epoch + 1
+        self._steps.begin()
         resume, self._resume = self._resume, None
         if not self.batches.loaded:  # the first epoch of this fit: adopt the files
             self._series, self._last_step = {}, 0
@@ -291,6 +294,7 @@ class LossHistory(keras.callbacks.Callback):
             self._epoch_start_step = resume.global_step
 
     def on_train_batch_end(self, batch, logs=None):
+        self._steps.step(batch)
         row = {"epoch": self._epoch_number, "step": self._epoch_start_step + batch + 1}
         row.update(self._increments.read(logs or {}))
         self.batches.add(row)
@@ -302,12 +306,13 @@ class LossHistory(keras.callbacks.Callback):
             self._unflushed = 0
 
     def on_epoch_end(self, epoch, logs=None):
-        row = {"epoch": epoch + 1}
-        for name, value in (logs or {}).items():
-            value = _scalar(value)
-            if value is not None:
-                row[name] = value
-        self.epochs.add(row)
+        if self._steps.completed(self.params):  # a stopped epoch has its batch rows only
+            row = {"epoch": epoch + 1}
+            for name, value in (logs or {}).items():
+                value = _scalar(value)
+                if value is not None:
+                    row[name] = value
+            self.epochs.add(row)
         self.batches.flush()
         self._unflushed = 0
         self.epochs.flush()

@@ -5,6 +5,7 @@ import os
 import keras
 import numpy as np
 
+from keras_wgan.callbacks.position import EpochSteps
 from keras_wgan.checks import check_directory, check_non_negative_int, check_positive_int
 from keras_wgan.images import tile_images, write_png
 
@@ -17,7 +18,8 @@ class SampleGrid(keras.callbacks.Callback):
     training first begins and then reused, also across further ``fit`` calls, so each
     grid shows the same latent points. Files are named with 1-based epoch numbers
     (``epoch_001.png`` after the first epoch), which continue correctly on a resumed
-    ``fit(initial_epoch=...)``. Samples come from ``model.generate_from_noise``, i.e.
+    ``fit(initial_epoch=...)``; an epoch that stops early (Ctrl-C) writes no grid, so a
+    file's name always means its epoch was completed. Samples come from ``model.generate_from_noise``, i.e.
     from the weight-averaged generator when the model has ``ema_decay``.
 
     For a class-conditional model the grid has one row per class: the same
@@ -77,6 +79,7 @@ class SampleGrid(keras.callbacks.Callback):
         self._grid_columns = columns
         self.last_path = None
         self._writer = None
+        self._steps = EpochSteps()
 
     def on_train_begin(self, logs=None):
         model = self.model
@@ -101,9 +104,15 @@ class SampleGrid(keras.callbacks.Callback):
         labels = np.repeat(np.arange(num_classes), per_class).astype(np.int32)
         return np.tile(row, (num_classes, 1)), labels, per_class
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._steps.begin()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps.step(batch)
+
     def on_epoch_end(self, epoch, logs=None):
         number = epoch + 1
-        if number % self.every_n_epochs == 0:
+        if number % self.every_n_epochs == 0 and self._steps.completed(self.params):
             self.write(number)
 
     def on_train_end(self, logs=None):

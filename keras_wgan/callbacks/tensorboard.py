@@ -19,6 +19,7 @@ TensorFlow does not install: ``pip install "keras-wgan[tensorboard]"``.
 import keras
 
 from keras_wgan.callbacks.history import MeanIncrements
+from keras_wgan.callbacks.position import EpochSteps
 from keras_wgan.checks import check_positive_int
 
 INSTALL = 'pip install "keras-wgan[tensorboard]"'
@@ -96,6 +97,7 @@ class GANTensorBoard(keras.callbacks.TensorBoard):
         self._epoch_start = 0
         self._unwritten = False  # steps taken since the last per-step write
         self._resume = None
+        self._steps = EpochSteps()
 
     def on_resume(self, state):
         """Told by ``checkpoints.fit_resumable`` the position a run continues from."""
@@ -114,6 +116,7 @@ class GANTensorBoard(keras.callbacks.TensorBoard):
 
     def on_epoch_begin(self, epoch, logs=None):
         super().on_epoch_begin(epoch, logs)
+        self._steps.begin()
         resume, self._resume = self._resume, None
         baseline = None
         if resume is not None and resume.epoch == epoch:
@@ -127,6 +130,7 @@ class GANTensorBoard(keras.callbacks.TensorBoard):
 
     def on_train_batch_end(self, batch, logs=None):
         super().on_train_batch_end(batch, logs)
+        self._steps.step(batch)
         previous = self._global_step
         # Keras passes the last step's index (also with steps_per_execution > 1).
         self._global_step = self._epoch_start + batch + 1
@@ -140,6 +144,8 @@ class GANTensorBoard(keras.callbacks.TensorBoard):
         if self.every_n_steps is not None and self._unwritten:
             # Only the model's metrics: the epoch logs also hold epoch-level values.
             self._write_steps(self._increments.read(logs or {}, self._increments.trackers))
+        if not self._steps.completed(self.params):
+            return  # a stopped epoch: its steps are logged, its epoch scalars come on resume
         logs = dict(logs or {})  # a copy: History and the others keep theirs
         logs["generator_learning_rate"] = _learning_rate(self.model.generator_optimizer)
         super().on_epoch_end(epoch + 1, logs)
