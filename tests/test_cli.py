@@ -371,7 +371,7 @@ def test_python_dash_m_help():
 
 
 @pytest.mark.slow
-def test_backend_flag_trains_on_jax_resumes_on_torch_and_samples_here(tmp_path, idx_dir, capsys):
+def test_backend_flag_trains_on_jax_resumes_on_torch_and_samples_here(tmp_path, idx_dir, capfd):
     """--backend reruns the command on that backend; a run moves between backends."""
     out = str(tmp_path / "run")
     train = ["train", "--dataset", "fashion_mnist", "--data-dir", idx_dir,
@@ -383,11 +383,14 @@ def test_backend_flag_trains_on_jax_resumes_on_torch_and_samples_here(tmp_path, 
     resume = ["--backend", "torch", "train", "--resume", "--out", out, "--epochs", "2",
               "--verbose", "0"]
     assert cli.main(resume) == 0
+    # The command it prints to continue keeps the backend (the child's output).
+    assert f"Continue:    keras-wgan train --resume --out {out} --epochs 12 --backend torch" \
+        in capfd.readouterr().out
     assert json.load(open(os.path.join(out, "config.json")))["backend"] == "torch"
     assert [row["epoch"] for row in read_csv(os.path.join(out, "history.csv"))] == ["1", "2"]
     # And sample it in this (TensorFlow) process.
     grid = str(tmp_path / "grid.png")
-    code, _, err = run_cli(capsys, "sample", os.path.join(out, "model.keras"), "--n", "4",
+    code, _, err = run_cli(capfd, "sample", os.path.join(out, "model.keras"), "--n", "4",
                            "--out", grid)
     assert code == 0, err
     with Image.open(grid) as image:
