@@ -53,11 +53,13 @@ def check_signature(loaded, names):
 
 @pytest.mark.all_backends
 @pytest.mark.skipif(not EXPORTS, reason="Keras exports SavedModels from tensorflow and jax")
-def test_unconditional_export_generates_the_weight_averaged_samples(tmp_path):
+def test_unconditional_export_generates_the_weight_averaged_samples(tmp_path, capsys):
     gan = trained_gan()
     noise, _ = noise_and_labels()
     path = str(tmp_path / "generator")
-    gan.export(path, verbose=False)
+    capsys.readouterr()
+    gan.export(path)
+    assert capsys.readouterr().out == ""  # quiet by default
     loaded = tf.saved_model.load(path)
     served = loaded.generate(tf.constant(noise)).numpy()
     expected = gan.generate_from_noise(noise)
@@ -74,11 +76,13 @@ def test_unconditional_export_generates_the_weight_averaged_samples(tmp_path):
 
 @pytest.mark.all_backends
 @pytest.mark.skipif(not EXPORTS, reason="Keras exports SavedModels from tensorflow and jax")
-def test_conditional_export_takes_noise_and_labels(tmp_path):
+def test_conditional_export_takes_noise_and_labels(tmp_path, capsys):
     gan = trained_gan(NUM_CLASSES)
     noise, labels = noise_and_labels()
     path = str(tmp_path / "conditional")
-    gan.export(path, verbose=False)
+    capsys.readouterr()
+    gan.export(path, verbose=True)
+    assert "Captures" in capsys.readouterr().out  # Keras' listing, when asked for
     loaded = tf.saved_model.load(path)
     served = loaded.generate(tf.constant(noise), tf.constant(labels)).numpy()
     np.testing.assert_allclose(served, gan.generate_from_noise(noise, labels=labels), atol=1e-5)

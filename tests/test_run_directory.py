@@ -12,7 +12,8 @@ import pytest
 
 from keras_wgan.checkpoints import TrainingState
 from keras_wgan.cli.common import CliError
-from keras_wgan.cli.run_directory import TRAIN_DEFAULTS, RunDirectory, default_backend
+from keras_wgan.cli.common import default_backend
+from keras_wgan.cli.run_directory import TRAIN_DEFAULTS, RunDirectory
 
 
 def recorded(tmp_path, **settings):

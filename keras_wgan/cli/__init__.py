@@ -4,7 +4,9 @@ It only wires the library together (``data.load_dataset`` -> ``architectures`` -
 ``WGAN``/``WGANGP`` ``compile``/``fit`` with the ``callbacks``); it holds no training
 logic. Keras and TensorFlow are imported inside the subcommand functions only (the
 package's ``__init__`` does not import them either), so ``--help``, ``--version`` and
-argument errors answer at once, without any framework's start-up lines.
+argument errors answer at once, without any framework's start-up lines; the commands
+import TensorFlow through :mod:`keras_wgan.cli.startup`, which keeps its start-up lines
+off the terminal.
 
 Each subcommand is one module (``train``, ``sample``, ``evaluate``, ``demo``) whose
 ``add_parser(subparsers)`` registers its flags and sets ``func`` to its ``run_<name>(args)``;
@@ -23,8 +25,9 @@ import os
 import signal
 import sys
 
-from keras_wgan.cli.common import PROG, CliError
 from keras_wgan.cli import demo, evaluate, sample, train
+from keras_wgan.cli.common import PROG, CliError, default_backend
+from keras_wgan.cli.startup import quiet_framework_startup
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -81,11 +84,9 @@ def main(argv=None):
     except SystemExit as exit_:  # argparse: --help/--version (0) or a usage error (2)
         return exit_.code if isinstance(exit_.code, int) else 2
     backend = getattr(args, "backend", None)
-    if backend is not None:
-        import keras
-
-        if backend != keras.backend.backend():
-            return _run_on_backend(backend, argv)
+    if backend is not None and backend != (os.environ.get("KERAS_BACKEND") or default_backend()):
+        return _run_on_backend(backend, argv)
+    quiet_framework_startup()
     try:
         return args.func(args)
     except CliError as error:

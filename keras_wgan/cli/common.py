@@ -1,6 +1,7 @@
 """What every subcommand shares: the user-error type, argument types, files, loading a model."""
 
 import json
+import os
 
 from keras_wgan import checks, files
 
@@ -16,6 +17,17 @@ positive_int = checks.command_line_type(checks.check_positive_int)
 
 
 non_negative_int = checks.command_line_type(checks.check_non_negative_int)
+
+
+def default_backend():
+    """The backend a command run without ``--backend`` or ``KERAS_BACKEND`` gets:
+    Keras' config file's choice, else TensorFlow (Keras' own default)."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json")) as f:
+            return str(json.load(f).get("backend", "tensorflow"))
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
 
 
 def read_json(path):

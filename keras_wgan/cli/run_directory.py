@@ -16,11 +16,18 @@ Everything ``keras-wgan train`` knows about ``--out`` lives here, each rule once
 Every refusal is a :class:`CliError` that names the flag and a command that works.
 """
 
-import json
 import os
 
 from keras_wgan import presets
-from keras_wgan.cli.common import PROG, CliError, load_gan, read_json, write_json, write_text
+from keras_wgan.cli.common import (
+    PROG,
+    CliError,
+    default_backend,
+    load_gan,
+    read_json,
+    write_json,
+    write_text,
+)
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
@@ -84,17 +91,6 @@ def _shown(key, value):
 def _dataset_name(dataset):
     name = os.path.basename(os.path.normpath(str(dataset)))
     return os.path.splitext(name)[0] or "data"
-
-
-def default_backend():
-    """The backend a command run without ``--backend`` or ``KERAS_BACKEND`` gets:
-    Keras' config file's choice, else TensorFlow (Keras' own default)."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    try:
-        with open(os.path.join(home, "keras.json")) as f:
-            return str(json.load(f).get("backend", "tensorflow"))
-    except (OSError, ValueError, AttributeError):
-        return "tensorflow"
 
 
 class RunDirectory:

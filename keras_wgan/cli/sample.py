@@ -68,10 +68,22 @@ def _sample_labels(gan, args):
     if args.label is not None:
         try:
             k = class_index(args.label, gan.class_names, gan.num_classes)
-        except ValueError as error:
-            raise CliError(f"--label: {error}") from None
+        except ValueError:
+            classes = ", ".join(f"{i} {name!r}" for i, name in enumerate(names))
+            raise CliError(
+                f"--label {args.label} is not a class of {args.model_path!r}, whose classes "
+                f"are {classes}; pass a name or an index, e.g. {PROG} sample "
+                f"{args.model_path} --label {_as_argument(names[-1])} --n {args.n}"
+            ) from None
         return [k] * args.n, args.columns, f" of class {k} ({names[k]})"
 
     per_class = args.columns or max(1, args.n // gan.num_classes)
     labels = np.repeat(np.arange(gan.num_classes), per_class)
     return labels, per_class, f", one row per class ({', '.join(names)})"
+
+
+def _as_argument(name):
+    """A class name as a shell word (quoted when it has spaces or shell characters)."""
+    import shlex
+
+    return shlex.quote(name)

@@ -182,7 +182,12 @@ def _load_data(settings, seed, skipped=None):
     """The dataset; with --skip-bad-files, ``skipped`` gets the (path, reason) left out."""
     import warnings
 
-    from keras_wgan.data import BadFilesSkipped, DataUnavailableError, load_dataset
+    from keras_wgan.data import (
+        BadFilesSkipped,
+        DataUnavailableError,
+        UnknownDatasetError,
+        load_dataset,
+    )
 
     dataset = settings["dataset"]
     if _looks_like_path(dataset) and not os.path.exists(dataset):
@@ -201,6 +206,10 @@ def _load_data(settings, seed, skipped=None):
                 labels=bool(settings.get("conditional")),
                 on_error="skip" if settings["skip_bad_files"] else "raise",
             )
+    except UnknownDatasetError as error:
+        example = (error.suggestions or ["fashion_mnist"])[0]
+        raise CliError(f"--dataset {error}; e.g. {PROG} train --dataset {example} "
+                       f"--out {settings['out']}") from None
     except (ValueError, TypeError, OSError, DataUnavailableError) as error:
         hint = "" if settings["skip_bad_files"] or "cannot read image file" not in str(error) \
             else "; add --skip-bad-files to train without the unreadable files"

@@ -42,7 +42,7 @@ from keras_wgan.data.idx import (
     read_idx,
 )
 from keras_wgan.data.sources import load_dataset, load_labelled_arrays
-from keras_wgan.data.tfds import DataUnavailableError
+from keras_wgan.data.tfds import DataUnavailableError, UnknownDatasetError
 
 # Names that moved to keras_wgan.toy; the README's API tour lists toy_dataset here.
 _TOY_NAMES = ("TOY_DATASETS", "sample_toy", "toy_centers", "toy_dataset")
@@ -56,6 +56,7 @@ __all__ = [
     "TOY_DATASETS",
     "BadFilesSkipped",
     "DataUnavailableError",
+    "UnknownDatasetError",
     "IdxFiles",
     "IdxFormatError",
     "find_idx_files",

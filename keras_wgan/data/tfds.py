@@ -18,6 +18,38 @@ class DataUnavailableError(RuntimeError):
     """A named dataset could be found neither locally nor through TFDS."""
 
 
+class UnknownDatasetError(DataUnavailableError):
+    """A source that is neither an existing file or folder nor a TFDS dataset name.
+
+    ``name`` is the source, ``suggestions`` the TFDS names closest to it (maybe none).
+    One line, not TFDS' catalogue of every name.
+    """
+
+    def __init__(self, name, suggestions=()):
+        self.name = name
+        self.suggestions = list(suggestions)
+        close = f" (did you mean {' or '.join(map(repr, self.suggestions))}?)" \
+            if self.suggestions else ""
+        super().__init__(
+            f"{name!r} is neither an existing file or folder nor a TFDS dataset name{close}; "
+            "give a TFDS name such as 'fashion_mnist', 'mnist' or 'cifar10' "
+            "(tensorflow_datasets.list_builders() lists them), a folder of images, or an "
+            "IDX, .npy or .npz file"
+        )
+
+
+def _closest_names(name):
+    import difflib
+
+    import tensorflow_datasets as tfds
+
+    try:
+        names = tfds.list_builders()
+    except Exception:  # noqa: BLE001 - suggestions are a courtesy
+        return []
+    return difflib.get_close_matches(str(name), names, n=2, cutoff=0.75)
+
+
 def _unavailable_message(name, split, exc):
     debian = DEBIAN_DATA_DIRS.get(name)
     sub = IDX_SUBDIRS[name][0]
@@ -41,10 +73,15 @@ def _unavailable_message(name, split, exc):
 
 
 def _load_failed(name, split, exc, what):
-    """The error for a failed TFDS load: for a dataset we know locally, the ways to get it."""
+    """The error for a failed TFDS load: for a dataset we know locally, the ways to get it;
+    for a name TFDS does not know, :class:`UnknownDatasetError`; else the reason's first
+    line."""
     if name in IDX_SUBDIRS:
         return DataUnavailableError(_unavailable_message(name, split, exc))
-    return DataUnavailableError(f"{what}: {type(exc).__name__}: {str(exc)[:500]}")
+    if type(exc).__name__ == "DatasetNotFoundError":  # tfds' error lists every name
+        return UnknownDatasetError(name, _closest_names(name))
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return DataUnavailableError(f"{what}: {type(exc).__name__}: {first_line[:500]}")
 
 
 def from_tfds(name, *, split, data_dir, image_size, batch_size, shuffle, seed,

@@ -81,7 +81,7 @@ class Sampler:
     # ---------------------------------------------------------------- export
     EXPORT_BACKENDS = ("tensorflow", "jax")  # Keras' SavedModel export without torch_xla
 
-    def export(self, filepath, format="tf_saved_model", verbose=None):
+    def export(self, filepath, format="tf_saved_model", verbose=False):
         """Export the sampling generator for serving, as a TensorFlow SavedModel.
 
         The SavedModel has one endpoint, ``generate`` (also its ``serving_default``
@@ -104,7 +104,8 @@ class Sampler:
         Args:
             filepath: the SavedModel directory to write.
             format: ``"tf_saved_model"``, the only one.
-            verbose: print the endpoint's signature when written (default True).
+            verbose: print Keras' listing of the endpoint's signature and captured
+                variables when written (about 20 lines; default False: quiet).
         """
         if format != "tf_saved_model":
             raise ValueError(
@@ -150,4 +151,4 @@ class Sampler:
         archive = keras.export.ExportArchive()
         archive.track(net)
         archive.add_endpoint("generate", generate, input_signature=signature)
-        archive.write_out(filepath, verbose=True if verbose is None else bool(verbose))
+        archive.write_out(filepath, verbose=bool(verbose))
