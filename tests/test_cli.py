@@ -350,6 +350,16 @@ def test_unloadable_dataset(tmp_path, capsys):
     assert not (tmp_path / "r").exists()  # nothing written for a failed start
 
 
+def test_an_unknown_dataset_name_is_one_line_with_close_names(tmp_path, capsys):
+    out = str(tmp_path / "r")
+    code, _, err = run_cli(capsys, "train", "--dataset", "fashion_mnst", "--out", out)
+    assert code == 2 and err.count("\n") == 1  # not TFDS' catalogue of every name
+    assert err.startswith("keras-wgan train: error: --dataset 'fashion_mnst' is neither an "
+                          "existing file or folder nor a TFDS dataset name (did you mean "
+                          "'fashion_mnist'?)")
+    assert err.endswith(f"e.g. keras-wgan train --dataset fashion_mnist --out {out}\n")
+
+
 def test_help_and_version(capsys):
     code, out, _ = run_cli(capsys, "--help")
     assert code == 0
