@@ -12,11 +12,20 @@ import pytest
 import tensorflow as tf
 
 from keras_wgan import WGANGP
-from keras_wgan.architectures import build_critic, build_generator
+from keras_wgan.architectures import (
+    build_critic,
+    build_generator,
+    build_resnet_critic,
+    build_resnet_generator,
+)
 from keras_wgan.backend import tensorflow as ops
 
 
-def test_leaky_relu_matches_stock_value_first_and_penalty_gradients():
+@pytest.mark.parametrize("stock_op, fast_op", [
+    (lambda t: tf.nn.leaky_relu(t, alpha=0.2), lambda t: ops.leaky_relu(t, 0.2)),
+    (tf.nn.relu, ops.relu),
+], ids=["leaky_relu", "relu"])
+def test_activations_match_stock_value_first_and_penalty_gradients(stock_op, fast_op):
     x = tf.constant(np.random.default_rng(0).normal(size=(4, 6)).astype("float32"))
     w = tf.Variable(np.random.default_rng(1).normal(size=(6, 1)).astype("float32"))
 
@@ -29,8 +38,8 @@ def test_leaky_relu_matches_stock_value_first_and_penalty_gradients():
             value = tf.reduce_mean(tf.square(tf.norm(grad, axis=1) - 1.0))
         return scores, grad, value, outer.gradient(value, w)
 
-    stock = penalty(lambda t: tf.nn.leaky_relu(t, alpha=0.2))
-    fast = penalty(lambda t: ops.leaky_relu(t, 0.2))
+    stock = penalty(stock_op)
+    fast = penalty(fast_op)
     for a, b in zip(stock, fast):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
@@ -64,6 +73,8 @@ def test_the_narrow_path_applies_only_to_the_convolutions_it_computes():
     assert not ops.narrow_conv_applies(keras.layers.Conv2D(1, 5, strides=2, padding="same"))
     assert not ops.narrow_conv_applies(keras.layers.Conv2D(64, 5, padding="same"))
     assert not ops.narrow_conv_applies(keras.layers.Conv2D(1, 4, padding="same"))
+    # Colour outputs: slower than conv2d there (benchmarks/resnet_fast_paths.py).
+    assert not ops.narrow_conv_applies(keras.layers.Conv2D(3, 3, padding="same"))
     with pytest.raises(ValueError, match="odd kernel"):
         ops.narrow_conv2d(tf.zeros((1, 4, 4, 1)), tf.zeros((4, 4, 1, 1)))
 
@@ -111,6 +122,45 @@ def test_the_gan_routes_its_nets_to_the_fast_paths_without_changing_them():
     for fast, stock in zip(penalty_gradients(critic), penalty_gradients(stock_critic)):
         if stock is None:  # the score's bias does not move the input gradient
             assert fast is None
+            continue
+        scale = float(np.abs(stock.numpy()).max())
+        np.testing.assert_allclose(fast.numpy(), stock.numpy(), atol=1e-5 * scale + 1e-7)
+
+
+def test_the_resnets_relus_are_routed_and_the_penalty_gradients_unchanged():
+    generator = build_resnet_generator(6, (8, 8, 3), dim=4, num_classes=3)
+    critic = build_resnet_critic((8, 8, 3), dim=4, num_classes=3)
+    stock_critic = _clean_copy(critic)
+    gan = WGANGP(generator, critic, seed=0)
+    relus = [layer for layer in critic.layers if isinstance(layer, keras.layers.ReLU)]
+    assert len(relus) == 6 and all("call" in vars(layer) for layer in relus)
+    assert all("call" in vars(layer) for layer in generator.layers
+               if isinstance(layer, keras.layers.ReLU))
+    # The 3-channel output conv keeps Keras' conv2d (the narrow path is slower there).
+    assert "convolution_op" not in vars(gan.generator.get_layer("output_conv"))
+    inputs = keras.Input((3,))
+    capped = keras.Model(inputs, keras.layers.ReLU(max_value=6.0)(inputs))  # not plain
+    assert ops.install_fast_paths(capped) == 0
+    images = tf.constant(np.random.default_rng(1).uniform(-1, 1, (3, 8, 8, 3)), "float32")
+    labels = tf.constant([0, 2, 1], "int32")
+
+    def penalty_gradients(net):
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                inner.watch(images)
+                scores = net([images, labels])
+            norms = tf.norm(tf.reshape(inner.gradient(scores, images), (3, -1)), axis=1)
+            penalty = tf.reduce_mean(tf.square(norms - 1.0))
+        grads = outer.gradient(penalty, net.trainable_variables)
+        # (the class projection's gradient comes as IndexedSlices)
+        return [scores, penalty] + [None if g is None else tf.convert_to_tensor(g) for g in grads]
+
+    for fast, stock in zip(penalty_gradients(critic), penalty_gradients(stock_critic),
+                           strict=True):
+        if fast is None:
+            # A bias that moves the input gradient only through the ReLU masks (the
+            # first conv's): stock TF back-propagates the zeros the fast path skips.
+            assert stock is None or not np.any(stock.numpy())
             continue
         scale = float(np.abs(stock.numpy()).max())
         np.testing.assert_allclose(fast.numpy(), stock.numpy(), atol=1e-5 * scale + 1e-7)

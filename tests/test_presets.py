@@ -111,7 +111,7 @@ def assert_optimizers(gan, kind, settings):
 
 def test_list_presets_names_each_recipe_with_a_description():
     listed = presets.list_presets()
-    assert list(listed) == ["fashion_mnist_32", "original_experiment", "toy"]
+    assert list(listed) == ["fashion_mnist_32", "original_experiment", "toy", "cifar10_resnet"]
     assert all(isinstance(text, str) and text for text in listed.values())
     assert presets.list_presets(WGAN) == listed
 
@@ -291,7 +291,7 @@ def test_overrides_change_one_setting_each():
     [
         (lambda: WGANGP.from_preset("seed_wgan_gp"), ValueError,
          "Unknown preset 'seed_wgan_gp'; the presets are 'fashion_mnist_32', "
-         "'original_experiment', 'toy'"),
+         "'original_experiment', 'toy', 'cifar10_resnet'"),
         (lambda: WGANGP.from_preset("toy", dim=8), ValueError,
          "WGANGP.from_preset('toy'): unknown setting(s) 'dim'; this preset takes "),
         (lambda: WGAN.from_preset("fashion_mnist_32", gp_weight=1.0), ValueError,
@@ -308,7 +308,7 @@ def test_overrides_change_one_setting_each():
         (lambda: WGANGP.from_preset("toy", learning_rate=0), ValueError,
          "`learning_rate` must be a number > 0, got 0. (for both nets; None keeps the recipe's own rates)"),
         (lambda: WGANGP.from_preset("toy", optimizers="adam"), ValueError,
-         "`optimizers` must be one of ['library', 'paper'], got 'adam'."),
+         "`optimizers` must be one of ['library', 'paper', 'cifar10_resnet'], got 'adam'."),
         (lambda: WGANGP.from_preset("toy", class_names=5), ValueError,
          "`class_names` must be a list of class names, got 5."),
         (lambda: WGANGP.from_preset("toy", compile=False, jit_compile=True), ValueError,
