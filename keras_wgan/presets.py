@@ -57,12 +57,15 @@ beta_1=0, beta_2=0.9) for both nets. ``lr_decay_steps=N`` (None: constant rates)
 both rates ``keras.optimizers.schedules.PolynomialDecay`` schedules, linear to 0: the
 generator's over its N updates; the critic's over ``n_critic * N`` of its own steps,
 as its optimizer steps ``n_critic`` times per generator update (with
-``critic_schedule="fixed"``). The reference decays the critic's rate once per
-generator update, a staircase that this line meets at the start of every block and
-stays within ``1 / N`` of the initial rate of. Schedules are saved with the
-optimizers in the model's compile config, so a loaded model resumes on them. The nets' initial weights come from
-Keras' global RNG: call ``keras.utils.set_random_seed`` first for the same weights
-every time (``seed`` seeds the model's noise).
+``critic_schedule="fixed"``). The reference lowers the critic's rate once per
+generator update (a staircase); the line equals it at the start of each block of
+``n_critic`` steps and stays within ``1 / N`` of the initial rate of it in between.
+Schedules are saved with the optimizers in the model's compile config, so a loaded
+model resumes on them.
+
+The nets' initial weights come from Keras' global RNG: call
+``keras.utils.set_random_seed`` first for the same weights every time (``seed`` seeds
+the model's noise).
 
 Only plain data lives at module level: reading a recipe (the CLI's defaults) imports
 no Keras.

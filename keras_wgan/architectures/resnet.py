@@ -203,7 +203,7 @@ def build_resnet_generator(
     num_classes=None,
     name="resnet_generator",
 ):
-    """The WGAN-GP paper's residual generator for ``image_shape`` (module docstring: stages, widths, counts).
+    """The WGAN-GP paper's residual generator for ``image_shape`` (see the module docstring).
 
     Dense -> (rows, cols, widths[0]) -> one up-block per stage -> BN, ReLU, 3x3 conv,
     tanh; outputs in [-1, 1]. At 32x32x3 and ``dim=128``: the CIFAR-10 net, 1,206,275
@@ -242,7 +242,7 @@ def build_resnet_critic(
     auxiliary_classifier=False,
     name="resnet_critic",
 ):
-    """The WGAN-GP paper's residual critic for ``image_shape`` (module docstring: stages, widths, counts).
+    """The WGAN-GP paper's residual critic for ``image_shape`` (see the module docstring).
 
     Optimised first block and down-blocks with 2x2 mean pooling, then (up to 32x32) two
     plain blocks; ReLU, the mean over space, Dense(1): an unbounded score, no

@@ -127,7 +127,7 @@ def input_gradients(fn, x):
 
 
 def install_fast_paths(model, leaky_relu=True, narrow_conv=True, relu=True):
-    """Route the stock ``LeakyReLU``, ``ReLU`` and narrow ``Conv2D`` layers of ``model`` to the fast ops.
+    """Route the stock ``LeakyReLU``, ``ReLU`` and narrow ``Conv2D`` layers to the fast ops.
 
     Only layers that use Keras' own implementation are touched (a subclass with its own
     ``call`` or ``convolution_op`` keeps it; a ``ReLU`` with a slope, cap or threshold
