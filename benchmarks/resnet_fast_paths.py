@@ -3,8 +3,8 @@
 Why: ``keras_wgan.backend.tensorflow`` routed a generator's narrow output ``Conv2D``
 (1-4 filters) to ``narrow_conv2d``, measured on the DCGAN nets' 5x5 output conv to one
 channel. The ResNet generator ends in a 3x3 conv to 3 channels; this script checks
-whether the route pays there, and what the fast paths (with the ReLU path added for the
-ResNet critic) change for a whole WGAN-GP step. Each figure is printed beside its
+whether the route pays there, and whether the LeakyReLU path's idea pays for the
+ResNet critic's ReLUs in a whole WGAN-GP step. Each figure is printed beside its
 baseline from the same run, the variants taking turns so that a load that comes and
 goes hits them alike; figures are medians.
 
@@ -19,10 +19,15 @@ Rows:
   fit             ``WGANGP.fit`` steps (n_critic 5, one generator update per 5 steps) on
                   32x32x3 nets (``--nets resnet``: the ResNets; ``dcgan``: the original
                   experiment's nets): ``library``, as the model installs its fast
-                  paths; ``no relu path``, the same without the ReLU path; ``stock``,
-                  none. Each variant runs in its own process; the CPU seconds (all
-                  threads) are the figure to read on a shared machine, whose load can
-                  double a wall time.
+                  paths; ``stock``, none; and two candidates for the ResNet critic's
+                  ReLUs, which like the DCGAN critic's LeakyReLUs send TensorFlow's
+                  all-zero second derivative back through the critic in the penalty's
+                  double backward: ``relu: custom gradient`` (the LeakyReLU path's
+                  treatment) and ``relu: x * mask`` (the mask outside the gradient).
+                  Neither is in the library: see the README ("The ResNets on
+                  TensorFlow"). Each variant runs in its own process; the wall and the
+                  CPU seconds (all threads) are both printed, as a load on a shared
+                  machine can double a wall time.
 """
 
 import argparse
@@ -86,7 +91,29 @@ def conv_rows(batch, dim, repeats):
         print(f"  {kind:8s} stock {s:8.2f}  narrow {n:8.2f}  narrow/stock {n / s:5.2f}")
 
 
-VARIANTS = ("library", "no relu path", "stock")
+VARIANTS = ("library", "relu: custom gradient", "relu: x * mask", "stock")
+
+
+def relu_custom_gradient(inputs):
+    """ReLU whose gradient treats the mask as a constant, as the library's LeakyReLU path."""
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def relu(features):
+        def grad(upstream):
+            return tf.raw_ops.ReluGrad(gradients=upstream, features=tf.stop_gradient(features))
+
+        return tf.nn.relu(features), grad
+
+    return relu(tf.convert_to_tensor(inputs))
+
+
+def relu_times_mask(inputs):
+    """ReLU as ``x * mask`` with the mask outside the gradient: same values and derivative."""
+    import tensorflow as tf
+
+    inputs = tf.convert_to_tensor(inputs)
+    return inputs * tf.stop_gradient(tf.cast(inputs > 0, inputs.dtype))
 
 
 def fit_child(nets, variant, batch, dim, steps):
@@ -95,7 +122,7 @@ def fit_child(nets, variant, batch, dim, steps):
     import tensorflow as tf
 
     from keras_wgan import WGANGP
-    from keras_wgan.backend.tensorflow import install_fast_paths, remove_fast_paths
+    from keras_wgan.backend.tensorflow import remove_fast_paths
 
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (batch * steps, 32, 32, 3)).astype("float32")
@@ -103,11 +130,15 @@ def fit_child(nets, variant, batch, dim, steps):
     keras.utils.set_random_seed(0)
     gan = WGANGP.from_preset("original_experiment", nets=nets, image_shape=(32, 32, 3),
                              dim=dim, seed=0)
-    for net in (gan.generator, gan.critic):
-        if variant != "library":
+    if variant == "stock":
+        for net in (gan.generator, gan.critic):
             remove_fast_paths(net)
-        if variant == "no relu path":
-            install_fast_paths(net, relu=False)
+    candidate = {"relu: custom gradient": relu_custom_gradient,
+                 "relu: x * mask": relu_times_mask}.get(variant)
+    if candidate is not None:  # on the critic, whose double backward it concerns
+        for layer in gan.critic._flatten_layers(include_self=False):
+            if isinstance(layer, keras.layers.ReLU):
+                layer.call = candidate
     gan.fit(data, epochs=1, verbose=0)  # trace and warm up
     start = time.perf_counter(), time.process_time()
     gan.fit(data, epochs=1, verbose=0)
@@ -136,7 +167,7 @@ def fit_rows(nets, batch, dim, steps, repeats):
     base_wall, base_cpu = statistics.median(wall["stock"]), statistics.median(cpu["stock"])
     for name in VARIANTS:
         w, c = statistics.median(wall[name]), statistics.median(cpu[name])
-        print(f"  {name:18s} wall {w / steps:7.4f} s ({w / base_wall:5.3f} of stock)   "
+        print(f"  {name:22s} wall {w / steps:7.4f} s ({w / base_wall:5.3f} of stock)   "
               f"CPU {c / steps:7.4f} s ({c / base_cpu:5.3f} of stock)")
 
 

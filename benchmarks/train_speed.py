@@ -170,7 +170,7 @@ def set_fast_paths(generator, critic, fast_lrelu=None, fast_conv=None):
     if fast_conv is not None:
         tf_backend.remove_fast_paths(generator)
         if fast_conv:
-            tf_backend.install_fast_paths(generator, leaky_relu=False, relu=False)
+            tf_backend.install_fast_paths(generator, leaky_relu=False)
 
 
 def layer_macs(model):

@@ -192,10 +192,6 @@ def _critic_block(x, filters, name, down):
     return layers.Add(name=f"{name}_add")([shortcut, y])
 
 
-def _check_dim(dim):
-    return checks.check_positive_int("dim", dim, hint="(the nets' width; see the docstring)")
-
-
 def build_resnet_generator(
     latent_dim=128,
     image_shape=(32, 32, 3),
@@ -213,7 +209,7 @@ def build_resnet_generator(
     """
     latent_dim = checks.check_positive_int("latent_dim", latent_dim)
     num_classes = check_num_classes(num_classes)
-    dim = _check_dim(dim)
+    dim = checks.check_positive_int("dim", dim)
     stages, (rows, cols) = stages_for(image_shape)
     channels = image_shape[-1]
     widths = stage_widths(stages, dim)
@@ -251,7 +247,7 @@ def build_resnet_critic(
     labels])`` on the pooled features; ``auxiliary_classifier=True`` adds a second
     output, K class logits (the paper's AC-GAN head, ``classifier_weight``).
     """
-    dim = _check_dim(dim)
+    dim = checks.check_positive_int("dim", dim)
     num_classes = check_num_classes(num_classes)
     auxiliary_classifier = checks.check_bool("auxiliary_classifier", auxiliary_classifier)
     stages, _ = stages_for(image_shape)

@@ -20,11 +20,6 @@ networks keep stock configs and a ``.keras`` file loads on every backend:
   zeros, which then flow back through every layer below, roughly one extra backward
   pass of the critic per penalty. The mask is piecewise constant, so its derivative is
   exactly zero almost everywhere: not propagating it changes no value.
-* ``relu``: the same for plain ReLUs (the WGAN-GP paper's ResNet critic has one before
-  every convolution): TensorFlow's ``ReluGrad`` gradient also returns zeros for the
-  features. On the 32x32 ResNets (``dim=64``, batch 64) not propagating them takes 11%
-  off the WGAN-GP step's CPU time (0.99 -> 0.88 s; ``benchmarks/resnet_fast_paths.py``);
-  in a generator (first derivatives only) it changes nothing measurable.
 * ``narrow_conv2d``: oneDNN's direct convolution is very slow when the output has one
   channel (a grayscale generator's image layer), forward and backward.
 """
@@ -126,22 +121,18 @@ def input_gradients(fn, x):
 # ------------------------------------------------------------------ fast paths
 
 
-def install_fast_paths(model, leaky_relu=True, narrow_conv=True, relu=True):
-    """Route the stock ``LeakyReLU``, ``ReLU`` and narrow ``Conv2D`` layers to the fast ops.
+def install_fast_paths(model, leaky_relu=True, narrow_conv=True):
+    """Route the stock ``LeakyReLU`` and narrow ``Conv2D`` layers of ``model`` to the fast ops.
 
     Only layers that use Keras' own implementation are touched (a subclass with its own
-    ``call`` or ``convolution_op`` keeps it; a ``ReLU`` with a slope, cap or threshold
-    too). Same values and gradients; nothing about the layers' configs or weights
-    changes. ``leaky_relu`` / ``relu`` / ``narrow_conv`` choose the kinds. Returns the
-    number of layers routed.
+    ``call`` or ``convolution_op`` keeps it). Same values and gradients; nothing about
+    the layers' configs or weights changes. ``leaky_relu`` / ``narrow_conv`` choose the
+    kinds. Returns the number of layers routed.
     """
     routed = 0
     for layer in model._flatten_layers(include_self=False):
         if leaky_relu and _is_stock(layer, keras.layers.LeakyReLU, "call"):
             layer.call = functools.partial(_leaky_relu_call, layer)
-            routed += 1
-        elif relu and _is_stock(layer, keras.layers.ReLU, "call") and _is_plain_relu(layer):
-            layer.call = _relu_call
             routed += 1
         elif narrow_conv and _is_stock(layer, keras.layers.Conv2D, "convolution_op") and (
             narrow_conv_applies(layer)
@@ -154,35 +145,13 @@ def install_fast_paths(model, leaky_relu=True, narrow_conv=True, relu=True):
 def remove_fast_paths(model):
     """Undo :func:`install_fast_paths`: every layer of ``model`` runs Keras' own code again."""
     for layer in model._flatten_layers(include_self=False):
-        for name, base in (("call", keras.layers.LeakyReLU), ("call", keras.layers.ReLU),
-                           ("convolution_op", keras.layers.Conv2D)):
+        for name, base in (("call", keras.layers.LeakyReLU), ("convolution_op", keras.layers.Conv2D)):
             if isinstance(layer, base):
                 vars(layer).pop(name, None)
 
 
 def _is_stock(layer, base, method):
     return isinstance(layer, base) and getattr(type(layer), method) is getattr(base, method)
-
-
-def _is_plain_relu(layer):
-    return (not layer.negative_slope and layer.max_value is None and not layer.threshold)
-
-
-def _relu_call(inputs):
-    return relu(inputs)
-
-
-def relu(x):
-    """``max(x, 0)`` whose gradient treats the mask as a constant (as :func:`leaky_relu`)."""
-
-    @tf.custom_gradient
-    def _relu(features):
-        def grad(upstream):
-            return tf.raw_ops.ReluGrad(gradients=upstream, features=tf.stop_gradient(features))
-
-        return tf.nn.relu(features), grad
-
-    return _relu(tf.convert_to_tensor(x))
 
 
 def _leaky_relu_call(layer, inputs):
