@@ -149,7 +149,7 @@ def test_from_preset_builds_the_old_model_layer_for_layer(name, cls):
 
 @pytest.mark.parametrize("cls", [WGAN, WGANGP])
 def test_full_size_nets_have_the_parameter_counts_of_the_original_experiment(cls):
-    # The counts of the reference implementation's nets at DIM 128 (architectures.py).
+    # The counts of the reference implementation's nets at DIM 128 (architectures/dcgan.py).
     counts = {WGANGP: (6_013_697, 4_107_393), WGAN: (5_190_657, 4_111_361)}[cls]
     generator, critic = presets.build_nets("original_experiment", cls)
     assert (generator.count_params(), critic.count_params()) == counts
