@@ -15,6 +15,7 @@ __all__ = [
     "check_bool",
     "check_choice",
     "check_directory",
+    "check_image_shape",
     "check_int",
     "check_int_in_range",
     "check_non_empty_str",
@@ -135,6 +136,17 @@ def check_choice(name, value, choices, hint=None):
     if not found:
         refuse(name, f"one of {list(choices)}", value, hint)
     return value
+
+
+def check_image_shape(name, value, hint=None):
+    """``value`` as a ``(height, width, channels)`` tuple of Python ints, each >= 1."""
+    if (
+        not isinstance(value, (tuple, list))
+        or len(value) != 3
+        or not all(is_int(d) and d > 0 for d in value)
+    ):
+        refuse(name, "(height, width, channels) with positive integers", value, hint)
+    return tuple(int(d) for d in value)
 
 
 def check_non_empty_str(name, value, hint=None):

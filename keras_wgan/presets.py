@@ -26,14 +26,46 @@ Recipes (where each number comes from):
   3 ReLU layers of 512 (``width``, ``depth``), noise of size 2, ``n_critic=5``, penalty
   weight 0.1 ("faster for toy tasks"), clip 0.01, no weight average, the papers'
   optimizers.
+- ``"cifar10_resnet"``: the WGAN-GP paper's CIFAR-10 recipe (``gan_cifar_resnet.py``):
+  its ResNets (``nets="resnet"``, ``keras_wgan.architectures.resnet``) on 32x32x3 at
+  ``dim=128``, ``latent_dim=128``, ``n_critic=5``, penalty weight 10, no weight average
+  (the paper has none, and its rate decays to 0, which leaves an average nothing to
+  smooth at the end), and ``optimizers="cifar10_resnet"``: Adam(2e-4, beta_1=0,
+  beta_2=0.9) for both nets, whose rates decay linearly to 0 over 100,000 generator
+  updates (``lr_decay_steps``). ``WGAN`` gets the same nets with RMSprop(5e-5) (the
+  WGAN paper's; Adam's momentum hurts clipping) and clip 0.01. Not reproduced: the
+  reference's generator step scores twice the critic's batch of fakes (here the same
+  batch size), and its real images get uniform dequantisation noise (a data matter).
+  ``num_classes=10, auxiliary_classifier=True`` gives the paper's conditional model's
+  auxiliary classifier (here on top of a projection critic; the reference's critic
+  has the classifier only).
 
 Overrides change one setting and are checked here (``dim=32``, ``image_shape=(64, 64,
-3)``, ``num_classes=10`` or ``class_names=[...]``, ``latent_dim``, ``n_critic``,
-``ema_decay`` (None: off), ``optimizers="paper"``, ``learning_rate`` for both nets,
+3)``, ``num_classes=10`` or ``class_names=[...]``, ``auxiliary_classifier=True``,
+``latent_dim``, ``n_critic``, ``ema_decay`` (None: off), ``optimizers="paper"``,
+``learning_rate`` for both nets (the rate a decay starts from), ``lr_decay_steps``,
 ``width`` / ``depth`` for the MLPs), as are the class's own arguments (``gp_weight``,
-``clip_value``, ``critic_schedule``, ``seed``, ...). The nets' initial weights come from
-Keras' global RNG: call ``keras.utils.set_random_seed`` first for the same weights
-every time (``seed`` seeds the model's noise).
+``clip_value``, ``critic_schedule``, ``seed``, ...). The image recipes also take
+``nets``, the family of nets by name (``IMAGE_NETS``: ``"dcgan"``, the original
+experiment's; ``"resnet"``, the WGAN-GP paper's ResNets, the same nets for both
+classes), so ``WGANGP.from_preset("fashion_mnist_32", nets="resnet")`` trains the
+library's recipe on the ResNets.
+
+``optimizers`` (``OPTIMIZER_CHOICES``): ``"library"``, the class's ``compile()``
+defaults; ``"paper"``, its ``paper_optimizers()``; ``"cifar10_resnet"``, Adam(2e-4,
+beta_1=0, beta_2=0.9) for both nets. ``lr_decay_steps=N`` (None: constant rates) makes
+both rates ``keras.optimizers.schedules.PolynomialDecay`` schedules, linear to 0: the
+generator's over its N updates; the critic's over ``n_critic * N`` of its own steps,
+as its optimizer steps ``n_critic`` times per generator update (with
+``critic_schedule="fixed"``). The reference lowers the critic's rate once per
+generator update (a staircase); the line equals it at the start of each block of
+``n_critic`` steps and stays within ``1 / N`` of the initial rate of it in between.
+Schedules are saved with the optimizers in the model's compile config, so a loaded
+model resumes on them.
+
+The nets' initial weights come from Keras' global RNG: call
+``keras.utils.set_random_seed`` first for the same weights every time (``seed`` seeds
+the model's noise).
 
 Only plain data lives at module level: reading a recipe (the CLI's defaults) imports
 no Keras.
@@ -44,8 +76,16 @@ import inspect
 
 from keras_wgan import checks
 
-OPTIMIZER_CHOICES = ("library", "paper")
-NET_KINDS = ("dcgan", "mlp")
+OPTIMIZER_CHOICES = ("library", "paper", "cifar10_resnet")
+NET_KINDS = ("dcgan", "resnet", "mlp")
+# The image families, interchangeable in an image recipe (the `nets` override).
+IMAGE_NETS = ("dcgan", "resnet")
+# Optimizers a recipe names besides the class's own ("library", "paper"): Keras class
+# name and config, the same for both nets.
+_NAMED_OPTIMIZERS = {
+    # gan_cifar_resnet.py: tf.train.AdamOptimizer(LR * decay, beta1=0., beta2=0.9).
+    "cifar10_resnet": ("Adam", {"learning_rate": 2e-4, "beta_1": 0.0, "beta_2": 0.9}),
+}
 
 # One dict per recipe: "nets" says which builders; the other keys are its settings,
 # each one overridable by name. "per_model" holds the settings of one class only.
@@ -57,10 +97,12 @@ _PRESETS = {
         "dim": 64,
         "latent_dim": 128,
         "num_classes": None,
+        "auxiliary_classifier": False,
         "n_critic": 5,
         "ema_decay": 0.999,
         "optimizers": "library",
         "learning_rate": None,
+        "lr_decay_steps": None,
         "per_model": {"WGAN": {"clip_value": 0.01}, "WGANGP": {"gp_weight": 10.0}},
     },
     "original_experiment": {
@@ -71,10 +113,12 @@ _PRESETS = {
         "dim": 128,
         "latent_dim": 128,
         "num_classes": None,
+        "auxiliary_classifier": False,
         "n_critic": 5,
         "ema_decay": None,
         "optimizers": "paper",
         "learning_rate": None,
+        "lr_decay_steps": None,
         "per_model": {"WGAN": {"clip_value": 0.01}, "WGANGP": {"gp_weight": 10.0}},
     },
     "toy": {
@@ -90,16 +134,37 @@ _PRESETS = {
         "ema_decay": None,
         "optimizers": "paper",
         "learning_rate": None,
+        "lr_decay_steps": None,
         "per_model": {"WGAN": {"clip_value": 0.01}, "WGANGP": {"gp_weight": 0.1}},
+    },
+    "cifar10_resnet": {
+        "description": "The WGAN-GP paper's CIFAR-10 recipe (gan_cifar_resnet.py): its "
+                       "ResNets at 32x32x3, dim 128, Adam(2e-4, 0, 0.9) decaying linearly "
+                       "to 0 over 100,000 generator updates.",
+        "nets": "resnet",
+        "image_shape": (32, 32, 3),
+        "dim": 128,
+        "latent_dim": 128,
+        "num_classes": None,
+        "auxiliary_classifier": False,
+        "n_critic": 5,
+        "ema_decay": None,
+        "learning_rate": None,
+        "lr_decay_steps": 100_000,
+        "per_model": {
+            "WGAN": {"clip_value": 0.01, "optimizers": "paper"},
+            "WGANGP": {"gp_weight": 10.0, "optimizers": "cifar10_resnet"},
+        },
     },
 }
 
 # Settings that shape the nets (the rest go to the model's constructor).
 _NET_SETTINGS = {
-    "dcgan": ("image_shape", "dim", "latent_dim", "num_classes"),
+    "dcgan": ("image_shape", "dim", "latent_dim", "num_classes", "auxiliary_classifier"),
+    "resnet": ("image_shape", "dim", "latent_dim", "num_classes", "auxiliary_classifier"),
     "mlp": ("width", "depth", "latent_dim", "output_dim", "num_classes"),
 }
-_COMPILE_SETTINGS = ("optimizers", "learning_rate")
+_COMPILE_SETTINGS = ("optimizers", "learning_rate", "lr_decay_steps")
 # Keras compile() arguments from_preset passes on (optimizers come from the recipe).
 COMPILE_ARGUMENTS = ("steps_per_execution", "jit_compile", "run_eagerly")
 
@@ -167,12 +232,21 @@ def resolve(name, cls, **overrides):
     nets = settings.pop("nets")
     extra_model_args = _model_arguments(cls) - set(settings) - {"latent_dim", "num_classes"}
     allowed = set(settings) - {"description"} | {"class_names"} | extra_model_args
+    if nets in IMAGE_NETS:
+        allowed.add("nets")
     unknown = sorted(set(overrides) - allowed)
     if unknown:
         raise ValueError(
             f"{where}: unknown setting(s) {', '.join(map(repr, unknown))}; this preset "
             f"takes {', '.join(sorted(allowed))}."
         )
+    overrides = dict(overrides)
+    if "nets" in overrides:
+        try:
+            nets = checks.check_choice("nets", overrides.pop("nets"), IMAGE_NETS,
+                                       hint="(the family of nets: keras_wgan.architectures)")
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
     settings.update(overrides)
     settings.pop("description")
     class_names = settings.get("class_names")
@@ -193,8 +267,15 @@ def _check(where, settings):
         for key in ("dim", "latent_dim", "width", "depth", "n_critic", "output_dim"):
             if key in settings:
                 settings[key] = checks.check_positive_int(key, settings[key])
+        if "auxiliary_classifier" in settings:
+            settings["auxiliary_classifier"] = checks.check_bool(
+                "auxiliary_classifier", settings["auxiliary_classifier"])
         checks.check_choice("optimizers", settings["optimizers"], OPTIMIZER_CHOICES,
-                            hint="(the class's compile() defaults, or its paper_optimizers())")
+                            hint="(the class's compile() defaults, its paper_optimizers(), "
+                                 "or the WGAN-GP paper's CIFAR-10 Adam)")
+        settings["lr_decay_steps"] = checks.check_positive_int(
+            "lr_decay_steps", settings["lr_decay_steps"], allow_none=True,
+            hint="(generator updates to decay both rates linearly to 0 over; None: constant)")
         if settings["learning_rate"] is not None:
             settings["learning_rate"] = checks.check_positive_number(
                 "learning_rate", settings["learning_rate"],
@@ -219,7 +300,8 @@ def build_nets(name, cls, **overrides):
 def make_optimizers(name, cls, **overrides):
     """The recipe's two optimizers for ``cls``, fresh, as ``compile`` keyword arguments."""
     _, settings = resolve(name, cls, **overrides)
-    return _optimizers(cls, settings["optimizers"], settings["learning_rate"])
+    return _optimizers(cls, settings["optimizers"], settings["learning_rate"],
+                       settings["lr_decay_steps"], settings["n_critic"])
 
 
 def _nets(nets, settings, model_key):
@@ -236,8 +318,15 @@ def _nets(nets, settings, model_key):
             num_classes=k,
         )
         return generator, critic
-    clipping = model_key == "WGAN"
     dim, shape = settings["dim"], settings["image_shape"]
+    aux = settings.get("auxiliary_classifier", False)
+    if nets == "resnet":  # no batch norm in the critic: the same nets for both classes
+        generator = architectures.build_resnet_generator(
+            settings["latent_dim"], shape, dim, num_classes=k)
+        critic = architectures.build_resnet_critic(
+            shape, dim, num_classes=k, auxiliary_classifier=aux)
+        return generator, critic
+    clipping = model_key == "WGAN"
     # The original experiment's two variants: WGAN's generator keeps its middle block
     # `dim` wide and its critic batch-normalises; WGAN-GP's critic must not.
     generator = architectures.build_generator(
@@ -245,27 +334,62 @@ def _nets(nets, settings, model_key):
         num_classes=k,
     )
     critic = architectures.build_critic(
-        shape, dim, normalization="batch" if clipping else None, num_classes=k
+        shape, dim, normalization="batch" if clipping else None, num_classes=k,
+        auxiliary_classifier=aux,
     )
     return generator, critic
 
 
-def _optimizers(cls, optimizers, learning_rate):
-    """The class's ``compile()`` defaults or its papers' optimizers; ``learning_rate``
-    replaces only the rate (both nets), keeping their other settings."""
+def _optimizers(cls, optimizers, learning_rate, lr_decay_steps=None, n_critic=1):
+    """The two optimizers a recipe names, fresh, as ``compile`` keyword arguments.
+
+    ``optimizers``: the class's ``compile()`` defaults, its papers' optimizers or a
+    named one (``_NAMED_OPTIMIZERS``); ``learning_rate`` replaces only the rate (both
+    nets), keeping their other settings; ``lr_decay_steps`` makes it decay linearly to
+    0 over that many generator updates (``n_critic`` times as many critic steps).
+    """
     if optimizers == "paper":
         pair = cls.paper_optimizers()
-    else:
+    elif optimizers == "library":
         pair = {"critic_optimizer": cls.default_critic_optimizer(),
                 "generator_optimizer": cls.default_generator_optimizer()}
+    else:
+        import keras
+
+        class_name, config = _NAMED_OPTIMIZERS[optimizers]
+        pair = {arg: keras.optimizers.get({"class_name": class_name, "config": dict(config)})
+                for arg in ("critic_optimizer", "generator_optimizer")}
     if learning_rate is not None:
         pair = {arg: _with_rate(opt, learning_rate) for arg, opt in pair.items()}
+    if lr_decay_steps is not None:
+        steps = {"critic_optimizer": n_critic * lr_decay_steps,
+                 "generator_optimizer": lr_decay_steps}
+        pair = {arg: _with_rate(opt, linear_decay(_rate(opt), steps[arg]))
+                for arg, opt in pair.items()}
     return pair
 
 
+def linear_decay(learning_rate, decay_steps):
+    """``learning_rate * max(0, 1 - step / decay_steps)`` as a Keras schedule (saved by name)."""
+    import keras
+
+    return keras.optimizers.schedules.PolynomialDecay(
+        float(learning_rate), decay_steps, end_learning_rate=0.0, power=1.0)
+
+
+def _rate(optimizer):
+    import numpy as np
+
+    # The rate as it was written (2e-4, not its float32 value 1.9999999494757503e-04):
+    # an optimizer's config reads it back from its float32 variable.
+    return float(str(np.float32(optimizer.get_config()["learning_rate"])))
+
+
 def _with_rate(optimizer, learning_rate):
+    """A fresh copy of ``optimizer`` with ``learning_rate`` (a number or a schedule)."""
     config = optimizer.get_config()
-    config["learning_rate"] = float(learning_rate)
+    config["learning_rate"] = (
+        learning_rate if not isinstance(learning_rate, (int, float)) else float(learning_rate))
     return type(optimizer).from_config(config)
 
 
@@ -296,5 +420,6 @@ def build(cls, name, compile=True, **overrides):
     except ValueError as error:  # the builders' and the model's checks, named here
         raise ValueError(f"{where}: {error}") from error
     if compile:
-        gan.compile(**_optimizers(cls, **optimizers), **compile_kwargs)
+        gan.compile(**_optimizers(cls, **optimizers, n_critic=settings["n_critic"]),
+                    **compile_kwargs)
     return gan

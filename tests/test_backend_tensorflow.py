@@ -12,7 +12,12 @@ import pytest
 import tensorflow as tf
 
 from keras_wgan import WGANGP
-from keras_wgan.architectures import build_critic, build_generator
+from keras_wgan.architectures import (
+    build_critic,
+    build_generator,
+    build_resnet_critic,
+    build_resnet_generator,
+)
 from keras_wgan.backend import tensorflow as ops
 
 
@@ -64,6 +69,8 @@ def test_the_narrow_path_applies_only_to_the_convolutions_it_computes():
     assert not ops.narrow_conv_applies(keras.layers.Conv2D(1, 5, strides=2, padding="same"))
     assert not ops.narrow_conv_applies(keras.layers.Conv2D(64, 5, padding="same"))
     assert not ops.narrow_conv_applies(keras.layers.Conv2D(1, 4, padding="same"))
+    # Colour outputs: slower than conv2d there (benchmarks/resnet_fast_paths.py).
+    assert not ops.narrow_conv_applies(keras.layers.Conv2D(3, 3, padding="same"))
     with pytest.raises(ValueError, match="odd kernel"):
         ops.narrow_conv2d(tf.zeros((1, 4, 4, 1)), tf.zeros((4, 4, 1, 1)))
 
@@ -114,6 +121,20 @@ def test_the_gan_routes_its_nets_to_the_fast_paths_without_changing_them():
             continue
         scale = float(np.abs(stock.numpy()).max())
         np.testing.assert_allclose(fast.numpy(), stock.numpy(), atol=1e-5 * scale + 1e-7)
+
+
+def test_the_resnets_keep_keras_own_ops():
+    """No LeakyReLU and a 3-channel output conv: the fast paths leave the ResNets alone
+    (the narrow path is slower than conv2d from 3 channels, benchmarks/resnet_fast_paths.py)."""
+    generator = build_resnet_generator(6, (8, 8, 3), dim=4, num_classes=3)
+    critic = build_resnet_critic((8, 8, 3), dim=4, num_classes=3)
+    WGANGP(generator, critic, seed=0)
+    for net in (generator, critic):
+        assert not any("call" in vars(layer) or "convolution_op" in vars(layer)
+                       for layer in net.layers)
+    grayscale = build_resnet_generator(6, (8, 8, 1), dim=4)
+    assert ops.install_fast_paths(grayscale) == 1  # its 1-channel output conv
+    assert grayscale.get_layer("output_conv").convolution_op is ops.narrow_conv2d
 
 
 def test_a_subclass_with_its_own_call_is_left_alone():

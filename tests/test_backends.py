@@ -69,6 +69,28 @@ def test_a_file_saved_on_one_backend_samples_the_same_images_on_every_backend(re
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("saved_on", BACKENDS)
+def test_a_conditional_resnet_file_moves_between_backends_on_its_schedules(reports, saved_on):
+    """The cifar10_resnet recipe's nets (class-conditional batch norm, projection critic,
+    auxiliary classifier) and its decaying learning rates, saved on one backend."""
+    directory, by_backend = reports
+    expected = np.load(directory / f"{saved_on}_resnet_images.npy")
+    assert expected.shape == (5, 8, 8, 1)
+    for loaded_on, report in by_backend.items():
+        entry = report["gans"][f"{saved_on}_resnet"]
+        np.testing.assert_allclose(np.array(entry["images"]), expected, atol=1e-4,
+                                   err_msg=f"saved on {saved_on}, loaded on {loaded_on}")
+        assert (entry["critic_iterations"], entry["generator_iterations"], entry["pending"]) \
+            == (3, 1, 1)
+        assert entry["resumed"] == [6, 3, 0] and entry["finite"]
+        # 2e-4, decaying to 0 over 10 generator updates (the critic's over 2 * 10 steps).
+        np.testing.assert_allclose(entry["learning_rates"],
+                                   [2e-4 * (1 - 3 / 20), 2e-4 * (1 - 1 / 10)], rtol=1e-5)
+        np.testing.assert_allclose(entry["resumed_learning_rates"],
+                                   [2e-4 * (1 - 6 / 20), 2e-4 * (1 - 3 / 10)], rtol=1e-5)
+
+
+@pytest.mark.slow
 def test_a_file_saved_by_keras_wgan_0_1_loads_on_every_backend(reports):
     _, by_backend = reports
     saved = np.load(DATA / "legacy_v0_1_wgangp_samples.npz")

@@ -72,6 +72,13 @@ def test_wgan_with_batch_norm_keeps_counts_and_clipping_on_two_replicas(report):
 
 
 @pytest.mark.slow
+def test_the_conditional_resnets_train_under_tf_distribute(reports):
+    resnet = reports["tensorflow"]["resnet_two_replicas"]
+    assert resnet["counts"] == [4, 2] and resnet["finite"]
+    assert resnet["loaded_same_images"]
+
+
+@pytest.mark.slow
 def test_files_move_between_one_device_and_two_replicas(report):
     assert report["loaded_on_one_device_counts"] == [16, 8]
     assert report["resumed_on_two_replicas_counts"] == [20, 10]

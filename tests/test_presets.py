@@ -111,7 +111,7 @@ def assert_optimizers(gan, kind, settings):
 
 def test_list_presets_names_each_recipe_with_a_description():
     listed = presets.list_presets()
-    assert list(listed) == ["fashion_mnist_32", "original_experiment", "toy"]
+    assert list(listed) == ["fashion_mnist_32", "original_experiment", "toy", "cifar10_resnet"]
     assert all(isinstance(text, str) and text for text in listed.values())
     assert presets.list_presets(WGAN) == listed
 
@@ -149,7 +149,7 @@ def test_from_preset_builds_the_old_model_layer_for_layer(name, cls):
 
 @pytest.mark.parametrize("cls", [WGAN, WGANGP])
 def test_full_size_nets_have_the_parameter_counts_of_the_original_experiment(cls):
-    # The counts of the reference implementation's nets at DIM 128 (architectures.py).
+    # The counts of the reference implementation's nets at DIM 128 (architectures/dcgan.py).
     counts = {WGANGP: (6_013_697, 4_107_393), WGAN: (5_190_657, 4_111_361)}[cls]
     generator, critic = presets.build_nets("original_experiment", cls)
     assert (generator.count_params(), critic.count_params()) == counts
@@ -291,7 +291,7 @@ def test_overrides_change_one_setting_each():
     [
         (lambda: WGANGP.from_preset("seed_wgan_gp"), ValueError,
          "Unknown preset 'seed_wgan_gp'; the presets are 'fashion_mnist_32', "
-         "'original_experiment', 'toy'"),
+         "'original_experiment', 'toy', 'cifar10_resnet'"),
         (lambda: WGANGP.from_preset("toy", dim=8), ValueError,
          "WGANGP.from_preset('toy'): unknown setting(s) 'dim'; this preset takes "),
         (lambda: WGAN.from_preset("fashion_mnist_32", gp_weight=1.0), ValueError,
@@ -308,7 +308,7 @@ def test_overrides_change_one_setting_each():
         (lambda: WGANGP.from_preset("toy", learning_rate=0), ValueError,
          "`learning_rate` must be a number > 0, got 0. (for both nets; None keeps the recipe's own rates)"),
         (lambda: WGANGP.from_preset("toy", optimizers="adam"), ValueError,
-         "`optimizers` must be one of ['library', 'paper'], got 'adam'."),
+         "`optimizers` must be one of ['library', 'paper', 'cifar10_resnet'], got 'adam'."),
         (lambda: WGANGP.from_preset("toy", class_names=5), ValueError,
          "`class_names` must be a list of class names, got 5."),
         (lambda: WGANGP.from_preset("toy", compile=False, jit_compile=True), ValueError,
@@ -354,3 +354,84 @@ def test_a_preset_model_trains_a_step_and_survives_saving(tmp_path, name, cls, o
     assert optimizer_settings(restored.critic_optimizer) == \
         optimizer_settings(gan.critic_optimizer)
     assert int(restored.critic_optimizer.iterations) == 1
+
+
+# ------------------------------------------------------------------ the ResNet recipe
+
+
+def schedule_of(optimizer):
+    schedule = optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.PolynomialDecay)
+    return schedule
+
+
+def test_cifar10_resnet_is_the_wgan_gp_papers_cifar10_recipe():
+    from keras_wgan.architectures import build_resnet_critic, build_resnet_generator
+
+    gan = WGANGP.from_preset("cifar10_resnet", dim=4, seed=0)
+    keras.utils.set_random_seed(0)
+    assert gan.generator.get_config() == build_resnet_generator(
+        128, (32, 32, 3), 4).get_config()
+    assert gan.critic.get_config() == build_resnet_critic((32, 32, 3), 4).get_config()
+    assert (gan.latent_dim, gan.n_critic, gan.gp_weight, gan.ema_decay) == (128, 5, 10.0, None)
+    assert_optimizers(gan, "Adam", {"beta_1": 0.0, "beta_2": 0.9})
+    # Both rates fall linearly from 2e-4 to 0 over 100,000 generator updates: the critic
+    # steps 5 times per generator update, so its schedule spans 500,000 of its steps.
+    critic, generator = schedule_of(gan.critic_optimizer), schedule_of(gan.generator_optimizer)
+    assert critic.get_config()["initial_learning_rate"] == 2e-4
+    assert (critic.decay_steps, generator.decay_steps) == (500_000, 100_000)
+    for generator_updates in (0, 1, 25_000, 99_999, 100_000, 150_000):
+        expected = 2e-4 * max(0.0, 1 - generator_updates / 100_000)
+        for schedule, steps in ((generator, generator_updates), (critic, 5 * generator_updates)):
+            # float32 arithmetic: within 1e-6 of the initial rate
+            assert float(schedule(steps)) == pytest.approx(expected, rel=1e-5, abs=2e-10)
+    # The full-size nets are the reference's (tests/test_architectures_resnet.py).
+    nets = presets.build_nets("cifar10_resnet", WGANGP)
+    assert [n.count_params() for n in nets] == [1_206_275, 1_053_825]
+    # WGAN: the same nets, the WGAN paper's RMSprop(5e-5) on the same decay, clip 0.01.
+    wgan = WGAN.from_preset("cifar10_resnet", dim=4, n_critic=2, lr_decay_steps=10)
+    assert_optimizers(wgan, "RMSprop", {})
+    assert wgan.clip_value == 0.01 and schedule_of(wgan.critic_optimizer).decay_steps == 20
+    assert schedule_of(wgan.generator_optimizer).get_config()["initial_learning_rate"] == 5e-5
+
+
+def test_nets_and_learning_rate_decay_are_settings_of_every_image_recipe():
+    gan = WGAN.from_preset("fashion_mnist_32", nets="resnet", dim=4, num_classes=3,
+                           auxiliary_classifier=True, lr_decay_steps=50, learning_rate=1e-3)
+    assert gan.generator.name == "resnet_generator" and gan.critic.name == "resnet_critic"
+    assert gan.sample_shape == (32, 32, 1) and gan.num_classes == 3
+    assert len(gan.critic.outputs) == 2  # score and class logits
+    assert schedule_of(gan.critic_optimizer).decay_steps == 5 * 50
+    assert float(schedule_of(gan.generator_optimizer)(25)) == pytest.approx(5e-4)
+    dcgan = WGANGP.from_preset("cifar10_resnet", nets="dcgan", dim=4, compile=False)
+    assert dcgan.generator.name == "generator" and dcgan.sample_shape == (32, 32, 3)
+    assert presets.get_preset("fashion_mnist_32")["lr_decay_steps"] is None
+    for call, message in (
+        (lambda: WGANGP.from_preset("fashion_mnist_32", nets="mlp"),
+         "WGANGP.from_preset('fashion_mnist_32'): `nets` must be one of ['dcgan', 'resnet'], "
+         "got 'mlp'."),
+        (lambda: WGANGP.from_preset("toy", nets="resnet"), "unknown setting(s) 'nets'"),
+        (lambda: WGANGP.from_preset("cifar10_resnet", lr_decay_steps=0),
+         "`lr_decay_steps` must be a positive integer or None, got 0."),
+        (lambda: WGANGP.from_preset("cifar10_resnet", image_shape=(30, 30, 3)),
+         "WGANGP.from_preset('cifar10_resnet'): `image_shape` must be (height, width, "
+         "channels) whose smaller side is 4 to 7 times a power of two"),
+    ):
+        with pytest.raises(ValueError) as info:
+            call()
+        assert message in str(info.value)
+
+
+def test_a_saved_cifar10_resnet_model_resumes_on_its_schedules(tmp_path):
+    gan = WGANGP.from_preset("cifar10_resnet", dim=4, image_shape=(8, 8, 3), latent_dim=8,
+                             n_critic=2, lr_decay_steps=4, seed=0)
+    data = np.random.default_rng(0).uniform(-1, 1, (8, 8, 8, 3)).astype("float32")
+    gan.fit(data, batch_size=2, epochs=1, verbose=0)  # 4 critic, 2 generator updates
+    noise = np.random.default_rng(1).normal(size=(3, 8)).astype("float32")
+    restored = run_model_saving_test(gan, tmp_path / "resnet.keras", noise)
+    for name in ("critic_optimizer", "generator_optimizer"):
+        saved, loaded = getattr(gan, name), getattr(restored, name)
+        assert schedule_of(loaded).get_config() == schedule_of(saved).get_config()
+    # Half way through both decays: 2e-4 * (1 - 2/4) for each.
+    assert float(restored.critic_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert float(restored.generator_optimizer.learning_rate) == pytest.approx(1e-4)

@@ -20,8 +20,8 @@ networks keep stock configs and a ``.keras`` file loads on every backend:
   zeros, which then flow back through every layer below, roughly one extra backward
   pass of the critic per penalty. The mask is piecewise constant, so its derivative is
   exactly zero almost everywhere: not propagating it changes no value.
-* ``narrow_conv2d``: oneDNN's direct convolution is very slow when the output has 1-4
-  channels (a generator's image layer), forward and backward.
+* ``narrow_conv2d``: oneDNN's direct convolution is very slow when the output has one
+  channel (a grayscale generator's image layer), forward and backward.
 """
 
 import contextlib
@@ -181,11 +181,15 @@ def leaky_relu(x, negative_slope=0.2):
     return _leaky_relu(tf.convert_to_tensor(x))
 
 
-# Output-channel counts up to which ``Conv2D`` takes the depthwise path: image outputs
-# (1 or 3 channels). Measured on a 2-core AVX-512 CPU (oneDNN), a 5x5 "same" convolution
+# Output-channel counts up to which ``Conv2D`` takes the depthwise path: a grayscale
+# image output. Measured on a 2-core AVX-512 CPU (oneDNN), a 5x5 "same" convolution
 # of (64, 32, 32, 64) to 1 channel takes ~46 ms forward and ~100 ms forward+backward
 # as a plain conv2d, ~8 ms and ~56 ms here; from 256 channels ~180/435 ms vs ~37/123 ms.
-NARROW_CONV_MAX_FILTERS = 4
+# The path costs one depthwise convolution per output channel, so it loses from 3
+# (colour): on (64, 32, 32, 64..256) it takes 1.2-1.8x the plain conv2d's time with a
+# 3x3 kernel (forward+backward) and 0.85-1.3x with a 5x5 one, against 0.4-0.8x for 1
+# channel (``benchmarks/resnet_fast_paths.py``).
+NARROW_CONV_MAX_FILTERS = 1
 
 
 def narrow_conv_applies(layer):
