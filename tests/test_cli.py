@@ -267,9 +267,14 @@ def test_resume_of_an_old_run_directory_with_ema_decay_0_builds_without_averagin
         (["train", "--steps-per-epoch", "x"],
          "argument --steps-per-epoch: must be a positive integer, got 'x'."),
         (["train", "--model", "gan"], "argument --model: invalid choice: 'gan'"),
-        (["train", "--image-size", "20"],
-         "argument --image-size: must be a positive multiple of 8 (the nets up/down-sample 3 "
-         "times), got 20."),
+        (["train", "--image-size", "20", "--arch", "dcgan", "--out", "runs/never-made"],
+         "error: --image-size 20 does not fit --arch dcgan, whose sizes are 8, 16, 24, 32, "),
+        (["train", "--image-size", "36", "--arch", "resnet", "--out", "runs/never-made"],
+         "error: --image-size 36 does not fit --arch resnet, whose sizes are 8, 10, 12, 14, "
+         "16, 20, 24, 28, 32, 40, "),
+        (["train", "--augment", "blur"],
+         "argument --augment: must be 'off' or names from color, translation, cutout joined "
+         "by commas, e.g. color,translation,cutout, got 'blur'"),
         (["train", "--checkpoint-every", "0m"],
          "argument --checkpoint-every: must be a number of steps (e.g. 500) or of minutes / "
          "seconds (e.g. 2m, 90s), got '0m'."),
@@ -358,6 +363,20 @@ def test_an_unknown_dataset_name_is_one_line_with_close_names(tmp_path, capsys):
                           "existing file or folder nor a TFDS dataset name (did you mean "
                           "'fashion_mnist'?)")
     assert err.endswith(f"e.g. keras-wgan train --dataset fashion_mnist --out {out}\n")
+
+
+def test_a_folder_smaller_than_one_batch_names_batch_size(tmp_path, capsys):
+    folder = tmp_path / "five"
+    folder.mkdir()
+    for i in range(5):
+        Image.fromarray(np.full((16, 16), 40 * i, np.uint8)).save(folder / f"{i}.png")
+    out = str(tmp_path / "r")
+    message = _error(capsys, "train", "--dataset", str(folder), "--out", out)
+    assert message == (
+        f"keras-wgan train: error: --dataset {str(folder)!r} holds 5 images, fewer than one "
+        "batch of --batch-size 64: pass a smaller --batch-size, e.g. keras-wgan train "
+        f"--dataset {folder} --batch-size 4 --out {out}")
+    assert not (tmp_path / "r").exists()
 
 
 def test_help_and_version(capsys):

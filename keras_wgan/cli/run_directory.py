@@ -19,6 +19,7 @@ Every refusal is a :class:`CliError` that names the flag and a command that work
 import os
 
 from keras_wgan import presets
+from keras_wgan.cli.choices import LEGACY
 from keras_wgan.cli.common import (
     PROG,
     CliError,
@@ -47,7 +48,9 @@ TRAIN_DEFAULTS = {
     "epochs": 20,
     "steps_per_epoch": None,
     "batch_size": 64,
-    "image_size": _RECIPE["image_shape"][0],
+    "image_size": None,  # the data's (cli/choices.py); 32 for the reference task
+    "arch": None,  # the data's: dcgan or resnet (cli/choices.py)
+    "augment": None,  # the data's: a DiffAugment policy or "off" (cli/choices.py)
     "dim": _RECIPE["dim"],
     "latent_dim": _RECIPE["latent_dim"],
     "n_critic": _RECIPE["n_critic"],
@@ -64,7 +67,7 @@ TRAIN_DEFAULTS = {
 # Settings fixed by the saved model: --resume refuses to change them.
 MODEL_SETTINGS = (
     "model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "paper_optimizers",
-    "seed", "conditional",
+    "seed", "conditional", "arch", "augment",
 )
 # Settings that make the data stream: fixed while a checkpoint is inside an epoch.
 STREAM_SETTINGS = ("dataset", "data_dir", "batch_size", "steps_per_epoch", "skip_bad_files")
@@ -165,7 +168,8 @@ class RunDirectory:
                 f"--resume: {self.path!r} holds no run to continue (no {CONFIG_FILE}, no "
                 f"{MODEL_FILE}); start one with: {PROG} train --out {self.path}"
             )
-        saved = saved or {}
+        # A run recorded before a setting existed was built with its old value.
+        saved = {**LEGACY, **saved} if saved else {}
         for key in MODEL_SETTINGS:
             if key in given and key in saved and given[key] != saved[key]:
                 raise CliError(

@@ -17,6 +17,7 @@ import signal
 import sys
 
 from keras_wgan import checks
+from keras_wgan.cli import choices
 from keras_wgan.cli.common import (
     CliError,
     MODELS,
@@ -26,6 +27,7 @@ from keras_wgan.cli.common import (
 )
 from keras_wgan.cli.run_directory import (
     SKIPPED_FILE,
+    flag as flag_of,
     TRAIN_DEFAULTS,
     TRAIN_PRESET,
     RunDirectory,
@@ -60,13 +62,21 @@ def _checkpoint_frequency(text):
     return int(text), None
 
 
-def _multiple_of_8(name, value):
-    if not checks.is_int(value) or value < 8 or value % 8:
-        checks.refuse(name, "a positive multiple of 8 (the nets up/down-sample 3 times)", value)
-    return int(value)
+def _policy(text):
+    """``--augment``: ``off``, or DiffAugment names joined by commas (checked by the model)."""
+    from keras_wgan import augment
 
-
-_image_size = checks.command_line_type(_multiple_of_8)
+    text = text.strip().lower().replace(" ", "")
+    if text == choices.OFF:
+        return text
+    try:
+        augment.check_policy(text)
+    except (TypeError, ValueError) as error:
+        raise argparse.ArgumentTypeError(
+            f"must be 'off' or names from {', '.join(augment.POLICY_NAMES)} joined by "
+            f"commas, e.g. color,translation,cutout, got {text!r} ({error})"
+        ) from None
+    return text
 
 
 def _decay(text):
@@ -117,8 +127,20 @@ def add_parser(subparsers):
                         "the data, rounded down to a multiple of --n-critic")
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help=f"default {d['batch_size']}")
-    p.add_argument("--image-size", type=_image_size, default=None,
-                   help=f"images are resized to this square size; default {d['image_size']}")
+    p.add_argument("--image-size", type=positive_int, default=None,
+                   help="images are resized to this square size (--arch dcgan: a multiple "
+                        "of 8; resnet: 4 to 7 times a power of two); default: an image "
+                        f"folder's size, else {choices.REFERENCE_IMAGE_SIZE}")
+    p.add_argument("--arch", choices=choices.ARCHS, default=None,
+                   help="the nets: dcgan (the original experiment's) or resnet (the WGAN-GP "
+                        "paper's, stages following the image size); default: resnet for a "
+                        "folder of colour images, else dcgan")
+    p.add_argument("--augment", type=_policy, default=None, metavar="POLICY",
+                   help="differentiable augmentation of what the critic sees (DiffAugment): "
+                        "names from color, translation, cutout joined by commas, or off; "
+                        f"default: {choices.COLOUR_POLICY} ({choices.GRAYSCALE_POLICY} for "
+                        f"grayscale) for a folder of fewer than {choices.SMALL_DATASET:,} "
+                        "images, else off")
     p.add_argument("--dim", type=positive_int, default=None,
                    help=f"width of the nets (the original experiment used 128); "
                         f"default {d['dim']}")
@@ -185,6 +207,7 @@ def _load_data(settings, seed, skipped=None):
     from keras_wgan.data import (
         BadFilesSkipped,
         DataUnavailableError,
+        TooFewImagesError,
         UnknownDatasetError,
         load_dataset,
     )
@@ -206,6 +229,13 @@ def _load_data(settings, seed, skipped=None):
                 labels=bool(settings.get("conditional")),
                 on_error="skip" if settings["skip_bad_files"] else "raise",
             )
+    except TooFewImagesError as error:
+        raise CliError(
+            f"--dataset {dataset!r} holds {error.count} images, fewer than one batch of "
+            f"--batch-size {error.batch_size}: pass a smaller --batch-size, e.g. {PROG} train "
+            f"--dataset {dataset} --batch-size {_smaller_batch(error.count)} --out "
+            f"{settings['out']}"
+        ) from None
     except UnknownDatasetError as error:
         example = (error.suggestions or ["fashion_mnist"])[0]
         raise CliError(f"--dataset {error}; e.g. {PROG} train --dataset {example} "
@@ -220,6 +250,11 @@ def _load_data(settings, seed, skipped=None):
         if skipped is not None or not isinstance(warning.message, BadFilesSkipped):
             print(f"warning: {warning.message}", file=sys.stderr)
     return data
+
+
+def _smaller_batch(count):
+    """The largest power of two up to ``count``: a batch size a small folder fills."""
+    return 1 << (max(count, 1).bit_length() - 1)
 
 
 def _seeded_data(settings, skipped=None):
@@ -239,8 +274,11 @@ def _build_gan(settings, image_shape, class_names=None):
 
     keras.utils.set_random_seed(settings["seed"])  # the nets' initial weights
     cls = WGAN if settings["model"] == "wgan" else WGANGP
+    augment = settings.get("augment", choices.OFF)
     return cls.from_preset(
         TRAIN_PRESET,
+        nets=settings.get("arch") or "dcgan",
+        augment=None if augment == choices.OFF else augment,
         image_shape=image_shape,
         dim=settings["dim"],
         latent_dim=settings["latent_dim"],
@@ -328,6 +366,7 @@ def _train(args, run, settings, replicas):
         print(f"{run.path} has no {os.path.basename(run.model_path)} yet: starting it at "
               "step 0 with its recorded settings.", flush=True)
 
+    _choose_from_the_data(settings)
     # The data stream is a function of the settings alone (seeded shuffling), so a
     # resumed run skips the batches it used and sees the ones it would have seen.
     skipped = []
@@ -385,6 +424,26 @@ def _train(args, run, settings, replicas):
         _print_summary(run, settings, callbacks, backend)
         code = 0
     return code
+
+
+def _choose_from_the_data(settings):
+    """Fill in (and say) the settings left to the data: --arch, --image-size, --augment."""
+    facts = None
+    if any(settings[key] is None for key in ("arch", "image_size", "augment")):
+        facts = choices.folder_facts(settings["dataset"])
+    chosen, reasons = choices.choose(settings, facts)
+    settings.update(chosen)
+    if chosen:
+        said = "; ".join(f"{flag_of(key)} {chosen[key]} ({reasons[key]})" for key in chosen)
+        print(f"From the data: {said}.", flush=True)
+    arch, size = settings["arch"], settings["image_size"]
+    if not choices.fits(arch, size):
+        sizes = choices.image_sizes(arch, 128)
+        below = [s for s in sizes if s <= size] or sizes[:1]
+        raise CliError(
+            f"--image-size {size} does not fit --arch {arch}, whose sizes are "
+            f"{', '.join(map(str, sizes))}, ...; e.g. --image-size {below[-1]}"
+        )
 
 
 def _epoch_length(settings, dataset):

@@ -41,6 +41,7 @@ from keras_wgan.data.idx import (
     local_idx_dir,
     read_idx,
 )
+from keras_wgan.data.pipeline import TooFewImagesError
 from keras_wgan.data.sources import load_dataset, load_labelled_arrays
 from keras_wgan.data.tfds import DataUnavailableError, UnknownDatasetError
 
@@ -56,6 +57,7 @@ __all__ = [
     "TOY_DATASETS",
     "BadFilesSkipped",
     "DataUnavailableError",
+    "TooFewImagesError",
     "UnknownDatasetError",
     "IdxFiles",
     "IdxFormatError",

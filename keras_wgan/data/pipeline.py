@@ -99,15 +99,26 @@ def images_only(fn, labelled):
     return no_autograph(lambda images, labels: (fn(images), labels))
 
 
+class TooFewImagesError(ValueError):
+    """A source with fewer images than one full batch (``count``, ``batch_size``), whose
+    batches would all be dropped; the command line names its own flag for it."""
+
+    def __init__(self, message, count, batch_size):
+        super().__init__(message)
+        self.count = count
+        self.batch_size = batch_size
+
+
 def check_count(n, batch_size, drop_remainder, desc):
     """Refuse a source that would give an empty dataset (no images, or < one full batch)."""
     if n == 0:
         raise ValueError(f"{desc} holds no images")
     if drop_remainder and n < batch_size:
-        raise ValueError(
+        raise TooFewImagesError(
             f"{desc} holds only {n} images, fewer than batch_size={batch_size}; "
             "with drop_remainder=True that is an empty dataset. Use a smaller "
-            "batch_size or drop_remainder=False"
+            "batch_size or drop_remainder=False",
+            n, batch_size,
         )
 
 
