@@ -134,6 +134,7 @@ def translate(images, shift_y, shift_x):
     Two batched products with 0/1 shift matrices: exact values, and a gradient on every
     backend without gathers.
     """
+    images = ops.convert_to_tensor(images)
     _, height, width, _ = _static_shape(images)
     rows = _shift_matrices(shift_y, height, images.dtype)
     cols = _shift_matrices(shift_x, width, images.dtype)
@@ -147,6 +148,7 @@ def cut_out(images, top, left, size):
     ``top`` / ``left`` are integers per sample and may be negative or run past the edge
     (the rectangle is then cut off by the border).
     """
+    images = ops.convert_to_tensor(images)
     _, height, width, _ = _static_shape(images)
 
     def inside(start, length, extent):

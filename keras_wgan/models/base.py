@@ -30,13 +30,10 @@ import warnings
 import keras
 from keras import ops
 
+# The module, not its names: importing keras_wgan.augment first imports keras, whose
+# import hook loads the models while augment is still being initialised.
+from keras_wgan import augment as augmentation
 from keras_wgan import checks, conditioning, losses
-from keras_wgan.augment import (
-    check_policy,
-    deserialize_policy,
-    policy_function,
-    serialize_policy,
-)
 from keras_wgan.backend import GANTrainer
 from keras_wgan.models.optimizers import OptimizerPair
 from keras_wgan.models.sampling import Sampler
@@ -159,14 +156,14 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
         self.sample_shape = self._check_compatible(
             generator, critic, self.latent_dim, self.num_classes
         )
-        self.augment = check_policy(augment)
+        self.augment = augmentation.check_policy(augment)
         if isinstance(self.augment, str) and len(self.sample_shape) != 3:
             raise ValueError(
                 f"`augment`={self.augment!r} augments images (height, width, channels), but "
                 f"this model's samples have shape {self.sample_shape}; use augment=None or "
                 "a callable for other samples."
             )
-        self._augmentation = policy_function(self.augment)
+        self._augmentation = augmentation.policy_function(self.augment)
         # Real and fake batches can share one critic call unless a layer couples the
         # samples of a batch (batch statistics would then mix real and fake).
         self._critic_batch_coupled = _has_layer(critic, BATCH_COUPLED_LAYERS)
@@ -295,7 +292,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
             "classifier_weight": self.classifier_weight,
             "generator_classifier_weight": self.generator_classifier_weight,
             "class_names": self.class_names,
-            "augment": serialize_policy(self.augment),
+            "augment": augmentation.serialize_policy(self.augment),
         }
 
     @classmethod
@@ -305,7 +302,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
         for key in ("generator", "critic"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         if "augment" in config:  # files saved before augmentation have none
-            config["augment"] = deserialize_policy(config["augment"])
+            config["augment"] = augmentation.deserialize_policy(config["augment"])
         return cls(**config)
 
     @classmethod
