@@ -106,7 +106,7 @@ def _stretch(x, centre, factor, axis):
 
 
 def adjust_saturation(images, factor):
-    """Each pixel's deviation from its channel mean times ``factor`` (at most as far as [-1, 1] allows)."""
+    """Each pixel's deviation from its channel mean times ``factor`` (as far as [-1, 1] allows)."""
     x = ops.cast(images, "float32")
     centre = ops.mean(x, axis=-1, keepdims=True)
     return ops.cast(_stretch(x, centre, _per_sample(factor, "float32"), -1), images.dtype)

@@ -63,7 +63,7 @@ def numpy(x):
 
 # -------------------------------------------------------- numpy references of the ops
 def np_stretch(x, centre, factor, axis):
-    """centre + min(factor, largest in-range factor) * (x - centre), written with loops-free masks."""
+    """centre + min(factor, the largest factor that stays in range) * (x - centre)."""
     d = x - centre
     up = np.where(d > 1e-6, (1 - centre) / np.where(d > 1e-6, d, 1), np.inf)
     down = np.where(d < -1e-6, (-1 - centre) / np.where(d < -1e-6, d, 1), np.inf)
@@ -224,6 +224,18 @@ def test_callable_policies_must_be_registered_to_be_saved(tmp_path):
     restored = run_model_saving_test(registered, tmp_path / "flip.keras",
                                      np.zeros((2, LATENT_DIM), "float32"))
     assert restored.augment is flip_half
+
+
+def test_a_policy_that_changes_shape_or_dtype_is_named():
+    for policy, got in [
+        (lambda images, uniform: images[:, 1:], r"\(15, 16, 1\) float32"),
+        (lambda images, uniform: ops.cast(images, "float16"), r"\(16, 16, 1\) float16"),
+    ]:
+        gan = tiny_image_gan(augment=policy, n_critic=1)
+        gan.compile()
+        with pytest.raises(ValueError, match=r"must return images of the shape and dtype it "
+                                             r"gets, \(16, 16, 1\) float32.*returned " + got):
+            gan.fit(image_dataset(1), epochs=1, verbose=0)
 
 
 def test_evaluate_scores_the_plain_images():

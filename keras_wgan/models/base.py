@@ -381,7 +381,18 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
                 batch_size,
             )
 
-        return self._augmentation(samples, uniform)
+        augmented = self._augmentation(samples, uniform)
+        # Checked when traced (static shapes and dtypes): a user policy's mistake is
+        # named here, not deep inside the critic.
+        got = (_shape_tuple(augmented.shape[1:]), keras.backend.standardize_dtype(augmented.dtype))
+        expected = (_shape_tuple(samples.shape[1:]), keras.backend.standardize_dtype(samples.dtype))
+        if got != expected:
+            raise ValueError(
+                f"The `augment` policy must return images of the shape and dtype it gets, "
+                f"{expected[0]} {expected[1]} (without the batch axis); it returned {got[0]} "
+                f"{got[1]}."
+            )
+        return augmented
 
     # ---------------------------------------------------------- train step
     def _real_batch(self, data, method="fit"):
