@@ -19,7 +19,9 @@ full training split) and measures the critic on 256 training images and 256 fake
   T drawn as in training);
 - the memorisation gap: mean D(training images) - mean D(held-out test images), both
   plain. A critic that memorises its few thousand images scores them above unseen
-  images of the same distribution.
+  images of the same distribution;
+- the samples' pixel mean and standard deviation beside the training subset's: an
+  augmentation that leaked into the samples (say, a contrast bias) would move them.
 
 Data: ``--data`` is a ``.npz`` with ``x_train`` / ``y_train`` / ``x_test`` / ``y_test``
 uint8 arrays (Fashion-MNIST's, e.g. /work/shared/data/fashion_mnist.npz). The figures in
@@ -170,11 +172,14 @@ def run_child(args):
             if used < self.next_eval:
                 return
             t0 = time.process_time()
-            scores = ruler.score(gan.generate(args.n_eval, seed=args.seed), seed=args.seed)
+            images = gan.generate(args.n_eval, seed=args.seed)
+            scores = ruler.score(images, seed=args.seed)
             curve.append({
                 "cpu_minutes": round(used / 60, 2),
                 "generator_updates": int(gan.generator_optimizer.iterations),
                 **{k: scores[k] for k in ("fd", "kd", "is")},
+                # A leak of the augmentation into the samples would shift these.
+                "pixel_mean": float(images.mean()), "pixel_std": float(images.std()),
                 **critic_figures(gan, args.policy, probe_real, probe_held, args.seed),
             })
             print(f"[{run}] {curve[-1]}", flush=True)
@@ -187,26 +192,31 @@ def run_child(args):
     out = os.path.join(args.out, run)
     os.makedirs(out, exist_ok=True)
     save_image_grid(gan.generate(64, seed=args.seed), os.path.join(out, "final.png"))
+    gan.save(os.path.join(out, "model.keras"))
     with open(os.path.join(out, "result.json"), "w") as f:
         json.dump({"run": run, "curve": curve,
-                   "floor": {k: floor[k] for k in ("fd", "kd", "is")},
+                   "floor": {**{k: floor[k] for k in ("fd", "kd", "is")},
+                             "pixel_mean": float(subset.mean()),
+                             "pixel_std": float(subset.std())},
                    "settings": {k: v for k, v in vars(args).items() if k != "child"}},
                   f, indent=2)
     return 0
 
 
 def print_table(results):
-    floor = results[0]["floor"]
+    floor = {"pixel_mean": float("nan"), "pixel_std": float("nan"), **results[0]["floor"]}
     print(f"\nFloor (the {results[0]['settings']['subset']}-image training subset itself): "
-          f"fd {floor['fd']:.2f}, is {floor['is']:.2f}")
+          f"fd {floor['fd']:.2f}, is {floor['is']:.2f}, pixel mean {floor['pixel_mean']:.3f}, "
+          f"std {floor['pixel_std']:.3f}")
     columns = ("generator_updates", "fd", "is", "grad_norm_plain", "penalty_plain",
-               "grad_norm_augmented", "penalty_augmented", "memorisation_gap")
+               "grad_norm_augmented", "penalty_augmented", "memorisation_gap", "pixel_mean",
+               "pixel_std")
     print("| run | CPU min | " + " | ".join(columns) + " |")
     print("|" + " --- |" * (len(columns) + 2))
     for result in results:
         for point in result["curve"]:
-            cells = [f"{point[c]:.3f}" if isinstance(point[c], float) else str(point[c])
-                     for c in columns]
+            cells = [f"{point[c]:.3f}" if isinstance(point.get(c), float) else
+                     str(point.get(c, "-")) for c in columns]
             print(f"| {result['run']} | {point['cpu_minutes']:.1f} | " + " | ".join(cells) + " |")
 
 
