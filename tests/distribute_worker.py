@@ -83,6 +83,17 @@ def run(scope):
         "finite": bool(all(np.isfinite(np.asarray(w)).all() for w in wgan.get_weights())),
     }
     report["saved"] = str(path)
+    # Augmentation draws the rows of the global batch too (a user policy on points: the
+    # built-in image policies draw through the same `uniform`).
+    with scope():
+        augmented = tiny_mlp_gan(WGANGP, n_critic=2, ema_decay=None, seed=0, augment=jitter)
+        augmented.compile(critic_optimizer=keras.optimizers.SGD(0.05),
+                          generator_optimizer=keras.optimizers.SGD(0.05))
+        history = augmented.fit(points(4), epochs=1, verbose=0)
+    report["augmented"] = {
+        "weights": [np.asarray(w).tolist() for w in augmented.get_weights()],
+        "history": {k: [float(x) for x in v] for k, v in history.history.items()},
+    }
     return report
 
 
@@ -123,6 +134,13 @@ def resnet_run(scope):
             loaded.generate_from_noise(noise, labels=labels),
             gan.generate_from_noise(noise, labels=labels), atol=1e-5)),
     }
+
+
+def jitter(samples, uniform):
+    """An augmentation policy for points: a uniform shift of up to 0.25 per coordinate."""
+    import keras
+
+    return samples + keras.ops.cast(0.5 * uniform((2,)) - 0.25, samples.dtype)
 
 
 def two_replica_scope(backend):

@@ -3,7 +3,8 @@
 The batch given to ``fit`` is the global batch; each replica takes its share, draws the
 noise and interpolation weights of its own global samples, and the replicas' gradients
 add up to the global batch's. So a WGAN-GP without batch-coupled layers reaches the same
-weights, losses and counts on 1 and 2 replicas (to float tolerance). A WGAN whose critic
+weights, losses and counts on 1 and 2 replicas (to float tolerance), with or without
+augmentation (its draws are the global batch's rows too). A WGAN whose critic
 has BatchNormalization normalises each replica's share with that share's statistics,
 so its weights differ from one device's; it is checked for exact counts, clipping and
 finite weights only. Each backend runs in its own process: TensorFlow's
@@ -57,6 +58,16 @@ def test_two_replicas_train_the_same_wgangp_as_one_device(report):
     for a, b in zip(one["weights"], two["weights"]):
         np.testing.assert_allclose(np.array(b), np.array(a), rtol=1e-4, atol=1e-5)
     assert sorted(one["history"]) == sorted(two["history"])
+    for name, values in one["history"].items():
+        np.testing.assert_allclose(two["history"][name], values, rtol=1e-4, atol=1e-5,
+                                   err_msg=name)
+
+
+@pytest.mark.slow
+def test_two_replicas_draw_the_augmentation_of_one_device(report):
+    one, two = report["one_device"]["augmented"], report["two_replicas"]["augmented"]
+    for a, b in zip(one["weights"], two["weights"]):
+        np.testing.assert_allclose(np.array(b), np.array(a), rtol=1e-4, atol=1e-5)
     for name, values in one["history"].items():
         np.testing.assert_allclose(two["history"][name], values, rtol=1e-4, atol=1e-5,
                                    err_msg=name)

@@ -107,7 +107,8 @@ def _imports_of(unit):
             if module:
                 found.add(module.split(".")[1])
             else:
-                found.update(n.strip(" ()") for n in names.split(",") if n.strip(" ()"))
+                found.update(n.split(" as ")[0].strip(" ()") for n in names.split(",")
+                             if n.strip(" ()"))
         found.update(re.findall(r"^\s*import keras_wgan\.(\w+)", text, re.M))
     public = {"WGAN", "WGANGP", "WassersteinGAN"}
     return {"models" if name in public else name for name in found} - {unit, "__version__"}

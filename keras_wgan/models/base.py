@@ -30,6 +30,9 @@ import warnings
 import keras
 from keras import ops
 
+# The module, not its names: importing keras_wgan.augment first imports keras, whose
+# import hook loads the models while augment is still being initialised.
+from keras_wgan import augment as augmentation
 from keras_wgan import checks, conditioning, losses
 from keras_wgan.backend import GANTrainer
 from keras_wgan.models.optimizers import OptimizerPair
@@ -85,6 +88,13 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
             loss. Defaults 1.0 and 0.1, the WGAN-GP paper's conditional CIFAR-10 model.
         class_names: optional names of the ``num_classes`` classes (saved with the
             model, so ``keras-wgan sample --label sneaker`` works from the file alone).
+        augment: differentiable augmentation of what the critic sees (DiffAugment, see
+            :mod:`keras_wgan.augment`): None (off), a policy string such as
+            ``"color,translation,cutout"``, or a callable ``fn(images, uniform)``. The
+            critic step scores the augmented real and fake images (each drawing its own
+            random parameters per sample) and takes the penalty between them; the
+            generator step scores its augmented fakes, so its gradient flows through the
+            augmentation. ``evaluate`` scores the plain images.
     """
 
     # Subclasses set ``default_critic_optimizer`` / ``default_generator_optimizer``
@@ -105,6 +115,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
         classifier_weight=1.0,
         generator_classifier_weight=0.1,
         class_names=None,
+        augment=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -145,6 +156,14 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
         self.sample_shape = self._check_compatible(
             generator, critic, self.latent_dim, self.num_classes
         )
+        self.augment = augmentation.check_policy(augment)
+        if isinstance(self.augment, str) and len(self.sample_shape) != 3:
+            raise ValueError(
+                f"`augment`={self.augment!r} augments images (height, width, channels), but "
+                f"this model's samples have shape {self.sample_shape}; use augment=None or "
+                "a callable for other samples."
+            )
+        self._augmentation = augmentation.policy_function(self.augment)
         # Real and fake batches can share one critic call unless a layer couples the
         # samples of a batch (batch statistics would then mix real and fake).
         self._critic_batch_coupled = _has_layer(critic, BATCH_COUPLED_LAYERS)
@@ -273,6 +292,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
             "classifier_weight": self.classifier_weight,
             "generator_classifier_weight": self.generator_classifier_weight,
             "class_names": self.class_names,
+            "augment": augmentation.serialize_policy(self.augment),
         }
 
     @classmethod
@@ -281,6 +301,8 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
         config = copy.deepcopy(config)
         for key in ("generator", "critic"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
+        if "augment" in config:  # files saved before augmentation have none
+            config["augment"] = augmentation.deserialize_policy(config["augment"])
         return cls(**config)
 
     @classmethod
@@ -339,6 +361,38 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
             lambda n: keras.random.normal((n, self.latent_dim), seed=self.seed_generator),
             batch_size,
         )
+
+    def _augmented(self, samples):
+        """``samples`` through the ``augment`` policy (unchanged, and no draw, when None).
+
+        Its draws are float32 rows of this replica's share of the global batch, from
+        the model's seed generator (so they are saved, and resume exactly).
+        """
+        if self._augmentation is None:
+            return samples
+        batch_size = ops.shape(samples)[0]
+
+        def uniform(shape=()):
+            shape = tuple(shape)
+            return self._replica_rows(
+                lambda n: keras.random.uniform(
+                    (n,) + shape, dtype="float32", seed=self.seed_generator
+                ),
+                batch_size,
+            )
+
+        augmented = self._augmentation(samples, uniform)
+        # Checked when traced (static shapes and dtypes): a user policy's mistake is
+        # named here, not deep inside the critic.
+        got = (_shape_tuple(augmented.shape[1:]), keras.backend.standardize_dtype(augmented.dtype))
+        expected = (_shape_tuple(samples.shape[1:]), keras.backend.standardize_dtype(samples.dtype))
+        if got != expected:
+            raise ValueError(
+                f"The `augment` policy must return images of the shape and dtype it gets, "
+                f"{expected[0]} {expected[1]} (without the batch axis); it returned {got[0]} "
+                f"{got[1]}."
+            )
+        return augmented
 
     # ---------------------------------------------------------- train step
     def _real_batch(self, data, method="fit"):
@@ -439,10 +493,17 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
             batch_size,
         )
 
+    # Where the penalty is taken when ``augment`` is on: between the augmented real and
+    # fake images, the points the critic scores (measured against the plain ones in
+    # benchmarks/augment_penalty.py; README "Differentiable augmentation").
+    _penalize_augmented = True
+
     def critic_regularizer(self, real, fake, real_scores, training, labels=None):
         """Term added to the critic loss and extra metric values; WGAN-GP's penalty.
 
-        ``labels``: the real samples' labels for a conditional critic (else None).
+        ``real`` / ``fake``: the images the penalty is taken between (the augmented ones
+        when ``augment`` is on). ``labels``: the real samples' labels for a conditional
+        critic (else None).
         """
         return 0.0, {}
 
@@ -468,13 +529,17 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
         batch_size = ops.shape(real)[0]
         fake_labels = self._fake_labels(real_labels, batch_size)
         fake = self._sample_fakes(batch_size, fake_labels)
+        # What the critic sees: each batch with its own random augmentation (outside the
+        # loss: nothing here is differentiated with respect to the images).
+        seen_real, seen_fake = self._augmented(real), self._augmented(fake)
+        penalized = (seen_real, seen_fake) if self._penalize_augmented else (real, fake)
 
         def loss_fn():
             real_scores, fake_scores, real_logits = self._critic_scores(
-                real, fake, True, real_labels, fake_labels
+                seen_real, seen_fake, True, real_labels, fake_labels
             )
             regularizer, extras = self.critic_regularizer(
-                real, fake, real_scores, True, labels=real_labels
+                *penalized, real_scores, True, labels=real_labels
             )
             classifier, classifier_extras = self._classifier_term(real_logits, real_labels)
             loss = losses.critic_loss(real_scores, fake_scores) + regularizer + classifier
@@ -494,7 +559,8 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
 
         def loss_fn():
             fake = self._generate(self.generator, self.sample_noise(batch_size), labels, True)
-            scores, logits = self._critic_outputs(fake, labels, training=True)
+            # Augmented inside the loss: the generator's gradient flows through it.
+            scores, logits = self._critic_outputs(self._augmented(fake), labels, training=True)
             loss = losses.generator_loss(scores)
             if logits is not None:
                 loss = loss + self.generator_classifier_weight * losses.classifier_loss(
@@ -592,7 +658,11 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
         )
 
     def _test_step(self, data):
-        """Evaluate the losses on a real batch without updating anything."""
+        """Evaluate the losses on a real batch without updating anything.
+
+        Without augmentation: ``evaluate`` measures the model's own distribution (as
+        Keras turns dropout off outside training), not the augmented one.
+        """
         real, real_labels = self._real_batch(data, "evaluate")
         batch_size = ops.shape(real)[0]
         fake_labels = self._fake_labels(real_labels, batch_size)
