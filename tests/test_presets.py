@@ -15,6 +15,7 @@ import pytest
 from testing import run_model_saving_test, run_serialization_test
 
 from keras_wgan import WGAN, WGANGP, WassersteinGAN, cli, presets, toy
+from keras_wgan.cli import choices as cli_choices
 from keras_wgan.architectures import (
     build_critic,
     build_generator,
@@ -175,10 +176,15 @@ def test_toy_recipe_at_full_width_and_make_optimizers():
 
 def test_cli_builds_the_model_it_built_before(monkeypatch):
     # The flags' defaults are the recipe's and the values the CLI always had.
+    # Size, nets and augmentation are left to the data (None); without a folder of images
+    # (a TFDS name) they are the reference task's: 32 px, the DCGAN nets, no augmentation.
     defaults = cli.train.TRAIN_DEFAULTS
     assert (defaults["dim"], defaults["latent_dim"], defaults["n_critic"],
-            defaults["ema_decay"], defaults["image_size"], defaults["paper_optimizers"]) == \
-        (64, 128, 5, 0.999, 32, False)
+            defaults["ema_decay"], defaults["paper_optimizers"]) == (64, 128, 5, 0.999, False)
+    assert (defaults["arch"], defaults["image_size"], defaults["augment"]) == (None,) * 3
+    chosen, _ = cli_choices.choose(defaults, None)
+    assert chosen == {"arch": "dcgan", "image_size": 32, "augment": cli_choices.OFF}
+    defaults = dict(defaults, **chosen)
     shape = (16, 16, 3)
     for model, cls, overrides in (
         ("wgan-gp", WGANGP, {}),
