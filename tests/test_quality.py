@@ -4,6 +4,7 @@
 import json
 import os
 import struct
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -95,6 +96,17 @@ def test_evaluate_command_prints_figures_beside_the_floor(labelled_dir, tmp_path
     printed = capsys.readouterr().out
     assert code == 0
     assert "generated" in printed and "real train (floor)" in printed
+    # The first evaluation says it trains the classifier, shows its epochs, and where it
+    # is cached; the next one loads that file and trains nothing.
+    cache = DomainYardstick.cache_path(str(labelled_dir), (16, 16, 1), str(tmp_path / "cache"))
+    assert cache.is_file()
+    assert "is cached yet, so one is trained now" in printed
+    assert "Classifier epoch 1/" in printed and f"Cached the classifier at {cache}" in printed
+    assert cli.main(["evaluate", os.path.join(out, "model.keras"), "--dataset",
+                     str(labelled_dir), "--n", "20", "--cache-dir", str(tmp_path / "cache")]) == 0
+    again = capsys.readouterr().out
+    assert f"classifier cached at {cache}" in again and "Classifier epoch" not in again
+    assert f"{json.loads(Path(report).read_text())['generated']['fd']:.3f}" in again
     with open(report) as f:
         figures = json.load(f)
     gan = keras.models.load_model(os.path.join(out, "model.keras"))

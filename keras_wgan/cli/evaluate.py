@@ -1,6 +1,7 @@
 """`keras-wgan evaluate`: a saved model's samples scored beside the real-data floor."""
 
 import os
+import sys
 
 import numpy as np
 
@@ -28,8 +29,10 @@ def add_parser(subparsers):
     )
     p.add_argument("model_path", metavar="MODEL.keras", help="a model saved by train")
     p.add_argument("--dataset", default="fashion_mnist",
-                   help="labelled dataset the model was trained on (fashion_mnist, mnist, an "
-                        "IDX folder, a TFDS name with labels); default fashion_mnist")
+                   help="the dataset the model was trained on: fashion_mnist, mnist, an IDX "
+                        "folder, a TFDS name with labels, or a folder of images (class "
+                        "sub-folders, or none: then a rotation classifier gives the "
+                        "features); default fashion_mnist")
     p.add_argument("--data-dir", default=None, help="folder with the dataset's IDX files")
     p.add_argument("--n", type=positive_int, default=10000,
                    help="generated (and real floor) images; default 10000")
@@ -41,7 +44,13 @@ def add_parser(subparsers):
     p.set_defaults(func=run_evaluate)
 
 
-def _format_row(label, figures):
+def _shape(shape):
+    return "x".join(str(d) for d in shape)
+
+
+def _format_row(label, figures, labelled=True):
+    if not labelled:  # a rotation classifier: its classes are no modes of the data
+        return f"{label:<22}{figures['fd']:>12.3f}{figures['kd']:>12.4f}{'n/a':>10}{'n/a':>10}"
     return (f"{label:<22}{figures['fd']:>12.3f}{figures['kd']:>12.4f}{figures['is']:>10.3f}"
             f"{figures['modes_covered']:>8d}/{figures['num_classes']}")
 
@@ -57,16 +66,27 @@ def run_evaluate(args):
 
     from keras_wgan.data import DataUnavailableError
     from keras_wgan.evaluation import DomainYardstick
+    from keras_wgan.evaluation.domain_classifier import CLASSIFIER_EPOCHS
 
-    print(f"Loading the {args.dataset} yardstick (trains a small classifier once, then "
-          "uses the cache)...", flush=True)
+    cache = DomainYardstick.cache_path(args.dataset, gan.sample_shape, args.cache_dir)
+    cached = cache.exists()
+    if cached:
+        print(f"Yardstick: the {args.dataset} classifier cached at {cache}.", flush=True)
+    else:
+        print(f"Yardstick: no {args.dataset} classifier for {_shape(gan.sample_shape)} images "
+              f"is cached yet, so one is trained now on the real training split "
+              f"({CLASSIFIER_EPOCHS} epochs; minutes on a CPU, once per machine and image "
+              f"size). It will be cached at {cache}.", flush=True)
     try:
         yardstick = DomainYardstick.for_dataset(
             args.dataset, gan.sample_shape, data_dir=args.data_dir, cache_dir=args.cache_dir,
-            verbose=0,
+            verbose=0 if cached else (1 if sys.stdout.isatty() else 2),
         )
     except (DataUnavailableError, FileNotFoundError, ValueError) as error:
         raise CliError(str(error)) from None
+    if not cached:
+        print(f"Cached the classifier at {cache}: later evaluations at this size load it "
+              "in seconds (delete the file to retrain it).", flush=True)
     n = min(args.n, yardstick.train_images.shape[0])
     labels = None
     if gan.conditional:
@@ -83,14 +103,19 @@ def run_evaluate(args):
     print(f"\n{n} images vs the real {args.dataset} test split "
           f"(classifier features; lower fd/kd is better, higher is is better)")
     print(f"{'':<22}{'fd':>12}{'kd':>12}{'is':>10}{'modes':>10}")
-    print(_format_row("generated", generated))
-    print(_format_row("real train (floor)", floor))
-    print("class histogram (generated):",
-          " ".join(f"{h:.3f}" for h in generated["class_histogram"]))
-    print("class histogram (real):     ",
-          " ".join(f"{h:.3f}" for h in floor["class_histogram"]))
+    print(_format_row("generated", generated, yardstick.labelled))
+    print(_format_row("real train (floor)", floor, yardstick.labelled))
+    if yardstick.labelled:
+        print("class histogram (generated):",
+              " ".join(f"{h:.3f}" for h in generated["class_histogram"]))
+        print("class histogram (real):     ",
+              " ".join(f"{h:.3f}" for h in floor["class_histogram"]))
+    else:
+        print(f"{args.dataset} has no class sub-folders: the features are those of a "
+              "classifier of quarter turns trained on its images, so fd and kd compare the "
+              "pictures; is and modes would only count turns.")
     report = {"model": args.model_path, "dataset": args.dataset, "seed": args.seed,
-              "generated": generated, "floor": floor}
+              "labelled": yardstick.labelled, "generated": generated, "floor": floor}
     if labels is not None:
         report["class_accuracy"] = _print_class_accuracy(gan, yardstick, images, labels)
     if args.json:

@@ -195,7 +195,9 @@ class DomainClassifier:
         )
         rng = np.random.default_rng(seed)
         history = []
-        for _ in range(int(epochs)):
+        for epoch in range(int(epochs)):
+            if verbose:  # Keras' own bar names no epoch for a one-epoch fit
+                print(f"Classifier epoch {epoch + 1}/{int(epochs)}", flush=True)
             perm = rng.permutation(images.shape[0])
             h = self.model.fit(
                 images[perm], labels[perm], batch_size=batch_size, epochs=1,
