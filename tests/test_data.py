@@ -535,11 +535,42 @@ def test_image_folder_mixed_modes_are_rgb_whatever_the_order(tmp_path, first):
         Image.fromarray(arrays[mode]).save(root / f"{k}_{mode}.png")
     ds = data.load_dataset(root, image_size=None, batch_size=3, shuffle=False)
     got = next(iter(ds)).numpy()
-    assert got.shape == (3, 4, 4, 3)  # RGB, as one file is in colour; alpha dropped
+    assert got.shape == (3, 4, 4, 3)  # RGB, as one file is in colour
     by_mode = dict(zip(order, got[:, 0, 0]))
     np.testing.assert_allclose(by_mode["gray"], [1, 1, 1])
     np.testing.assert_allclose(by_mode["rgb"], [1, -1, -1])
     np.testing.assert_allclose(by_mode["rgba"], [1, -1, -1])
+
+
+def test_transparent_images_are_composited_onto_white(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rgba = rng.integers(0, 256, (6, 6, 4), dtype=np.uint8)
+    rgba[0, 0, 3], rgba[0, 1, 3] = 0, 255  # hidden stray colour; fully opaque
+    gray_alpha = rng.integers(0, 256, (6, 6, 2), dtype=np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a_rgba.png")
+    Image.fromarray(gray_alpha, "LA").save(tmp_path / "b_la.png")
+    palette = Image.fromarray(np.tile(np.array([[0, 1], [1, 0]], np.uint8), (3, 3)), "P")
+    palette.putpalette([10, 200, 30, 250, 0, 0])
+    palette.save(tmp_path / "c_palette.png", transparency=1)  # index 1 is transparent
+    got = next(iter(data.load_dataset(tmp_path, image_size=None, batch_size=3,
+                                      shuffle=False))).numpy()
+
+    def over_white(colour, alpha):  # "over", by hand, in 0..255, then to [-1, 1]
+        a = alpha[..., None].astype(np.float64) / 255.0
+        return (colour * a + 255.0 * (1.0 - a)) / 127.5 - 1.0
+
+    np.testing.assert_allclose(got[0], over_white(rgba[..., :3], rgba[..., 3]), atol=1.5 / 127.5)
+    np.testing.assert_allclose(got[0, 0, 0], [1, 1, 1])  # alpha 0: white, not the stray colour
+    np.testing.assert_allclose(got[0, 0, 1], rgba[0, 1, :3] / 127.5 - 1.0, atol=1e-6)
+    gray = np.repeat(gray_alpha[..., :1], 3, axis=-1)
+    np.testing.assert_allclose(got[1], over_white(gray, gray_alpha[..., 1]), atol=1.5 / 127.5)
+    np.testing.assert_allclose(got[2, 0, 0], np.array([10, 200, 30]) / 127.5 - 1.0, atol=1e-6)
+    np.testing.assert_allclose(got[2, 0, 1], [1, 1, 1])
+    kept = next(iter(data.load_dataset(tmp_path, image_size=None, batch_size=3,
+                                       shuffle=False, channels=4))).numpy()
+    np.testing.assert_allclose(kept[0], rgba / 127.5 - 1.0, atol=1e-6)  # channels=4 keeps it
 
 
 # --------------------------------------------------------------------------

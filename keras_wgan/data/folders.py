@@ -37,8 +37,11 @@ def _list_image_files(directory: str) -> list[str]:
     return files
 
 
-# PIL modes -> channel count when `channels` is None. Alpha is dropped by
-# default (a GAN rarely wants it; pass channels=4 to keep it).
+# PIL modes -> channel count when `channels` is None. Transparent images (RGBA, LA, a
+# palette with a transparent entry) are composited onto white, the page they are drawn
+# for: dropping alpha instead would show whatever colour the hidden pixels happen to
+# hold (icons often keep stray colours there). Pass channels=4 to keep alpha as is.
+ALPHA_BACKGROUND = (255, 255, 255)
 _GRAY_MODES = {"1", "L", "LA", "La"}
 _UNSUPPORTED_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _PIL_MODE = {1: "L", 3: "RGB", 4: "RGBA"}
@@ -101,13 +104,30 @@ def _scan_images(files, channels, on_error="raise", image_size=None):
     return channels, set(shapes), usable
 
 
+def _has_alpha(im):
+    return im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        im.mode in ("P", "L", "RGB") and "transparency" in im.info)
+
+
+def _flattened(im, mode):
+    """``im`` in PIL ``mode``; transparent pixels composited onto ALPHA_BACKGROUND unless
+    the target keeps alpha."""
+    from PIL import Image
+
+    if mode == "RGBA" or not _has_alpha(im):
+        return im.convert(mode)
+    rgba = im.convert("RGBA")
+    page = Image.new("RGBA", rgba.size, ALPHA_BACKGROUND + (255,))
+    return Image.alpha_composite(page, rgba).convert(mode)
+
+
 def _decode_with_pil(path, mode, expect_hw=None):
     from PIL import Image
 
     path = path.decode() if isinstance(path, bytes) else str(path)
     try:
         with Image.open(path) as im:
-            arr = np.asarray(im.convert(mode), dtype=np.uint8)
+            arr = np.asarray(_flattened(im, mode), dtype=np.uint8)
     except Exception as exc:  # re-raised with the file name in it
         raise ValueError(f"cannot decode image file {path!r}: {exc}") from exc
     if expect_hw is not None and arr.shape[:2] != tuple(expect_hw):
@@ -219,3 +239,51 @@ def from_image_folder(directory, *, split, image_size, batch_size, shuffle, seed
         ds = pipeline.shuffle_stream(ds, shuffle, seed, shuffle_buffer, len(files))
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     return pipeline.finish(ds, class_names if labels else None)
+
+
+#: Without train/ and test/ sub-folders, every TEST_EVERY-th file of a folder (in sorted
+#: order) is its held-out test split, the rest its training split (the yardstick's).
+TEST_EVERY = 5
+
+
+def folder_is_labelled(directory):
+    """True when every image sits in a class sub-folder and there are at least two."""
+    root = directory
+    if os.path.isdir(os.path.join(directory, "train")):
+        root = os.path.join(directory, "train")
+    tops = [os.path.relpath(path, root).split(os.sep) for path in _list_image_files(root)]
+    return bool(tops) and all(len(parts) > 1 for parts in tops) and \
+        len({parts[0] for parts in tops}) > 1
+
+
+def folder_split_arrays(directory, split, image_size, channels, load):
+    """``(images, labels or None)`` of an image folder's ``split`` for the yardstick.
+
+    ``train/`` and ``test/`` sub-folders are used when both exist; otherwise the test
+    split is every :data:`TEST_EVERY`-th file and the training split the rest, so the two
+    never share an image. Labels come from class sub-folders (None without them).
+    ``load`` is :func:`keras_wgan.data.load_dataset`, which converts the images exactly
+    as training does.
+    """
+    check_split(split, {"train", "test"}, f"image folder {directory!r}")
+    labelled = folder_is_labelled(directory)
+    has_splits = all(os.path.isdir(os.path.join(directory, s)) for s in ("train", "test"))
+    read = split if has_splits else "train"
+    count = len(_list_image_files(os.path.join(directory, read) if has_splits else directory))
+    batches = load(directory, split=read, image_size=image_size, channels=channels,
+                   batch_size=min(1024, max(count, 1)), shuffle=False, drop_remainder=False,
+                   labels=labelled, cache=False)
+    images, labels = [], []
+    for batch in batches:
+        images.append(batch[0].numpy() if labelled else batch.numpy())
+        if labelled:
+            labels.append(batch[1].numpy())
+    images = np.concatenate(images)
+    labels = np.concatenate(labels).astype("int64") if labelled else None
+    if not has_splits:
+        held_out = np.arange(images.shape[0]) % TEST_EVERY == TEST_EVERY - 1
+        keep = held_out if split == "test" else ~held_out
+        images = images[keep]
+        labels = labels[keep] if labelled else None
+    return images, labels
+

@@ -18,7 +18,7 @@ import tensorflow as tf
 from keras_wgan import checks
 from keras_wgan.data import options
 from keras_wgan.data.arrays import from_array, load_numpy_file, load_numpy_labels
-from keras_wgan.data.folders import from_image_folder
+from keras_wgan.data.folders import folder_split_arrays, from_image_folder
 from keras_wgan.data.idx import (
     CLASS_NAMES,
     IDX_SPLIT_PREFIX,
@@ -205,7 +205,9 @@ def load_labelled_arrays(source, split="train", image_size=32, data_dir=None, li
     For the evaluation yardstick, which trains a classifier on the real training
     split and compares against the real test split. Sources with labels: local IDX
     folders (and the fashion_mnist / mnist lookup of :func:`load_dataset`), or a TFDS
-    dataset with ``image`` and ``label`` features. Images go through the same
+    dataset with ``image`` and ``label`` features. A folder of image files gives labels
+    from its class sub-folders, or None when it has none, and its test split is held
+    out of it (:func:`keras_wgan.data.folders.folder_split_arrays`). Images go through the same
     conversion as :func:`load_dataset`, so they match what the models were trained on.
     """
     path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
@@ -214,6 +216,12 @@ def load_labelled_arrays(source, split="train", image_size=32, data_dir=None, li
             "`source` must be a dataset name or an IDX directory for labelled data, got a "
             f"{type(source).__name__}."
         )
+    if os.path.isdir(path) and not has_any_idx_images(path):  # a folder of image files
+        images, labels = folder_split_arrays(path, split, image_size, channels, load_dataset)
+        if limit is not None:
+            images = images[:limit]
+            labels = None if labels is None else labels[:limit]
+        return images, labels
     if os.path.isdir(path) and has_any_idx_images(path):
         local = path
     else:
