@@ -1,6 +1,6 @@
 """What `train` leaves to the data (cli/choices.py): folder facts from file headers, and
 the nets, image size and augmentation chosen from them. No training here; the CLI runs
-on colour folders are in test_cli.py."""
+on colour folders are in test_colour.py."""
 
 import numpy as np
 import pytest

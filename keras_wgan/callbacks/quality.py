@@ -40,6 +40,13 @@ class QualityMetrics(keras.callbacks.Callback):
         self.prefix = prefix
         self.include_floor = include_floor
 
+    def _figures(self):
+        """(log name, figure) pairs; fd and kd only for a yardstick without classes,
+        whose classifier's classes are rotations, not modes of the data."""
+        if getattr(self.yardstick, "labelled", True):
+            return self.FIGURES.items()
+        return [(short, key) for short, key in self.FIGURES.items() if key in ("fd", "kd")]
+
     def on_epoch_end(self, epoch, logs=None):
         if logs is None or (epoch + 1) % self.every_n_epochs:
             return
@@ -49,7 +56,7 @@ class QualityMetrics(keras.callbacks.Callback):
             labels = np.arange(self.num_samples) % num_classes
         images = self.model.generate(self.num_samples, seed=self.seed, labels=labels)
         figures = self.yardstick.score(images, seed=self.seed)
-        for short, key in self.FIGURES.items():
+        for short, key in self._figures():
             logs[f"{self.prefix}{short}"] = float(figures[key])
         if labels is not None:
             accuracy = self.yardstick.class_accuracy(images, labels)
@@ -57,5 +64,5 @@ class QualityMetrics(keras.callbacks.Callback):
             logs[f"{self.prefix}class_accuracy_real"] = self.yardstick.class_accuracy_real()["mean"]
         if self.include_floor:
             floor = self.yardstick.floor(self.num_samples, seed=self.seed)
-            for short, key in self.FIGURES.items():
+            for short, key in self._figures():
                 logs[f"{self.prefix}{short}_floor"] = float(floor[key])

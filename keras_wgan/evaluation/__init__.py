@@ -48,6 +48,7 @@ from keras_wgan.evaluation.yardstick import (
     class_accuracy,
     evaluate_images,
     real_floor,
+    rotations,
 )
 
 __all__ = [
@@ -77,4 +78,5 @@ __all__ = [
     "class_accuracy",
     "real_floor",
     "DomainYardstick",
+    "rotations",
 ]

@@ -30,6 +30,7 @@ from keras_wgan.evaluation.distances import (
 from keras_wgan.evaluation.domain_classifier import (
     PREDICT_BATCH_SIZE,
     DomainClassifier,
+    classifier_cache_path,
     load_or_train_classifier,
 )
 from keras_wgan.evaluation.inputs import check_images, check_labels
@@ -40,6 +41,7 @@ __all__ = [
     "class_accuracy",
     "real_floor",
     "DomainYardstick",
+    "rotations",
 ]
 
 #: A class counts as covered when it receives at least this fraction of its
@@ -155,17 +157,53 @@ def real_floor(
                            seed=seed, **kwargs)
 
 
+def _unlabelled_folder(dataset):
+    from keras_wgan.data.folders import folder_is_labelled
+    from keras_wgan.data.idx import has_any_idx_images
+
+    path = os.fspath(dataset)
+    return os.path.isdir(path) and not has_any_idx_images(path) and \
+        not folder_is_labelled(path)
+
+
+#: The proxy task of a folder without classes: which of these quarter turns an image had.
+ROTATIONS = (0, 1, 2, 3)
+
+
+def rotations(images):
+    """``(images turned by each of ROTATIONS, the turn's index)``: a labelled task made from
+    unlabelled images (Gidaris et al. 2018), whose features must know what upright
+    objects look like: colours, parts and their layout. Square images only."""
+    images = check_images(images, "train_images")
+    if images.shape[1] != images.shape[2]:
+        raise ValueError(
+            f"a folder without class sub-folders needs square images for its rotation "
+            f"yardstick, got {images.shape[1]}x{images.shape[2]}; pass a square image_shape"
+        )
+    turned = np.concatenate([np.rot90(images, k, axes=(1, 2)) for k in ROTATIONS])
+    labels = np.repeat(np.arange(len(ROTATIONS)), images.shape[0])
+    return np.ascontiguousarray(turned), labels
+
+
 class DomainYardstick:
-    """The offline quality yardstick for one labelled dataset, ready to score samples.
+    """The offline quality yardstick for one dataset, ready to score samples.
 
     Bundles the cached :class:`DomainClassifier`, the real test split's features (the
     reference, computed once) and real training images for the floor, so the CLI's
     ``evaluate`` and the ``QualityMetrics`` callback score generated images the same
     way and always next to their scale.
+
+    For a dataset with labels the classifier learns its classes. A folder of images
+    without class sub-folders has none to learn, so the classifier learns to tell which
+    quarter turn an image was given (:func:`rotations`): its features still describe
+    the folder's pictures, so ``fd`` and ``kd`` (the distance of the generated images'
+    features from the real test images', beside the real floor) keep their meaning,
+    while ``is``, the class histogram and ``modes`` would only count rotations and are
+    not reported for it (``labelled`` is False).
     """
 
     def __init__(self, classifier, reference_images, train_images, name="dataset",
-                 kid_num_subsets=KID_NUM_SUBSETS, reference_labels=None):
+                 kid_num_subsets=KID_NUM_SUBSETS, reference_labels=None, labelled=True):
         if not isinstance(classifier, DomainClassifier):
             raise TypeError(
                 f"classifier must be a DomainClassifier, got {type(classifier).__name__}"
@@ -185,7 +223,24 @@ class DomainYardstick:
                 name="reference_labels",
             )
         self.kid_num_subsets = kid_num_subsets
+        # False for a folder without classes: the classifier tells rotations apart, so
+        # only the feature distances (fd, kd) mean something; is and modes do not.
+        self.labelled = bool(labelled)
         self._floors = {}
+
+    @staticmethod
+    def cache_key(dataset, image_shape):
+        """The name :meth:`for_dataset` caches its classifier under: the dataset's name (or
+        folder's) and the image shape, so each size gets its own classifier."""
+        height, width, channels = image_shape
+        base = os.path.basename(os.path.normpath(os.fspath(dataset)))
+        key = re.sub(r"[^A-Za-z0-9_.\-]", "_", base) + f"-{height}x{width}x{channels}"
+        return key + ("-rotations" if _unlabelled_folder(dataset) else "")
+
+    @classmethod
+    def cache_path(cls, dataset, image_shape, cache_dir=None):
+        """The file :meth:`for_dataset` loads, or writes after training the classifier."""
+        return classifier_cache_path(cls.cache_key(dataset, image_shape), cache_dir)
 
     @classmethod
     def for_dataset(cls, dataset, image_shape, data_dir=None, cache_dir=None, seed=0,
@@ -207,12 +262,17 @@ class DomainYardstick:
             channels=channels,
         )
         base = os.path.basename(os.path.normpath(os.fspath(dataset)))
-        key = re.sub(r"[^A-Za-z0-9_.\-]", "_", base) + f"-{height}x{width}x{channels}"
+        labelled = train_labels is not None
+        if labelled:
+            task_images, task_labels = train_images, train_labels
+        else:
+            task_images, task_labels = rotations(train_images)
         classifier = load_or_train_classifier(
-            key, train_images, train_labels, cache_dir=cache_dir, seed=seed, verbose=verbose
+            cls.cache_key(dataset, image_shape), task_images, task_labels,
+            cache_dir=cache_dir, seed=seed, verbose=verbose,
         )
         return cls(classifier, test_images, train_images, name=base,
-                   reference_labels=test_labels, **kwargs)
+                   reference_labels=test_labels, labelled=labelled, **kwargs)
 
     def score(self, images, seed=0):
         """:func:`evaluate_images` figures of ``images`` against the real test split."""
