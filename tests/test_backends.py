@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.processes  # several Python processes per test
 BACKENDS = ("tensorflow", "jax", "torch")
 WORKER = Path(__file__).with_name("cross_backend_worker.py")
 DATA = Path(__file__).with_name("data")

@@ -426,24 +426,27 @@ def test_python_dash_m_help():
 
 
 @pytest.mark.slow
-def test_backend_flag_trains_on_jax_resumes_on_torch_and_samples_here(tmp_path, idx_dir, capfd):
+@pytest.mark.processes
+def test_backend_flag_trains_on_torch_and_the_run_resumes_and_samples_here(tmp_path, idx_dir,
+                                                                           capfd):
     """--backend reruns the command on that backend; a run moves between backends."""
     out = str(tmp_path / "run")
     train = ["train", "--dataset", "fashion_mnist", "--data-dir", idx_dir,
              "--steps-per-epoch", "2", "--out", out, *TINY]
-    assert cli.main(train + ["--epochs", "1", "--backend", "jax"]) == 0
-    config = json.load(open(os.path.join(out, "config.json")))
-    assert config["backend"] == "jax"
-    # Continue on torch: the file saved under JAX resumes there, one more epoch.
-    resume = ["--backend", "torch", "train", "--resume", "--out", out, "--epochs", "2",
-              "--verbose", "0"]
-    assert cli.main(resume) == 0
+    assert cli.main(["--backend", "torch", *train, "--epochs", "1"]) == 0
     # The command it prints to continue keeps the backend (the child's output).
-    assert f"Continue:    keras-wgan train --resume --out {out} --epochs 12 --backend torch" \
+    assert f"Continue:    keras-wgan train --resume --out {out} --epochs 11 --backend torch" \
         in capfd.readouterr().out
-    assert json.load(open(os.path.join(out, "config.json")))["backend"] == "torch"
+    with open(os.path.join(out, "config.json")) as f:
+        assert json.load(f)["backend"] == "torch"
+    # Continue here, on TensorFlow: the file saved under PyTorch resumes, one more epoch.
+    code, printed, err = run_cli(capfd, "train", "--resume", "--out", out, "--epochs", "2",
+                                 "--verbose", "0")
+    assert code == 0, err
+    assert f"Continue:    keras-wgan train --resume --out {out} --epochs 12\n" in printed
+    with open(os.path.join(out, "config.json")) as f:
+        assert json.load(f)["backend"] == "tensorflow"
     assert [row["epoch"] for row in read_csv(os.path.join(out, "history.csv"))] == ["1", "2"]
-    # And sample it in this (TensorFlow) process.
     grid = str(tmp_path / "grid.png")
     code, _, err = run_cli(capfd, "sample", os.path.join(out, "model.keras"), "--n", "4",
                            "--out", grid)
@@ -455,13 +458,15 @@ def test_backend_flag_trains_on_jax_resumes_on_torch_and_samples_here(tmp_path, 
     gan = keras.models.load_model(os.path.join(out, "model.keras"))
     assert int(gan.critic_optimizer.iterations) == 4
     assert int(gan.generator_optimizer.iterations) == 2
-    # The PNG holds the samples of the torch-trained file at the default seed 0 (the
-    # same call in this process: exact).
+    # The PNG holds the samples of the resumed file at the default seed 0 (the same call
+    # in this process: exact).
     np.testing.assert_array_equal(pixels, tile_images(gan.generate(4, seed=0)))
 
 
 @pytest.mark.slow
+@pytest.mark.processes
 def test_distribute_mirrored_trains_on_two_jax_devices_and_resumes_on_one(tmp_path, idx_dir):
+    # (and on another backend: the run moves from two JAX devices to one TensorFlow CPU)
     """--distribute mirrored: data-parallel over every device (two host devices here)."""
     env = {**os.environ, "KERAS_BACKEND": "jax",
            "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
@@ -473,13 +478,12 @@ def test_distribute_mirrored_trains_on_two_jax_devices_and_resumes_on_one(tmp_pa
     assert result.returncode == 0, result.stderr[-3000:]
     config = json.load(open(os.path.join(out, "config.json")))
     assert (config["distribute"], config["replicas"], config["backend"]) == ("mirrored", 2, "jax")
-    # A different device count on resume: one device now.
-    resume = [sys.executable, "-m", "keras_wgan", "train", "--resume", "--out", out,
-              "--epochs", "2", "--distribute", "none", "--verbose", "0"]
-    result = subprocess.run(resume, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    # A different device count on resume: one device now, in this (TensorFlow) process.
+    assert cli.main(["train", "--resume", "--out", out, "--epochs", "2", "--distribute",
+                     "none", "--verbose", "0"]) == 0
     config = json.load(open(os.path.join(out, "config.json")))
-    assert (config["distribute"], config["replicas"]) == ("none", 1)
+    assert (config["distribute"], config["replicas"], config["backend"]) == \
+        ("none", 1, "tensorflow")
     import keras
     gan = keras.models.load_model(os.path.join(out, "model.keras"))
     assert int(gan.critic_optimizer.iterations) == 4

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.processes  # several Python processes per test
 WORKER = Path(__file__).with_name("distribute_worker.py")
 BACKENDS = ("tensorflow", "jax")
 

@@ -44,6 +44,9 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
+pytestmark = pytest.mark.processes  # the runs are killed in processes of their own
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("recovery")
