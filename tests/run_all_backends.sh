@@ -3,13 +3,14 @@
 # Under jax and torch only the tests marked `all_backends` are collected (conftest.py).
 # Extra arguments go to each pytest run, e.g. `bash tests/run_all_backends.sh -x`.
 #
-# Two lanes, side by side, so that both cores work (measured in the closing note of
-# issue 18; KERAS_WGAN_TESTS_ONE_AT_A_TIME=1 runs everything one after another):
-#   lane 1: the TensorFlow run of the tests in this process (mostly one thread of
-#           Python: tracing tiny train steps);
-#   lane 2: the TensorFlow tests marked `processes` (they start backends, replicas and
-#           workers of their own), then the jax run, then the torch run.
-# Lane 2's output is printed after lane 1's.
+# Four pytest runs share two lanes, so that both cores work (the figures are in the
+# closing note of issue 18; KERAS_WGAN_TESTS_ONE_AT_A_TIME=1 runs them one after another):
+#   tensorflow   the TensorFlow tests that run in this process (mostly one thread of
+#                Python tracing tiny train steps): lane 1, first;
+#   processes    the TensorFlow tests marked `processes` (they start backends, replicas
+#                and workers of their own): lane 2, first;
+#   jax, torch   the other backends: whichever lane is free first takes the next one.
+# The output of each run is printed in that order when all have ended.
 cd "$(dirname "$0")/.."
 status=0
 if [ "${KERAS_WGAN_TESTS_ONE_AT_A_TIME:-0}" = "1" ]; then
@@ -20,29 +21,39 @@ if [ "${KERAS_WGAN_TESTS_ONE_AT_A_TIME:-0}" = "1" ]; then
   exit $status
 fi
 logs=$(mktemp -d)
-(
-  KERAS_BACKEND=tensorflow python3 -m pytest -q -p no:cacheprovider -m processes "$@" \
-    >"$logs/processes.log" 2>&1
-  echo $? >"$logs/processes.rc"
-  for backend in jax torch; do
-    KERAS_BACKEND=$backend python3 -m pytest -q -p no:cacheprovider "$@" >"$logs/$backend.log" 2>&1
-    echo $? >"$logs/$backend.rc"
+
+run() {  # run NAME: one pytest run, its output and exit status into $logs
+  case $1 in
+    tensorflow) KERAS_BACKEND=tensorflow python3 -m pytest -q -m "not processes" "${@:2}" ;;
+    processes) KERAS_BACKEND=tensorflow python3 -m pytest -q -p no:cacheprovider \
+                 -m processes "${@:2}" ;;
+    *) KERAS_BACKEND=$1 python3 -m pytest -q -p no:cacheprovider "${@:2}" ;;
+  esac >"$logs/$1.log" 2>&1
+  echo $? >"$logs/$1.rc"
+}
+
+lane() {  # lane FIRST: FIRST, then each shared run no other lane has claimed (mkdir is atomic)
+  run "$1" "${@:2}"
+  for shared in jax torch; do
+    if mkdir "$logs/claim.$shared" 2>/dev/null; then
+      run "$shared" "${@:2}"
+    fi
   done
-) &
-others=$!
-echo "== KERAS_BACKEND=tensorflow (tests in this process)"
-KERAS_BACKEND=tensorflow python3 -m pytest -q -m "not processes" "$@"
-rc=$?
-# 5: pytest collected nothing (e.g. -k selecting no test of that lane), not a failure.
-[ "$rc" = "0" ] || [ "$rc" = "5" ] || status=1
-wait $others
-for lane in processes jax torch; do
-  case $lane in
+}
+
+lane processes "$@" &
+second=$!
+lane tensorflow "$@"
+wait $second
+for name in tensorflow processes jax torch; do
+  case $name in
+    tensorflow) echo "== KERAS_BACKEND=tensorflow (tests in this process)" ;;
     processes) echo "== KERAS_BACKEND=tensorflow (tests that start processes of their own)" ;;
-    *) echo "== KERAS_BACKEND=$lane" ;;
+    *) echo "== KERAS_BACKEND=$name" ;;
   esac
-  cat "$logs/$lane.log"
-  rc=$(cat "$logs/$lane.rc" 2>/dev/null)
+  cat "$logs/$name.log"
+  rc=$(cat "$logs/$name.rc" 2>/dev/null)
+  # 5: pytest collected nothing (e.g. -k selecting no test of that run), not a failure.
   [ "$rc" = "0" ] || [ "$rc" = "5" ] || status=1
 done
 rm -rf "$logs"
