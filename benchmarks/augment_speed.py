@@ -1,6 +1,7 @@
 """The per-step cost of differentiable augmentation: ``fit`` with and without ``augment=``.
 
-For each image shape, builds the DCGAN nets (``keras_wgan.architectures``) and times
+For each image shape, builds the DCGAN or ResNet nets (``--nets``,
+``keras_wgan.architectures``) and times
 WGAN-GP's ``fit`` (the library's defaults) with ``augment=None`` and with each policy, in
 one process and in alternation: round after round, each variant trains ``--steps`` train
 steps (whole n_critic blocks) on the same random batch, so a background load that comes
@@ -13,6 +14,9 @@ TensorFlow (the backend's default compile settings)::
 
     KERAS_BACKEND=tensorflow python benchmarks/augment_speed.py \\
         --shapes 32x32x3 64x64x3 --batch-size 64 --rounds 5 --steps 10
+    KERAS_BACKEND=tensorflow python benchmarks/augment_speed.py --nets resnet --dim 64 \\
+        --shapes 32x32x3 64x64x3 --batch-size 32 --rounds 3 --steps 5 \\
+        --policies color,translation,cutout
 """
 
 import argparse
@@ -36,6 +40,7 @@ def parse_args(argv=None):
     parser.add_argument("--policies", nargs="+", default=list(POLICIES))
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--nets", choices=("dcgan", "resnet"), default="dcgan")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10, help="train steps per round (n_critic 5)")
     parser.add_argument("--threads", type=int, default=0, help="TF intra-op threads (0: TF's)")
@@ -60,9 +65,15 @@ def main(argv=None):
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     from keras_wgan import WGANGP
-    from keras_wgan.architectures import build_critic, build_generator
+    from keras_wgan import architectures
 
-    print(f"backend {keras.backend.backend()}, batch {args.batch_size}, DCGAN nets at dim "
+    if args.nets == "resnet":
+        build_generator = architectures.build_resnet_generator
+        build_critic = architectures.build_resnet_critic
+    else:
+        build_generator, build_critic = architectures.build_generator, architectures.build_critic
+
+    print(f"backend {keras.backend.backend()}, batch {args.batch_size}, {args.nets} nets at dim "
           f"{args.dim}, {args.steps} steps x {args.rounds} rounds, "
           f"{os.cpu_count()} CPUs visible, threads {args.threads or 'default'}")
     print("| image | augment | ms / train step (median) | vs none |")
