@@ -51,6 +51,8 @@ def parse_args(argv=None):
                    help="comma-separated cells to run, as arch/augment/subset "
                         "(e.g. resnet/off/full); default all eight")
     p.add_argument("--smoke", action="store_true", help="a few CPU seconds a cell")
+    p.add_argument("--panel-only", action="store_true",
+                   help="redraw OUT/panel.png and the table from OUT/results.json")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -155,6 +157,31 @@ def nearest_real_distance(images, train_images):
     return float(np.sqrt(np.maximum(d2.min(1), 0) / g.shape[1]).mean())
 
 
+def panel(results, path, tiles=4):
+    """One picture of every cell: the first ``tiles`` x ``tiles`` samples of its grid, the
+    cells of a subset in one row, captioned (for the README)."""
+    from PIL import Image, ImageDraw
+
+    from keras_wgan.images import SEPARATOR
+
+    side = tiles * (64 + SEPARATOR) - SEPARATOR
+    caption, gap = 14, 8
+    rows = [s for s in SUBSETS if any(r["subset"] == s for r in results)]
+    columns = [(a, g) for a in ARCHS for g in AUGMENTS]
+    picture = Image.new("RGB", (len(columns) * (side + gap) - gap,
+                                len(rows) * (side + caption + gap) - gap), "white")
+    draw = ImageDraw.Draw(picture)
+    for r in results:
+        x = columns.index((r["arch"], r["augment"])) * (side + gap)
+        y = rows.index(r["subset"]) * (side + caption + gap)
+        with Image.open(r["grid"]) as grid:
+            picture.paste(grid.convert("RGB").crop((0, 0, side, side)), (x, y + caption))
+        draw.text((x, y), f"{r['arch']} {'aug' if r['augment'] != 'off' else 'plain'} "
+                          f"{r['subset']}: fd {r['fd']:.2f}", fill="black")
+    picture.save(path)
+    return path
+
+
 def print_table(results):
     print(f"\n{'cell':<24}{'images':>7}{'G upd':>7}{'cpu s':>7}{'fd':>9}{'kd':>8}"
           f"{'is':>6}{'modes':>7}{'near':>6}")
@@ -172,6 +199,12 @@ def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     full, subset = prepare_folders(args.icons, args.out)
+    if args.panel_only:
+        with open(os.path.join(args.out, "results.json")) as f:
+            results = json.load(f)
+        print_table(results)
+        print(f"Panel: {panel(results, os.path.join(args.out, 'panel.png'))}")
+        return 0
     if args.child:
         cell = tuple(json.loads(args.child))
         print(json.dumps(run_cell(args, cell, full, subset)), flush=True)
@@ -199,6 +232,8 @@ def main(argv=None):
         with open(os.path.join(args.out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
     print_table(results)
+    if results:
+        print(f"Panel: {panel(results, os.path.join(args.out, 'panel.png'))}")
     return 0
 
 
