@@ -358,6 +358,7 @@ def test_augmentation_under_mixed_bfloat16():
     assert logs["gradient_penalty"] > 0
 
 
+@pytest.mark.processes
 def test_importing_augment_before_keras_works():
     """keras' import hook loads the models (which use augment) while augment is loading."""
     import subprocess

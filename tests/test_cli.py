@@ -389,6 +389,7 @@ def test_help_and_version(capsys):
     assert code == 0 and out.startswith("keras-wgan ")
 
 
+@pytest.mark.processes
 def test_commands_print_their_own_lines_only(tmp_path):
     """No TensorFlow / CUDA start-up lines before a command's output (also in the
     --backend child, which loads PyTorch first), unless the user sets the log level."""
@@ -415,6 +416,7 @@ def test_the_start_up_filter_drops_known_lines_and_passes_the_rest(capfd):
     assert capfd.readouterr().err == "E0000 real trouble\n"
 
 
+@pytest.mark.processes
 def test_python_dash_m_help():
     result = subprocess.run(
         [sys.executable, "-m", "keras_wgan", "--help"],
@@ -490,6 +492,7 @@ def test_distribute_mirrored_trains_on_two_jax_devices_and_resumes_on_one(tmp_pa
     assert int(gan.generator_optimizer.iterations) == 2
 
 
+@pytest.mark.processes
 def test_distribute_refuses_what_it_cannot_do(capfd, idx_dir, tmp_path):
     train = ["train", "--dataset", "fashion_mnist", "--data-dir", idx_dir, "--out",
              str(tmp_path / "run"), *TINY, "--epochs", "1", "--distribute", "mirrored"]

@@ -35,6 +35,7 @@ def test_old_import_path_still_works_and_names_the_new_one():
             metrics.no_such_name  # noqa: B018
 
 
+@pytest.mark.processes
 def test_deprecation_is_shown_to_a_plain_script_by_default():
     # Python shows DeprecationWarning by default only when it is attributed to __main__:
     # the warning must point at the user's import line, not at the shim.

@@ -272,6 +272,7 @@ def test_save_load_resume_round_trip(tmp_path, noise, cls, kwargs):
     assert int(restored.pending_critic_updates) == 0
 
 
+@pytest.mark.processes
 def test_saved_model_loads_in_a_fresh_process_after_importing_keras_wgan(tmp_path, noise):
     # A process that only imports keras_wgan (like `keras-wgan sample` / `evaluate`)
     # must find its classes when loading.

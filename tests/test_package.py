@@ -58,6 +58,7 @@ def test_help_and_argument_errors_load_no_framework_and_print_nothing_else(argv,
     assert report["err" if stream == "out" else "out"] == ""
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("imports", ["import keras_wgan\nimport keras",
                                      "import keras\nimport keras_wgan"])
 def test_import_keras_wgan_is_enough_to_load_a_saved_model(tmp_path, imports):
