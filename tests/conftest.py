@@ -10,10 +10,11 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# The tests' nets are tiny: on a CPU, XLA's optimisation passes cost far more than they
-# save (a first model build 12 s -> 2 s, a first fit 21 s -> 6 s, measured on 2 cores).
-# Set in the environment, so the JAX processes the tests start inherit it too.
-os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+# XLA's and Grappler's optimisation passes off in every test process, set before any
+# framework import (graph_settings.py says why and how to turn them back on).
+from graph_settings import apply_test_graph_settings, set_test_environment  # noqa: E402
+
+set_test_environment()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -22,13 +23,9 @@ from testing import LATENT_DIM  # noqa: E402
 
 BACKEND = keras.backend.backend()
 
-if BACKEND == "tensorflow":
-    # The same for TensorFlow's graph optimiser (Grappler) in this process: the first fit
-    # of a tiny model 30-40% faster. It rewrites graphs for speed, not meaning; the tests
-    # that start processes of their own (CLI runs, workers) keep TensorFlow's default.
-    import tensorflow as tf
 
-    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+apply_test_graph_settings()
+
 
 if BACKEND == "jax":
     # Many tests jit the same tiny train step: compile each distinct program once per

@@ -46,6 +46,9 @@ def learning_rates(gan):
 
 
 def main():
+    from graph_settings import apply_test_graph_settings
+
+    apply_test_graph_settings()  # as in the pytest process that compares with us
     import keras
 
     backend = keras.backend.backend()

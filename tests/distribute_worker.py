@@ -162,6 +162,9 @@ def two_replica_scope(backend):
 
 
 def main():
+    from graph_settings import apply_test_graph_settings
+
+    apply_test_graph_settings()  # as in the pytest process that compares with us
     import contextlib
 
     import keras

@@ -44,4 +44,7 @@ else:
 
     checkpoints.TrainingCheckpoint.on_train_batch_end = on_train_batch_end
 
+from graph_settings import apply_test_graph_settings  # noqa: E402
+
+apply_test_graph_settings()  # as the pytest process that resumes this run
 sys.exit(cli.main(argv))

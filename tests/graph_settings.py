@@ -1,0 +1,30 @@
+"""The graph optimisers of every test process: the pytest process and the workers it starts.
+
+The tests' nets are tiny, so on a CPU the optimisers' passes cost more than they save:
+XLA's (JAX) made a first model build 12 s instead of 2 s and a first fit 21 s instead of
+6 s; TensorFlow's Grappler makes a first fit 30-40% slower (measured on 2 cores). Both
+rewrite programs for speed, not meaning, but they do reorder float arithmetic, so every
+process of one test must run with the same setting: an exact resume across processes
+would otherwise differ by rounding. Hence one switch, in the environment the workers
+inherit: ``KERAS_WGAN_TESTS_OPTIMISERS=on`` keeps the frameworks' defaults.
+"""
+
+import os
+
+ENV = "KERAS_WGAN_TESTS_OPTIMISERS"
+
+
+def set_test_environment():
+    """Before any framework import: JAX reads its setting from the environment."""
+    os.environ.setdefault(ENV, "off")
+    if os.environ[ENV] == "off":
+        os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+
+
+def apply_test_graph_settings():
+    """After TensorFlow can be imported: Grappler off unless the switch says on."""
+    set_test_environment()
+    if os.environ[ENV] == "off":
+        import tensorflow as tf
+
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
