@@ -268,6 +268,26 @@ def host_sync_ops(train_step, shape=IMAGE_SHAPE):
     return sorted(types & HOST_SYNC_OP_TYPES)
 
 
+def critic_loss(critic, real, fake, gp):
+    """The critic's loss as the original experiment writes it, stock TensorFlow: mean
+    D(fake) - mean D(real), plus (WGAN-GP) 10 x the penalty at random interpolates.
+    Called inside the caller's GradientTape."""
+    import tensorflow as tf
+
+    real_scores = critic(real, training=True)
+    loss = tf.reduce_mean(critic(fake, training=True)) - tf.reduce_mean(real_scores)
+    if gp:
+        alpha = tf.random.uniform((BATCH, 1, 1, 1))
+        mixed = alpha * real + (1.0 - alpha) * fake
+        with tf.GradientTape() as inner:
+            inner.watch(mixed)
+            mixed_scores = critic(mixed, training=True)
+        grads = inner.gradient(mixed_scores, mixed)
+        norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
+        loss += 10.0 * tf.reduce_mean(tf.square(norms - 1.0))
+    return loss
+
+
 def run_reference(spec, lockstep):
     """One tf.function per generator update: n_critic critic updates + 1 generator update."""
     import numpy as np
@@ -296,18 +316,7 @@ def run_reference(spec, lockstep):
     def critic_update(real):
         fake = generator(tf.random.normal((BATCH, LATENT)), training=True)
         with tf.GradientTape() as tape:
-            real_scores = critic(real, training=True)
-            fake_scores = critic(fake, training=True)
-            loss = tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores)
-            if gp:
-                alpha = tf.random.uniform((BATCH, 1, 1, 1))
-                mixed = alpha * real + (1.0 - alpha) * fake
-                with tf.GradientTape() as inner:
-                    inner.watch(mixed)
-                    mixed_scores = critic(mixed, training=True)
-                grads = inner.gradient(mixed_scores, mixed)
-                norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
-                loss += 10.0 * tf.reduce_mean(tf.square(norms - 1.0))
+            loss = critic_loss(critic, real, fake, gp)
         critic_opt.apply(tape.gradient(loss, c_vars), c_vars)
         if not gp:
             for variable in c_vars:
@@ -391,18 +400,7 @@ def run_original(spec, lockstep):
         z = rng.standard_normal((BATCH, LATENT)).astype("float32")
         fake = generator.predict(z, verbose=0)
         with tf.GradientTape() as tape:
-            real_scores = critic(real, training=True)
-            fake_scores = critic(fake, training=True)
-            loss = tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores)
-            if gp:
-                alpha = tf.random.uniform((BATCH, 1, 1, 1))
-                mixed = alpha * real + (1.0 - alpha) * fake
-                with tf.GradientTape() as inner:
-                    inner.watch(mixed)
-                    mixed_scores = critic(mixed, training=True)
-                grads = inner.gradient(mixed_scores, mixed)
-                norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
-                loss += 10.0 * tf.reduce_mean(tf.square(norms - 1.0))
+            loss = critic_loss(critic, real, fake, gp)
         variables = critic.trainable_variables
         critic_opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
         if not gp:  # the original clips every critic weight (BN statistics included)

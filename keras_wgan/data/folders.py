@@ -268,10 +268,8 @@ def folder_split_arrays(directory, split, image_size, channels, load):
     check_split(split, {"train", "test"}, f"image folder {directory!r}")
     labelled = folder_is_labelled(directory)
     has_splits = all(os.path.isdir(os.path.join(directory, s)) for s in ("train", "test"))
-    read = split if has_splits else "train"
-    count = len(_list_image_files(os.path.join(directory, read) if has_splits else directory))
-    batches = load(directory, split=read, image_size=image_size, channels=channels,
-                   batch_size=min(1024, max(count, 1)), shuffle=False, drop_remainder=False,
+    batches = load(directory, split=split if has_splits else "train", image_size=image_size,
+                   channels=channels, batch_size=1024, shuffle=False, drop_remainder=False,
                    labels=labelled, cache=False)
     images, labels = [], []
     for batch in batches:
@@ -286,4 +284,3 @@ def folder_split_arrays(directory, split, image_size, channels, load):
         images = images[keep]
         labels = labels[keep] if labelled else None
     return images, labels
-
