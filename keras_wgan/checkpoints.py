@@ -199,6 +199,11 @@ class TrainingCheckpoint(AtomicModelCheckpoint):
         """Save after the current step, then end ``fit`` (``model.stop_training``)."""
         self._stop_reason = reason
 
+    @property
+    def stop_requested(self):
+        """Whether a stop was asked for (and not yet carried out) or has ended ``fit``."""
+        return self._stop_reason is not None or self.stopped_by is not None
+
     # ------------------------------------------------------------- callbacks
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
@@ -427,7 +432,9 @@ def fit_resumable(model, make_dataset, *, epochs, steps_per_epoch, checkpoint, s
 def stop_on_signals(checkpoint, signals=("SIGINT", "SIGTERM")):
     """Within the block, the first of ``signals`` makes ``checkpoint`` save after the
     current step and stop ``fit``; a second SIGINT interrupts at once
-    (``KeyboardInterrupt``), leaving the last checkpoint on disk.
+    (``KeyboardInterrupt``), leaving the last checkpoint on disk. ``checkpoint`` is a
+    :class:`TrainingCheckpoint` or anything with its ``request_stop(reason)`` and
+    ``stop_requested`` (the CLI's agreement between processes).
 
     Only in the main thread (Python's rule for signal handlers); elsewhere it does
     nothing. The previous handlers come back on exit.
@@ -442,7 +449,7 @@ def stop_on_signals(checkpoint, signals=("SIGINT", "SIGTERM")):
 
     def handler(number, frame):
         name = signal.Signals(number).name
-        if checkpoint._stop_reason is not None or checkpoint.stopped_by is not None:
+        if checkpoint.stop_requested:
             if number == signal.SIGINT:
                 raise KeyboardInterrupt
             return

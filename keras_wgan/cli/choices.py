@@ -33,7 +33,7 @@ COLOUR_POLICY = "color,translation,cutout"
 GRAYSCALE_POLICY = "translation,cutout"
 OFF = "off"
 # What a run recorded before these settings existed was built with.
-LEGACY = {"arch": "dcgan", "augment": OFF, "image_size": 32}
+LEGACY = {"arch": "dcgan", "augment": OFF, "image_size": 32, "precision": "float32"}
 REFERENCE_IMAGE_SIZE = 32  # Fashion-MNIST at 32x32, the reference task
 DCGAN_MAX_SIZE = 32  # the DCGAN nets' three stages: made for 32x32
 

@@ -60,6 +60,7 @@ TRAIN_DEFAULTS = {
     "num_samples": 64,
     "distribute": "auto",
     "conditional": False,
+    "precision": "float32",
     "checkpoint_every": "2m",
     "skip_bad_files": False,
     "tensorboard": None,
@@ -67,7 +68,7 @@ TRAIN_DEFAULTS = {
 # Settings fixed by the saved model: --resume refuses to change them.
 MODEL_SETTINGS = (
     "model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "paper_optimizers",
-    "seed", "conditional", "arch", "augment",
+    "seed", "conditional", "arch", "augment", "precision",
 )
 # Settings that make the data stream: fixed while a checkpoint is inside an epoch.
 STREAM_SETTINGS = ("dataset", "data_dir", "batch_size", "steps_per_epoch", "skip_bad_files")

@@ -25,6 +25,7 @@ from keras_wgan.cli.common import (
     non_negative_int,
     positive_int,
 )
+from keras_wgan.cli.processes import MULTI_PROCESS
 from keras_wgan.cli.run_directory import (
     SKIPPED_FILE,
     flag as flag_of,
@@ -33,7 +34,11 @@ from keras_wgan.cli.run_directory import (
     RunDirectory,
 )
 
-DISTRIBUTE = ("auto", "none", "mirrored")
+DISTRIBUTE = ("auto", "none", "mirrored", MULTI_PROCESS)
+# Flags of one launch of a multi-process run: not settings of the run (a resume may use
+# other machines), so not in config.json.
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+LAUNCH_FLAGS = ("coordinator", "num_processes", "process_id")
 # --tensorboard: the per-step scalars are means over this many steps.
 TENSORBOARD_EVERY_N_STEPS = 10
 
@@ -161,12 +166,27 @@ def add_parser(subparsers):
     p.add_argument("--distribute", choices=DISTRIBUTE, default=None,
                    help="data-parallel training: mirrored = every visible GPU (TensorFlow's "
                         "MirroredStrategy, or keras.distribution.DataParallel on JAX), none = "
-                        "one device, auto = mirrored when there are several GPUs; default auto. "
-                        "The batch size is the global batch")
+                        "one device, auto = mirrored when there are several GPUs, "
+                        f"{MULTI_PROCESS} = several machines (JAX; every machine runs the same "
+                        "command with its own --process-id; process 0 writes --out); default "
+                        "auto. The batch size is the global batch")
+    p.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                   help=f"--distribute {MULTI_PROCESS}: process 0's machine and a free port "
+                        "(the next port is used too); default: KERAS_DISTRIBUTION_JOB_ADDRESSES")
+    p.add_argument("--num-processes", type=positive_int, default=None,
+                   help=f"--distribute {MULTI_PROCESS}: how many processes (machines) in all; "
+                        "default: KERAS_DISTRIBUTION_NUM_PROCESSES")
+    p.add_argument("--process-id", type=non_negative_int, default=None,
+                   help=f"--distribute {MULTI_PROCESS}: this process's number, 0 (the owner "
+                        "of --out) to N-1; default: KERAS_DISTRIBUTION_PROCESS_ID")
     p.add_argument("--conditional", action="store_const", const=True, default=None,
                    help="class-conditional nets trained on the dataset's labels (TFDS label "
                         "feature, IDX labels file, class sub-folders, .npz 'y'); sample a "
                         "class with `sample --label NAME`")
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="Keras dtype policy of the nets: mixed_bfloat16 / mixed_float16 compute "
+                        "in 16 bits with float32 weights, losses and penalty (see the README's "
+                        f"Mixed precision); saved with the model; default {d['precision']}")
     p.add_argument("--out", default=None,
                    help="run directory; default runs/MODEL-DATASET")
     p.add_argument("--checkpoint-every", type=_checkpoint_every, default=None,
@@ -275,6 +295,17 @@ def _build_gan(settings, image_shape, class_names=None):
     keras.utils.set_random_seed(settings["seed"])  # the nets' initial weights
     cls = WGAN if settings["model"] == "wgan" else WGANGP
     augment = settings.get("augment", choices.OFF)
+    # The nets take the policy when built (and keep it in the saved file); the process's
+    # own global policy is left as it was.
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(settings.get("precision") or "float32")
+    try:
+        return _preset_gan(cls, settings, image_shape, augment, class_names)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _preset_gan(cls, settings, image_shape, augment, class_names):
     return cls.from_preset(
         TRAIN_PRESET,
         nets=settings.get("arch") or "dcgan",
@@ -333,7 +364,26 @@ def _gpu_count(backend):
 def run_train(args):
     """Train (or, with --resume, continue) a run; see the module docstring for the files."""
     given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
+    if given.get("distribute") == MULTI_PROCESS:
+        return _run_multi_process(args, given)
+    for name in LAUNCH_FLAGS:
+        if getattr(args, name, None) is not None:
+            raise CliError(f"{flag_of(name)} belongs to --distribute {MULTI_PROCESS}: add "
+                           f"that flag, or drop {flag_of(name)} to train on this machine.")
     run, settings = RunDirectory.for_flags(given, args.out, args.resume, args.restart)
+    if settings["distribute"] == MULTI_PROCESS:  # recorded; this launch is one machine
+        print(f"{run.path} was trained with --distribute {MULTI_PROCESS}; continuing on "
+              f"this machine alone (add --distribute {MULTI_PROCESS} and its flags to use "
+              "several).", flush=True)
+        settings["distribute"] = "auto"
+    _check_tensorboard(settings)
+    scope, replicas = _distribution_scope(settings["distribute"])
+    _check_batch_size(settings, replicas)
+    with scope:
+        return _train(args, run, settings, replicas)
+
+
+def _check_tensorboard(settings):
     if settings["tensorboard"] is not None:
         from keras_wgan.callbacks.tensorboard import require_tensorboard
 
@@ -341,32 +391,89 @@ def run_train(args):
             require_tensorboard("--tensorboard")
         except ImportError as error:
             raise CliError(str(error)) from None
-    scope, replicas = _distribution_scope(settings["distribute"])
+
+
+def _check_batch_size(settings, replicas):
     if settings["batch_size"] % replicas:
         raise CliError(
             f"--batch-size {settings['batch_size']} (the global batch) must be a multiple of "
             f"the {replicas} replicas of --distribute {settings['distribute']}."
         )
-    with scope:
-        return _train(args, run, settings, replicas)
 
 
-def _train(args, run, settings, replicas):
+def _run_multi_process(args, given):
+    """Every machine's ``train --distribute multi-process``: agree over the control link,
+    join JAX's runtime, then train as one data-parallel model (see ``cli/processes``)."""
+    import keras
+
+    from keras_wgan.cli import processes
+
+    backend = keras.backend.backend()
+    if backend != "jax":
+        raise CliError(
+            f"--distribute {MULTI_PROCESS} runs on JAX's multi-process runtime, not "
+            f"{backend}: add --backend jax (on every machine), e.g. {PROG} train --backend "
+            f"jax --distribute {MULTI_PROCESS} --coordinator 10.0.0.1:1234 --num-processes 2 "
+            "--process-id 0"
+        )
+    launch = processes.Launch.from_flags(args.coordinator, args.num_processes,
+                                         args.process_id)
+    command = {flag_of(k): v for k, v in given.items()}
+    command.update({"--resume": args.resume, "--restart": args.restart, "--out": args.out,
+                    "--coordinator": launch.coordinator,
+                    "--num-processes": launch.num_processes})
+    hello = {"process_id": launch.process_id, "command": command,
+             "versions": processes.versions()}
+    with processes.ControlLink.open(launch) as link:
+        if launch.is_owner:
+            run, settings = RunDirectory.for_flags(given, args.out, args.resume, args.restart)
+            _check_tensorboard(settings)
+            resume_from = b""
+            if args.resume and run.has_checkpoint():
+                with open(run.model_path, "rb") as f:
+                    resume_from = f.read()
+            link.agree(hello, settings, resume_from)
+        else:
+            settings, resume_from = link.join(hello)
+            run = RunDirectory(settings["out"])
+        distribution = processes.start_runtime(launch)
+        link.runtime_started = True
+        import jax
+
+        # Every process draws the same values wherever Keras draws from its global seed
+        # (a loaded model's variables start from their initializers before their values
+        # load, and a distributed variable must start equal on every process).
+        keras.utils.set_random_seed(settings["seed"])
+        replicas = jax.device_count()
+        _check_batch_size(settings, replicas)
+        team = processes.Team(launch, link, resume_from)
+        with distribution.scope():
+            code = _train(args, run, settings, replicas, team)
+        if not link.clean_end:  # stopped alone (a second Ctrl-C, a full disk, ...)
+            link.abandon(code)
+        return code
+
+
+def _train(args, run, settings, replicas, team=None):
+    """Train on this process; ``team`` (a ``processes.Team``) when it is one of several,
+    of which only process 0 writes into ``run``."""
     import keras
 
     from keras_wgan import __version__
-    from keras_wgan.checkpoints import TrainingCheckpoint, TrainingState
+    from keras_wgan.checkpoints import TrainingState
 
     backend = keras.backend.backend()
+    owner = team is None or team.is_owner
     gan, state = None, TrainingState()
-    if args.resume and run.has_checkpoint():
-        gan, state = run.load_checkpoint()
+    source = run if owner else team.received_run()
+    if args.resume and source is not None and source.has_checkpoint():
+        gan, state = source.load_checkpoint()
         run.check_can_continue(settings, state, backend)
-    elif args.resume:
+    elif args.resume and owner:
         print(f"{run.path} has no {os.path.basename(run.model_path)} yet: starting it at "
               "step 0 with its recorded settings.", flush=True)
 
-    _choose_from_the_data(settings)
+    _choose_from_the_data(settings, say=owner)
     # The data stream is a function of the settings alone (seeded shuffling), so a
     # resumed run skips the batches it used and sees the ones it would have seen.
     skipped = []
@@ -389,17 +496,16 @@ def _train(args, run, settings, replicas):
     def make_dataset():  # the first call hands out the dataset built above, unused
         return (fresh.pop() if fresh else _seeded_data(settings)).repeat()
 
-    run.prepare(restart=args.restart)
-    run.record(settings, version=__version__, backend=backend, replicas=replicas,
-               class_names=class_names)
-    if skipped:
-        run.record_skipped(skipped)
-        print(f"The {len(skipped)} skipped files are listed in {run.skipped_path}.",
-              file=sys.stderr)
-    every_steps, every_minutes = _checkpoint_frequency(settings["checkpoint_every"])
-    checkpoint = TrainingCheckpoint(run.model_path, every_n_steps=every_steps,
-                                    every_n_minutes=every_minutes)
-    if not run.has_checkpoint():
+    if owner:
+        run.prepare(restart=args.restart)
+        run.record(settings, version=__version__, backend=backend, replicas=replicas,
+                   class_names=class_names)
+        if skipped:
+            run.record_skipped(skipped)
+            print(f"The {len(skipped)} skipped files are listed in {run.skipped_path}.",
+                  file=sys.stderr)
+    checkpoint = _checkpoint(run, settings, team)
+    if owner and not run.has_checkpoint():
         # Step 0 on disk before training: a full or read-only disk shows now, and a
         # kill before the first checkpoint resumes from these very weights.
         checkpoint.set_model(gan)
@@ -408,32 +514,62 @@ def _train(args, run, settings, replicas):
         except OSError as error:
             raise CliError(f"cannot write {run.model_path}: "
                            f"{error.strerror or error}.") from None
-    callbacks = _callbacks(run, settings)
+    callbacks = _callbacks(run, settings) if owner else {}
     what = "Continuing" if args.resume else "Training"
     where = f" from {state.describe()}" if args.resume and state.global_step else ""
+    who = "" if team is None else f"Process {team.launch.process_id} of " \
+        f"{team.launch.num_processes}: "
     print(
-        f"{what} {settings['model']} on {settings['dataset']} {image_shape}{where}: epochs "
-        f"{state.epoch + 1}..{settings['epochs']}, {steps} steps of "
+        f"{who}{what} {settings['model']} on {settings['dataset']} {image_shape}{where}: "
+        f"epochs {state.epoch + 1}..{settings['epochs']}, {steps} steps of "
         f"{settings['batch_size']} per epoch, checkpoints every "
-        f"{settings['checkpoint_every']}, run directory {run.path}",
+        f"{settings['checkpoint_every']}, run directory {run.path}"
+        f"{'' if owner else ' (written by process 0)'}",
         flush=True,
     )
+    if team is not None:
+        team.watch(checkpoint, run, _resume_command(run, settings["epochs"], backend, team),
+                   alone=run.resume_command(settings["epochs"], backend))
+        callbacks = {name: team.owner_only(callback) for name, callback in callbacks.items()}
     code = _fit(gan, make_dataset, run, settings, steps, state, checkpoint, callbacks,
-                args.verbose, backend)
+                args.verbose if owner else 0, backend, team)
     if code is None:
-        _print_summary(run, settings, callbacks, backend)
+        if owner:
+            _print_summary(run, settings, callbacks, backend, team)
+        else:
+            print(f"Process {team.launch.process_id}: done; process 0 saved the run in "
+                  f"{run.path} on its machine.", flush=True)
         code = 0
     return code
 
 
-def _choose_from_the_data(settings):
+def _checkpoint(run, settings, team):
+    """The run's TrainingCheckpoint (on several processes: process 0's writes, the
+    others' follow the position without writing)."""
+    from keras_wgan.checkpoints import TrainingCheckpoint
+
+    every_steps, every_minutes = _checkpoint_frequency(settings["checkpoint_every"])
+    kwargs = dict(every_n_steps=every_steps, every_n_minutes=every_minutes)
+    if team is None:
+        return TrainingCheckpoint(run.model_path, **kwargs)
+    return team.checkpoint(run.model_path, **kwargs)
+
+
+def _resume_command(run, epochs, backend, team=None):
+    command = run.resume_command(epochs, backend)
+    if team is None:
+        return command
+    return command + team.launch.flags() + team.launch.resume_note()
+
+
+def _choose_from_the_data(settings, say=True):
     """Fill in (and say) the settings left to the data: --arch, --image-size, --augment."""
     facts = None
     if any(settings[key] is None for key in ("arch", "image_size", "augment")):
         facts = choices.folder_facts(settings["dataset"])
     chosen, reasons = choices.choose(settings, facts)
     settings.update(chosen)
-    if chosen:
+    if chosen and say:
         said = "; ".join(f"{flag_of(key)} {chosen[key]} ({reasons[key]})" for key in chosen)
         print(f"From the data: {said}.", flush=True)
     arch, size = settings["arch"], settings["image_size"]
@@ -477,26 +613,32 @@ def _callbacks(run, settings):
 
 
 def _fit(gan, make_dataset, run, settings, steps, state, checkpoint, callbacks, verbose,
-         backend):
+         backend, team=None):
     """Fit to the target; None when done, else the exit code after saying what is kept
     and the command that continues."""
     from keras_wgan.checkpoints import TrainingDiverged, fit_resumable, stop_on_signals
 
-    resume = run.resume_command(settings["epochs"], backend)
+    resume = _resume_command(run, settings["epochs"], backend, team)
+    agreement = [] if team is None else [team.agreement.callback]
     try:
-        with stop_on_signals(checkpoint):
+        with stop_on_signals(checkpoint if team is None else team.agreement):
             fit_resumable(
                 gan, make_dataset, epochs=settings["epochs"], steps_per_epoch=steps,
                 checkpoint=checkpoint, state=state,
-                callbacks=list(callbacks.values()) + [checkpoint],  # the checkpoint last
+                # the stop agreement before the checkpoint, the checkpoint last
+                callbacks=list(callbacks.values()) + agreement + [checkpoint],
                 shuffle=False,  # load_dataset shuffles; Keras cannot shuffle a tf.data input
                 verbose=verbose,
             )
+        if team is not None:  # at the target, or at the agreed stop: with the others
+            team.link.clean_end = True
     except KeyboardInterrupt:
         print(f"\nInterrupted. {run.model_path} holds {run.position()}; continue with:\n"
               f"  {resume}", file=sys.stderr)
         return 130
     except TrainingDiverged as error:
+        if team is not None:  # every process sees the same losses: all stop here
+            team.link.clean_end = True
         print(f"{PROG} train: error: {error} Resuming is exact, so the same settings "
               "would diverge at the same step again; start over at the papers' lower "
               f"rates (the old files move into previous-N/):\n  {PROG} train --restart "
@@ -507,15 +649,21 @@ def _fit(gan, make_dataset, run, settings, steps, state, checkpoint, callbacks, 
               f"{run.model_path} still holds {run.position()}; free space or fix "
               f"the directory, then continue with:\n  {resume}", file=sys.stderr)
         return 1
+    except Exception as error:
+        if team is not None:  # a failed collective: a lost process, which the link names
+            team.await_verdict(error)
+        raise
     if checkpoint.stopped_by is not None and checkpoint.state.epoch < settings["epochs"]:
-        signum = getattr(signal, checkpoint.stopped_by, signal.SIGINT)
-        print(f"\nStopped by {checkpoint.stopped_by}. {run.model_path} holds "
+        signum = getattr(signal, checkpoint.stopped_by.split()[0], signal.SIGINT)
+        holder = run.model_path if team is None or team.is_owner else \
+            f"process 0's {run.model_path}"
+        print(f"\nStopped by {checkpoint.stopped_by}. {holder} holds "
               f"{checkpoint.state.describe()}; continue with:\n  {resume}", file=sys.stderr)
         return 128 + int(signum)
     return None
 
 
-def _print_summary(run, settings, callbacks, backend):
+def _print_summary(run, settings, callbacks, backend, team=None):
     history, grids = callbacks["history"], callbacks["grids"]
     print(f"\nRun directory: {run.path}")
     print(f"  model      {run.model_path} ({run.position()})")
@@ -526,6 +674,6 @@ def _print_summary(run, settings, callbacks, backend):
     print(f"  config     {run.config_path}")
     if "tensorboard" in callbacks:
         print(f"  tensorboard tensorboard --logdir {settings['tensorboard']}")
-    print(f"Continue:    {run.resume_command(settings['epochs'] + 10, backend)}")
+    print(f"Continue:    {_resume_command(run, settings['epochs'] + 10, backend, team)}")
     print(f"Sample:      {PROG} sample {run.model_path} --n 64 --out "
           f"{os.path.join(run.path, 'grid.png')}")

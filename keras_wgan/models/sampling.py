@@ -75,7 +75,10 @@ class Sampler:
         for i in range(0, noise.shape[0], batch_size):
             rows = noise[i : i + batch_size]
             inputs = rows if labels is None else [rows, labels[i : i + batch_size]]
-            parts.append(ops.convert_to_numpy(self(inputs, training=False)))
+            # float32 whatever the policy: a mixed_bfloat16 generator's images are
+            # bfloat16, which numpy code (image files, metrics) does not take.
+            parts.append(ops.convert_to_numpy(ops.cast(self(inputs, training=False),
+                                                       "float32")))
         return np.concatenate(parts, axis=0)
 
     # ---------------------------------------------------------------- export

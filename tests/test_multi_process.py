@@ -1,0 +1,300 @@
+"""``keras-wgan train --distribute multi-process``: one run, two processes, one run directory.
+
+Every process here is a real ``python -m keras_wgan train`` on JAX, started as another
+machine would start it, with its own working folder and the same relative ``--out``: so
+"only process 0 writes" is checked by what each folder holds afterwards. The processes
+meet on a free local port (``--coordinator 127.0.0.1:PORT``, the control link on PORT+1),
+and every wait is bounded.
+
+A module fixture trains the reference run (one device) beside the same run on two
+processes; the other tests kill, stop, resume and refuse.
+"""
+
+import csv
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from keras_wgan.cli import processes
+
+pytestmark = pytest.mark.processes  # several Python processes per test
+
+STEPS = 40  # steps of the one epoch (20 generator updates at --n-critic 2)
+RUN = [
+    "train", "--dataset", None, "--batch-size", "4", "--dim", "4", "--latent-dim", "8",
+    "--image-size", "16", "--n-critic", "2", "--num-samples", "6", "--verbose", "0",
+    "--steps-per-epoch", str(STEPS), "--checkpoint-every", "2", "--conditional",
+    "--out", "run",
+]
+TIMEOUT_S = 240  # a whole run of these tiny nets takes well under a minute
+
+
+def free_port_pair():
+    """A port P with P+1 free too (JAX's coordinator and the control link)."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+        return port
+    raise RuntimeError("no two free consecutive ports")
+
+
+def write_labelled_idx(directory, count=48, classes=3):
+    os.makedirs(directory, exist_ok=True)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)
+    labels = (np.arange(count) % classes).astype(np.uint8)
+    with open(os.path.join(directory, "train-images-idx3-ubyte"), "wb") as f:
+        f.write(struct.pack(">BBBB", 0, 0, 8, 3) + struct.pack(">III", *images.shape)
+                + images.tobytes())
+    with open(os.path.join(directory, "train-labels-idx1-ubyte"), "wb") as f:
+        f.write(struct.pack(">BBBB", 0, 0, 8, 1) + struct.pack(">I", count) + labels.tobytes())
+    return str(directory)
+
+
+def multi(port, process_id, count=2):
+    return ["--distribute", "multi-process", "--coordinator", f"127.0.0.1:{port}",
+            "--num-processes", str(count), "--process-id", str(process_id)]
+
+
+def start(folder, argv, backend="jax"):
+    """``python -m keras_wgan ARGV`` in ``folder``, output to ``folder``/log.txt."""
+    os.makedirs(folder, exist_ok=True)
+    log = open(os.path.join(folder, "log.txt"), "w")
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    return subprocess.Popen([sys.executable, "-m", "keras_wgan", *argv], cwd=folder, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def finish(process, folder, timeout=TIMEOUT_S):
+    try:
+        process.wait(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return process.returncode, read(os.path.join(folder, "log.txt"))
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def rows(run_dir):
+    with open(os.path.join(run_dir, "history_batches.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def losses(table, names=("critic_loss", "generator_loss", "gradient_penalty")):
+    return {name: np.array([float(r[name]) if r[name] else np.nan for r in table])
+            for name in names}
+
+
+def counts(run_dir):
+    with open(os.path.join(run_dir, "model.state.json")) as f:
+        state = json.load(f)
+    return state["global_step"], state["optimizer_iterations"], state["epochs"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_labelled_idx(tmp_path_factory.mktemp("idx"))
+
+
+def argv(data, *extra):
+    return [data if a is None else a for a in RUN] + list(extra)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory, data):
+    """The reference run on one device, and the same run on two processes."""
+    root = tmp_path_factory.mktemp("pair")
+    port = free_port_pair()
+    folders = {name: str(root / name) for name in ("one", "p0", "p1")}
+    running = {
+        "one": start(folders["one"], argv(data, "--epochs", "1", "--distribute", "none")),
+        "p0": start(folders["p0"], argv(data, "--epochs", "1", *multi(port, 0))),
+        "p1": start(folders["p1"], argv(data, "--epochs", "1", *multi(port, 1))),
+    }
+    results = {name: finish(process, folders[name]) for name, process in running.items()}
+    for name, (code, log) in results.items():
+        assert code == 0, f"{name}:\n{log[-4000:]}"
+    return folders, {name: log for name, (_, log) in results.items()}
+
+
+def test_two_processes_end_with_the_one_device_counts_and_losses(pair):
+    folders, _ = pair
+    one, two = (os.path.join(folders[name], "run") for name in ("one", "p0"))
+    assert counts(two) == counts(one) == (STEPS, STEPS, 1)
+    a, b = rows(one), rows(two)
+    assert [(r["epoch"], r["step"]) for r in b] == [(r["epoch"], r["step"]) for r in a]
+    # The first steps, before float32 rounding (the all-reduce adds the two halves'
+    # gradients in another order than one device) has grown: the same numbers.
+    first, second = losses(a[:8]), losses(b[:8])
+    for name in first:
+        np.testing.assert_allclose(second[name], first[name], rtol=1e-4, atol=1e-5,
+                                   err_msg=name)
+    import keras
+
+    from keras_wgan import WGANGP  # noqa: F401 - registers the class for loading
+
+    model = keras.models.load_model(os.path.join(two, "model.keras"))
+    assert model.conditional and model.num_classes == 3
+    assert model.generator_optimizer.iterations.numpy() == STEPS // 2
+
+
+def test_only_process_0_writes_and_every_process_says_its_part(pair):
+    folders, logs = pair
+    assert os.listdir(folders["p1"]) == ["log.txt"]  # no run/ folder at all
+    written = sorted(os.listdir(os.path.join(folders["p0"], "run")))
+    assert written == sorted(os.listdir(os.path.join(folders["one"], "run")))
+    assert "Process 0 of 2: Training wgan-gp" in logs["p0"]
+    assert "Process 1 of 2: Training wgan-gp" in logs["p1"] and "(written by process 0)" \
+        in logs["p1"]
+    assert "Process 1: done; process 0 saved the run" in logs["p1"]
+    config = json.loads(read(os.path.join(folders["p0"], "run", "config.json")))
+    assert config["distribute"] == "multi-process" and config["replicas"] == 2
+    assert "coordinator" not in config and "process_id" not in config
+    assert "--distribute multi-process --coordinator 127.0.0.1:" in logs["p0"]  # Continue:
+    # The sample grids match one device's (the same weights to float tolerance).
+    from PIL import Image
+
+    grids = [np.asarray(Image.open(os.path.join(folders[name], "run", "samples",
+                                                "epoch_001.png")), dtype=float)
+             for name in ("one", "p0")]
+    assert np.abs(grids[0] - grids[1]).max() <= 8  # of 255
+
+
+def test_a_killed_process_stops_the_other_which_names_it_and_the_run_resumes_alone(
+        tmp_path, data, pair):
+    """Process 1 is killed mid-run (SIGKILL: no goodbye); process 0 must stop within the
+    stated bound, say which process it lost and how to resume; the run then resumes on
+    one machine without --distribute and ends with the uninterrupted run's counts."""
+    port = free_port_pair()
+    folders = {name: str(tmp_path / name) for name in ("p0", "p1")}
+    owner = start(folders["p0"], argv(data, "--epochs", "3", *multi(port, 0)))
+    other = start(folders["p1"], argv(data, "--epochs", "3", *multi(port, 1)))
+    state_file = os.path.join(folders["p0"], "run", "model.state.json")
+    deadline = time.monotonic() + TIMEOUT_S
+    try:
+        while time.monotonic() < deadline:  # wait for a checkpoint inside epoch 1
+            try:
+                step = json.loads(read(state_file)).get("global_step") or 0
+            except (OSError, ValueError):
+                step = 0
+            if step >= 4 or owner.poll() is not None:
+                break
+            time.sleep(0.02)
+        other.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        code, log = finish(owner, folders["p0"])
+        took = time.monotonic() - killed
+    finally:
+        for process in (owner, other):
+            if process.poll() is None:
+                process.kill()
+    assert code == processes.LOST_PEER_EXIT, log[-3000:]
+    # A killed process's connections close at once; SILENCE_LIMIT_S bounds a silent one.
+    assert took < processes.SILENCE_LIMIT_S, took
+    assert "error: lost process 1 of 2 (its control connection closed: killed or crashed)" \
+        in log
+    assert "keras-wgan train --resume --out run --epochs 3" in log
+    assert "or on this machine alone:" in log
+    steps_done = counts(os.path.join(folders["p0"], "run"))[0]
+    assert 0 < steps_done < STEPS, "the kill must land inside epoch 1"
+
+    # One machine, no --distribute: it finishes epoch 1 as the reference run did.
+    resumed = start(folders["p0"], ["train", "--resume", "--out", "run", "--epochs", "1"])
+    code, log = finish(resumed, folders["p0"])
+    assert code == 0, log[-3000:]
+    assert "was trained with --distribute multi-process; continuing on this machine alone" \
+        in log
+    run_dir = os.path.join(folders["p0"], "run")
+    reference = os.path.join(pair[0]["one"], "run")
+    assert counts(run_dir) == counts(reference) == (STEPS, STEPS, 1)
+    a, b = rows(reference), rows(run_dir)
+    assert [(r["epoch"], r["step"]) for r in b] == [(r["epoch"], r["step"]) for r in a]
+    first, second = losses(a), losses(b)
+    for name in first:  # the first steps ran on two processes: float tolerance
+        np.testing.assert_allclose(second[name], first[name], rtol=1e-4, atol=1e-5,
+                                   err_msg=name)
+
+
+def test_a_mixed_precision_run_resumes_on_two_processes_and_ctrl_c_on_process_0_stops_both(
+        tmp_path, data):
+    """Another process count and mixed precision: one device (TensorFlow, in a child)
+    trains a mixed_bfloat16 run and two JAX processes continue it (process 0 sends the
+    other the checkpoint: only process 0 needs the run directory). Ctrl-C on process 0
+    then saves and stops both after the same step."""
+    folders = {name: str(tmp_path / name) for name in ("p0", "p1")}
+    first = start(folders["p0"], argv(data, "--epochs", "1", "--steps-per-epoch", "4",
+                                      "--precision", "mixed_bfloat16"), backend="tensorflow")
+    code, log = finish(first, folders["p0"])
+    assert code == 0, log[-3000:]
+    port = free_port_pair()
+    again = ["train", "--resume", "--out", "run", "--epochs", "500"]
+    owner = start(folders["p0"], again + multi(port, 0))
+    other = start(folders["p1"], again + multi(port, 1))
+    state_file = os.path.join(folders["p0"], "run", "model.state.json")
+    deadline = time.monotonic() + TIMEOUT_S
+    try:
+        while time.monotonic() < deadline and owner.poll() is None:
+            if (json.loads(read(state_file)).get("global_step") or 0) >= 10:
+                break
+            time.sleep(0.05)
+        owner.send_signal(signal.SIGINT)
+        (code0, log0), (code1, log1) = finish(owner, folders["p0"]), finish(other,
+                                                                            folders["p1"])
+    finally:
+        for process in (owner, other):
+            if process.poll() is None:
+                process.kill()
+    assert code0 == 130, log0[-3000:]
+    assert code1 == 130, log1[-3000:]
+    assert "Process 1 of 2: Continuing wgan-gp" in log1
+    assert os.listdir(folders["p1"]) == ["log.txt"]
+    run_dir = os.path.join(folders["p0"], "run")
+    global_step, iterations, _ = counts(run_dir)
+    assert global_step == iterations > 10  # saved at the step both stopped after
+    # Both name the same saved position.
+    position = json.loads(read(state_file))
+    said = f"holds {position['step']} of 4 steps into epoch {position['epochs'] + 1}" \
+        if position["step"] else f"holds {position['epochs']} completed epoch(s)"
+    assert "Stopped by SIGINT." in log0 and said in log0, log0[-2000:]
+    assert "Stopped by SIGINT." in log1 and said in log1, log1[-2000:]
+    table = losses(rows(run_dir))
+    assert len(table["critic_loss"]) == global_step
+    assert np.isfinite(table["critic_loss"]).all()
+    import keras
+
+    from keras_wgan import WGANGP  # noqa: F401 - registers the class for loading
+
+    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    assert model.generator.layers[-1].dtype_policy.name == "mixed_bfloat16"
+
+
+def test_processes_with_different_commands_are_refused_naming_the_flag(tmp_path, data):
+    port = free_port_pair()
+    folders = {name: str(tmp_path / name) for name in ("p0", "p1")}
+    owner = start(folders["p0"], argv(data, "--epochs", "1", *multi(port, 0)))
+    other = start(folders["p1"], argv(data, "--epochs", "1", "--dim", "8", *multi(port, 1)))
+    (code0, log0), (code1, log1) = finish(owner, folders["p0"]), finish(other, folders["p1"])
+    message = ("process 1 runs with --dim 8 where process 0 runs with --dim 4: every "
+               "process runs the same command, only --process-id differs")
+    assert code0 == 2 and message in log0, log0[-2000:]
+    assert code1 == 2 and message in log1, log1[-2000:]
+    assert not os.path.exists(os.path.join(folders["p0"], "run"))  # nothing written
