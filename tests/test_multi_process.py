@@ -14,7 +14,6 @@ import csv
 import json
 import os
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import numpy as np
 import pytest
 
 from keras_wgan.cli import processes
+from testing import free_port_pair
 
 pytestmark = pytest.mark.processes  # several Python processes per test
 
@@ -35,21 +35,6 @@ RUN = [
     "--out", "run",
 ]
 TIMEOUT_S = 240  # a whole run of these tiny nets takes well under a minute
-
-
-def free_port_pair():
-    """A port P with P+1 free too (JAX's coordinator and the control link)."""
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = first.getsockname()[1]
-            with socket.socket() as second:
-                try:
-                    second.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-        return port
-    raise RuntimeError("no two free consecutive ports")
 
 
 def write_labelled_idx(directory, count=48, classes=3):

@@ -14,6 +14,7 @@ from testing.gan_test_case import (
     run_serialization_test,
 )
 from testing.gradients import weight_gradients
+from testing.ports import free_port_pair
 from testing.tiny import (
     IMAGE_SHAPE,
     CrashAt,
@@ -30,6 +31,7 @@ __all__ = [
     "IMAGE_SHAPE",
     "LATENT_DIM",
     "assert_weights_equal",
+    "free_port_pair",
     "image_dataset",
     "plain",
     "point_dataset",
