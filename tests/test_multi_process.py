@@ -37,9 +37,9 @@ RUN = [
 TIMEOUT_S = 240  # a whole run of these tiny nets takes well under a minute
 
 
-def write_labelled_idx(directory, count=48, classes=3):
+def write_labelled_idx(directory, count=48, classes=3, seed=0):
     os.makedirs(directory, exist_ok=True)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)
     labels = (np.arange(count) % classes).astype(np.uint8)
     with open(os.path.join(directory, "train-images-idx3-ubyte"), "wb") as f:
@@ -283,3 +283,20 @@ def test_processes_with_different_commands_are_refused_naming_the_flag(tmp_path,
     assert code0 == 2 and message in log0, log0[-2000:]
     assert code1 == 2 and message in log1, log1[-2000:]
     assert not os.path.exists(os.path.join(folders["p0"], "run"))  # nothing written
+
+
+def test_a_machine_whose_copy_of_the_data_differs_is_refused_on_every_process(tmp_path):
+    """Each machine reads its own copy of `--dataset ./idx`; process 1's holds other
+    images, which would silently train other batches: both processes refuse."""
+    port = free_port_pair()
+    folders = {name: str(tmp_path / name) for name in ("p0", "p1")}
+    write_labelled_idx(os.path.join(folders["p0"], "idx"))
+    write_labelled_idx(os.path.join(folders["p1"], "idx"), seed=1)
+    command = [a if a is not None else "./idx" for a in RUN] + ["--epochs", "1"]
+    owner = start(folders["p0"], command + multi(port, 0))
+    other = start(folders["p1"], command + multi(port, 1))
+    (code0, log0), (code1, log1) = finish(owner, folders["p0"]), finish(other, folders["p1"])
+    message = ("--dataset './idx' differs on process(es) 1 from process 0's (its batches "
+               "per epoch or its first batch): every machine must read the same data")
+    assert code0 == 2 and message in log0, log0[-2000:]
+    assert code1 == 2 and message in log1, log1[-2000:]

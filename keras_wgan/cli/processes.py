@@ -380,7 +380,8 @@ class ControlLink:
                 elif "bye" in message:
                     selector.unregister(connection.sock)
                 elif "error" in message:
-                    self._lost(connection.process_id, f"it stopped: {message['error']}")
+                    self._peer_stopped(connection.process_id, message["error"],
+                                       message.get("code", 1))
                 elif "stop" in message and self.on_stop_request is not None:
                     self.on_stop_request(message["stop"], connection.process_id)
             now = time.monotonic()
@@ -403,6 +404,16 @@ class ControlLink:
         sys.stdout.flush()
         os._exit(LOST_PEER_EXIT)
 
+    def _peer_stopped(self, process_id, text, code):
+        """Another process stopped with an error (a refusal: exit 2; a failure: 1):
+        say it, with how to resume once training has begun, and stop too."""
+        self.save_lock.acquire(timeout=60.0)
+        lines = self.describe_loss(process_id) if self.describe_loss else ""
+        print(f"\n{PROG} train: error: process {process_id} stopped: {text}.{lines}",
+              file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(code)
+
     def request_stop(self, reason):
         """Another process: ask process 0 to stop every process after the same step."""
         with contextlib.suppress(OSError):
@@ -410,24 +421,25 @@ class ControlLink:
 
     # ---- the end
     def _tell_peers_about(self, error):
+        """Send the others why this process stops: ``error`` (an exception or words)."""
         if self._told:
             return
         self._told = True
-        if isinstance(error, CliError):
+        code = 2 if isinstance(error, CliError) else 1
+        if isinstance(error, (CliError, str)):
             text = str(error)
         elif isinstance(error, (KeyboardInterrupt, SystemExit)):
-            text = f"process {self.launch.process_id} was interrupted"
+            text = "interrupted"
         else:
             text = f"{type(error).__name__}: {error}"
         for connection in list(self.peers.values()) or self._pending:
             with contextlib.suppress(OSError):
-                connection.send({"error": text})
+                connection.send({"error": text, "code": code})
 
     def abandon(self, code):
         """End this process alone (exit ``code``), telling the others first: JAX's
         runtime would otherwise wait for them at exit."""
-        self._tell_peers_about(CliError(f"process {self.launch.process_id} ended alone "
-                                        f"(exit code {code})"))
+        self._tell_peers_about(f"it ended alone (exit code {code})")
         self._closing = True
         sys.stdout.flush()
         sys.stderr.flush()
@@ -437,8 +449,7 @@ class ControlLink:
         """Say goodbye after an agreed end (a normal end is not a fault), or that this
         process stopped alone; then close the connections."""
         if not self.clean_end and self.runtime_started:
-            self._tell_peers_about(CliError(f"process {self.launch.process_id} stopped "
-                                            "before the run did; see its output"))
+            self._tell_peers_about("it ended before the run did; see its output")
         self._closing = True
         connections = list(self.peers.values()) or self._pending
         for connection in connections:
@@ -505,6 +516,9 @@ def peer_checkpoint(*args, **kwargs):
     from keras_wgan.checkpoints import TrainingCheckpoint
 
     class PeerCheckpoint(TrainingCheckpoint):
+        def _save_position(self):  # no weights to read: only the position is kept
+            self.save_state(self._current_state())
+
         def save_state(self, state):
             self._saved_epoch = state.epoch
             self._last_save_time = time.monotonic()
@@ -644,6 +658,28 @@ class Team:
             return (f" {kept}; when every machine is back, resume with:\n  {resume}{also}")
 
         self.link.describe_loss = describe_loss
+
+    def check_same_data(self, settings, dataset, steps):
+        """Refuse, on every process, data that differs from process 0's: its epoch
+        length, or a checksum of its first global batch (a different folder, file or
+        dataset version on one machine would otherwise train on other batches).
+        ``dataset`` is not iterated again: a second pass would be shuffled otherwise."""
+        import numpy as np
+        from jax.experimental import multihost_utils
+
+        first = next(iter(dataset.take(1)))
+        images = np.asarray(first[0] if isinstance(first, tuple) else first, np.float64)
+        mine = np.array([steps, images.sum(), np.square(images).sum()], np.float64)
+        every = np.asarray(multihost_utils.process_allgather(mine)).reshape(-1, 3)
+        differ = [pid for pid in range(len(every))
+                  if not np.allclose(every[pid], every[0], rtol=1e-6, atol=1e-6)]
+        if differ:
+            raise CliError(
+                f"--dataset {settings['dataset']!r} differs on process(es) "
+                f"{', '.join(map(str, differ))} from process 0's (its batches per epoch "
+                f"or its first batch): every machine must read the same data, a copy or a "
+                "shared folder with the same files, or the same TFDS name and version"
+            )
 
     def await_verdict(self, error):
         """After a failed collective (a peer's connection broke), give the control link

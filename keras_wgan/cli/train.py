@@ -428,6 +428,7 @@ def _run_multi_process(args, given):
         if launch.is_owner:
             run, settings = RunDirectory.for_flags(given, args.out, args.resume, args.restart)
             _check_tensorboard(settings)
+            _choose_from_the_data(settings)  # once, from process 0's data, for all
             resume_from = b""
             if args.resume and run.has_checkpoint():
                 with open(run.model_path, "rb") as f:
@@ -492,6 +493,8 @@ def _train(args, run, settings, replicas, team=None):
         run.check_model_fits(gan, image_shape, settings["epochs"], backend)
     steps = _epoch_length(settings, dataset)
     fresh = [dataset]
+    if team is not None:  # reads the dataset's first batch: fit gets a fresh one
+        team.check_same_data(settings, fresh.pop(), steps)
 
     def make_dataset():  # the first call hands out the dataset built above, unused
         return (fresh.pop() if fresh else _seeded_data(settings)).repeat()
