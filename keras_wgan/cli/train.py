@@ -5,6 +5,10 @@ The run directory (``--out``: its files, its settings, the rules for ``--resume`
 the flags, builds the data and the model, and runs ``checkpoints.fit_resumable`` with
 the history, sample-grid and TensorBoard callbacks.
 
+Several machines (``--distribute multi-process``, JAX): every process runs this same
+command; :mod:`keras_wgan.cli.processes` agrees the start, the stops and the faults, and
+only process 0 writes the run directory (see :func:`_run_multi_process`).
+
 Interruptions: Ctrl-C or SIGTERM saves a checkpoint after the current step and exits
 with 130 / 143, printing the command that continues; a second Ctrl-C stops at once
 (the last checkpoint stays). A NaN or infinite loss stops training without writing the
@@ -35,9 +39,9 @@ from keras_wgan.cli.run_directory import (
 )
 
 DISTRIBUTE = ("auto", "none", "mirrored", MULTI_PROCESS)
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Flags of one launch of a multi-process run: not settings of the run (a resume may use
 # other machines), so not in config.json.
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 LAUNCH_FLAGS = ("coordinator", "num_processes", "process_id")
 # --tensorboard: the per-step scalars are means over this many steps.
 TENSORBOARD_EVERY_N_STEPS = 10
