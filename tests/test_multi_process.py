@@ -31,10 +31,13 @@ STEPS = 40  # steps of the one epoch (20 generator updates at --n-critic 2)
 RUN = [
     "train", "--dataset", None, "--batch-size", "4", "--dim", "4", "--latent-dim", "8",
     "--image-size", "16", "--n-critic", "2", "--num-samples", "6", "--verbose", "0",
-    "--steps-per-epoch", str(STEPS), "--checkpoint-every", "2", "--conditional",
+    "--steps-per-epoch", str(STEPS), "--checkpoint-every", "20", "--conditional",
     "--out", "run",
 ]
 TIMEOUT_S = 240  # a whole run of these tiny nets takes well under a minute
+# The JAX children's environment: one persistent XLA cache for all of this module's
+# runs, which repeat each other's programs (compiling is most of a tiny run).
+_CHILD_ENV = {}
 
 
 def write_labelled_idx(directory, count=48, classes=3, seed=0):
@@ -59,7 +62,7 @@ def start(folder, argv, backend="jax"):
     """``python -m keras_wgan ARGV`` in ``folder``, output to ``folder``/log.txt."""
     os.makedirs(folder, exist_ok=True)
     log = open(os.path.join(folder, "log.txt"), "w")
-    env = {**os.environ, "KERAS_BACKEND": backend}
+    env = {**os.environ, "KERAS_BACKEND": backend, **_CHILD_ENV}
     return subprocess.Popen([sys.executable, "-m", "keras_wgan", *argv], cwd=folder, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
 
@@ -93,6 +96,17 @@ def counts(run_dir):
     with open(os.path.join(run_dir, "model.state.json")) as f:
         state = json.load(f)
     return state["global_step"], state["optimizer_iterations"], state["epochs"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shared_compilation_cache(tmp_path_factory):
+    _CHILD_ENV.update({
+        "JAX_COMPILATION_CACHE_DIR": str(tmp_path_factory.mktemp("jax_cache")),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+    })
+    yield
+    _CHILD_ENV.clear()
 
 
 @pytest.fixture(scope="module")
@@ -171,8 +185,9 @@ def test_a_killed_process_stops_the_other_which_names_it_and_the_run_resumes_alo
     one machine without --distribute and ends with the uninterrupted run's counts."""
     port = free_port_pair()
     folders = {name: str(tmp_path / name) for name in ("p0", "p1")}
-    owner = start(folders["p0"], argv(data, "--epochs", "3", *multi(port, 0)))
-    other = start(folders["p1"], argv(data, "--epochs", "3", *multi(port, 1)))
+    often = ["--epochs", "3", "--checkpoint-every", "4"]  # a checkpoint early in epoch 1
+    owner = start(folders["p0"], argv(data, *often, *multi(port, 0)))
+    other = start(folders["p1"], argv(data, *often, *multi(port, 1)))
     state_file = os.path.join(folders["p0"], "run", "model.state.json")
     deadline = time.monotonic() + TIMEOUT_S
     try:
