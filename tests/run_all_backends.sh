@@ -21,6 +21,11 @@ if [ "${KERAS_WGAN_TESTS_ONE_AT_A_TIME:-0}" = "1" ]; then
   exit $status
 fi
 logs=$(mktemp -d)
+# One persistent XLA cache for every JAX process of the run (the pytest processes and
+# the workers and CLI runs they start): many tests compile the same tiny programs.
+export JAX_COMPILATION_CACHE_DIR="${JAX_COMPILATION_CACHE_DIR:-$logs/jax_cache}"
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="${JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS:-0}"
+export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="${JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES:-0}"
 
 run() {  # run NAME: one pytest run, its output and exit status into $logs
   case $1 in

@@ -100,8 +100,9 @@ def counts(run_dir):
 
 @pytest.fixture(scope="module", autouse=True)
 def shared_compilation_cache(tmp_path_factory):
-    _CHILD_ENV.update({
-        "JAX_COMPILATION_CACHE_DIR": str(tmp_path_factory.mktemp("jax_cache")),
+    _CHILD_ENV.update({  # run_all_backends.sh's cache for the whole run, when set
+        "JAX_COMPILATION_CACHE_DIR": os.environ.get("JAX_COMPILATION_CACHE_DIR")
+        or str(tmp_path_factory.mktemp("jax_cache")),
         "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
         "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
     })
