@@ -26,7 +26,6 @@ figures into an estimate for 8 machines.
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,20 +35,6 @@ import time
 PRESET = "original_experiment"
 IMAGE_SHAPE = (32, 32, 1)
 BATCH = 64
-
-
-def free_port_pair():
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = first.getsockname()[1]
-            with socket.socket() as second:
-                try:
-                    second.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-        return port
-    raise RuntimeError("no two free consecutive ports")
 
 
 def worker(args):
@@ -142,6 +127,8 @@ def time_collectives(report, n_critic, processes, repeats=5):
 
 def run(dim, processes, args, directory):
     report = os.path.join(directory, f"report_{dim}_{processes}.json")
+    from keras_wgan.cli.processes import free_port_pair
+
     port = free_port_pair()
     env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
     children = [

@@ -9,7 +9,6 @@ import pytest
 from keras_wgan import cli
 from keras_wgan.cli import processes
 from keras_wgan.cli.common import CliError
-from testing import free_port_pair
 
 
 def test_the_launch_comes_from_the_flags_or_keras_environment_variables(monkeypatch):
@@ -71,7 +70,7 @@ def _join(launch, hello, result):
 
 
 def test_process_0_sends_the_settings_and_checkpoint_to_a_process_with_the_same_command():
-    port = free_port_pair()
+    port = processes.free_port_pair()
     owner = processes.Launch("127.0.0.1", port, 2, 0)
     hello = {"process_id": 0, "command": {"--dim": 4}, "versions": {"keras": "3"}}
     result = {}
@@ -87,7 +86,7 @@ def test_process_0_sends_the_settings_and_checkpoint_to_a_process_with_the_same_
 
 
 def test_a_different_command_is_refused_on_process_0_and_on_the_other():
-    port = free_port_pair()
+    port = processes.free_port_pair()
     hello = {"process_id": 0, "command": {"--dim": 4}, "versions": {"keras": "3"}}
     result = {}
     other = threading.Thread(target=_join, args=(

@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 
 from keras_wgan.cli import processes
-from testing import free_port_pair
 
 pytestmark = pytest.mark.processes  # several Python processes per test
 
@@ -123,7 +122,7 @@ def argv(data, *extra):
 def pair(tmp_path_factory, data):
     """The reference run on one device, and the same run on two processes."""
     root = tmp_path_factory.mktemp("pair")
-    port = free_port_pair()
+    port = processes.free_port_pair()
     folders = {name: str(root / name) for name in ("one", "p0", "p1")}
     running = {
         "one": start(folders["one"], argv(data, "--epochs", "1", "--distribute", "none")),
@@ -184,7 +183,7 @@ def test_a_killed_process_stops_the_other_which_names_it_and_the_run_resumes_alo
     """Process 1 is killed mid-run (SIGKILL: no goodbye); process 0 must stop within the
     stated bound, say which process it lost and how to resume; the run then resumes on
     one machine without --distribute and ends with the uninterrupted run's counts."""
-    port = free_port_pair()
+    port = processes.free_port_pair()
     folders = {name: str(tmp_path / name) for name in ("p0", "p1")}
     often = ["--epochs", "3", "--checkpoint-every", "4"]  # a checkpoint early in epoch 1
     owner = start(folders["p0"], argv(data, *often, *multi(port, 0)))
@@ -246,7 +245,7 @@ def test_a_mixed_precision_run_resumes_on_two_processes_and_ctrl_c_on_process_0_
                                       "--precision", "mixed_bfloat16"), backend="tensorflow")
     code, log = finish(first, folders["p0"])
     assert code == 0, log[-3000:]
-    port = free_port_pair()
+    port = processes.free_port_pair()
     again = ["train", "--resume", "--out", "run", "--epochs", "500"]
     owner = start(folders["p0"], again + multi(port, 0))
     other = start(folders["p1"], again + multi(port, 1))
@@ -289,7 +288,7 @@ def test_a_mixed_precision_run_resumes_on_two_processes_and_ctrl_c_on_process_0_
 
 
 def test_processes_with_different_commands_are_refused_naming_the_flag(tmp_path, data):
-    port = free_port_pair()
+    port = processes.free_port_pair()
     folders = {name: str(tmp_path / name) for name in ("p0", "p1")}
     owner = start(folders["p0"], argv(data, "--epochs", "1", *multi(port, 0)))
     other = start(folders["p1"], argv(data, "--epochs", "1", "--dim", "8", *multi(port, 1)))
@@ -304,7 +303,7 @@ def test_processes_with_different_commands_are_refused_naming_the_flag(tmp_path,
 def test_a_machine_whose_copy_of_the_data_differs_is_refused_on_every_process(tmp_path):
     """Each machine reads its own copy of `--dataset ./idx`; process 1's holds other
     images, which would silently train other batches: both processes refuse."""
-    port = free_port_pair()
+    port = processes.free_port_pair()
     folders = {name: str(tmp_path / name) for name in ("p0", "p1")}
     write_labelled_idx(os.path.join(folders["p0"], "idx"))
     write_labelled_idx(os.path.join(folders["p1"], "idx"), seed=1)

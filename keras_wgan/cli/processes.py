@@ -23,6 +23,7 @@ by the runtime's collectives: gloo on CPU hosts). Around it this module keeps fo
 import contextlib
 import json
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -77,13 +78,12 @@ class Launch:
     def control_port(self):
         return self.port + 1
 
-    def flags(self, process_id=None):
-        """The launch flags of a command line (none when they came from the environment)."""
+    def flags(self):
+        """This process's launch flags (none when they came from the environment)."""
         if self.from_environment:
             return ""
-        pid = self.process_id if process_id is None else process_id
         return (f" --distribute {MULTI_PROCESS} --coordinator {self.coordinator} "
-                f"--num-processes {self.num_processes} --process-id {pid}")
+                f"--num-processes {self.num_processes} --process-id {self.process_id}")
 
     def resume_note(self):
         if self.from_environment:
@@ -124,6 +124,22 @@ class Launch:
                            f"--num-processes {num_processes}; e.g. {example}")
         return cls(host, int(port), int(num_processes), int(process_id),
                    from_environment=from_env)
+
+
+def free_port_pair(host="127.0.0.1"):
+    """A port P of ``host`` with P+1 free too: a ``--coordinator`` for processes tried
+    on one machine (JAX's coordinator takes P, the control link P+1)."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind((host, 0))
+            port = first.getsockname()[1]
+            with socket.socket() as second:
+                try:
+                    second.bind((host, port + 1))
+                except OSError:
+                    continue
+        return port
+    raise OSError(f"no two free consecutive ports on {host}")
 
 
 def _int_setting(name, text):
@@ -571,8 +587,10 @@ class StepAgreement:
 
     def __init__(self, checkpoint, link):
         import keras
+        from jax.experimental import multihost_utils
 
         self.checkpoint, self.link = checkpoint, link
+        self._broadcast = multihost_utils.broadcast_one_to_all
         self._pending = None  # (signal name, process id)
         agreement = self
 
@@ -594,14 +612,11 @@ class StepAgreement:
                              else process_id)
 
     def agree(self):
-        import signal
-
         import numpy as np
-        from jax.experimental import multihost_utils
 
         pending = self._pending if self.link.launch.is_owner else None
         number = int(getattr(signal, pending[0], signal.SIGINT)) if pending else 0
-        decision = np.asarray(multihost_utils.broadcast_one_to_all(
+        decision = np.asarray(self._broadcast(
             np.array([1 if pending else 0, number, pending[1] if pending else 0], np.int32)))
         if decision[0]:
             self._pending = None
@@ -639,9 +654,6 @@ class Team:
         if self.is_owner:
             return owner_checkpoint(self.link, path, **kwargs)
         return peer_checkpoint(path, **kwargs)
-
-    def owner_only(self, callback):
-        return owner_only(callback)
 
     def watch(self, checkpoint, run, resume, alone):
         """Agree on stops per step, and say how to resume if a process is lost."""

@@ -478,7 +478,7 @@ def _train(args, run, settings, replicas, team=None):
         print(f"{run.path} has no {os.path.basename(run.model_path)} yet: starting it at "
               "step 0 with its recorded settings.", flush=True)
 
-    _choose_from_the_data(settings, say=owner)
+    _choose_from_the_data(settings)  # on several processes, process 0 chose already
     # The data stream is a function of the settings alone (seeded shuffling), so a
     # resumed run skips the batches it used and sees the ones it would have seen.
     skipped = []
@@ -537,7 +537,9 @@ def _train(args, run, settings, replicas, team=None):
     if team is not None:
         team.watch(checkpoint, run, _resume_command(run, settings["epochs"], backend, team),
                    alone=run.resume_command(settings["epochs"], backend))
-        callbacks = {name: team.owner_only(callback) for name, callback in callbacks.items()}
+        from keras_wgan.cli.processes import owner_only
+
+        callbacks = {name: owner_only(callback) for name, callback in callbacks.items()}
     code = _fit(gan, make_dataset, run, settings, steps, state, checkpoint, callbacks,
                 args.verbose if owner else 0, backend, team)
     if code is None:
@@ -569,14 +571,14 @@ def _resume_command(run, epochs, backend, team=None):
     return command + team.launch.flags() + team.launch.resume_note()
 
 
-def _choose_from_the_data(settings, say=True):
+def _choose_from_the_data(settings):
     """Fill in (and say) the settings left to the data: --arch, --image-size, --augment."""
     facts = None
     if any(settings[key] is None for key in ("arch", "image_size", "augment")):
         facts = choices.folder_facts(settings["dataset"])
     chosen, reasons = choices.choose(settings, facts)
     settings.update(chosen)
-    if chosen and say:
+    if chosen:
         said = "; ".join(f"{flag_of(key)} {chosen[key]} ({reasons[key]})" for key in chosen)
         print(f"From the data: {said}.", flush=True)
     arch, size = settings["arch"], settings["image_size"]

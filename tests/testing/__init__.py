@@ -14,7 +14,6 @@ from testing.gan_test_case import (
     run_serialization_test,
 )
 from testing.gradients import weight_gradients
-from testing.ports import free_port_pair
 from testing.tiny import (
     IMAGE_SHAPE,
     CrashAt,
@@ -31,7 +30,6 @@ __all__ = [
     "IMAGE_SHAPE",
     "LATENT_DIM",
     "assert_weights_equal",
-    "free_port_pair",
     "image_dataset",
     "plain",
     "point_dataset",
