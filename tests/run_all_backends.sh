@@ -1,22 +1,38 @@
 #!/usr/bin/env bash
 # The test suite once per Keras backend (the backend is fixed when keras is imported).
 # Under jax and torch only the tests marked `all_backends` are collected (conftest.py).
-# Extra arguments go to each pytest run, e.g. `bash tests/run_all_backends.sh -x`.
 #
-# Four pytest runs share two lanes, so that both cores work (the figures are in the
-# closing note of issue 18; KERAS_WGAN_TESTS_ONE_AT_A_TIME=1 runs them one after another):
+#   bash tests/run_all_backends.sh          every test but the few marked `long`
+#   bash tests/run_all_backends.sh --all    the whole suite, the `long` ones too (CI runs this)
+#
+# `long` marks the end-to-end runs that must stay long: a file moved between all three
+# backends, replicas against one device, the multi-process CLI, a 64 px colour run.
+# Other arguments go to each pytest run, e.g. `bash tests/run_all_backends.sh -x`.
+#
+# The pytest runs share two lanes, so that both cores work (figures in the closing notes
+# of issue 18; KERAS_WGAN_TESTS_ONE_AT_A_TIME=1 runs them one after another):
 #   tensorflow   the TensorFlow tests that run in this process (mostly one thread of
 #                Python tracing tiny train steps): lane 1, first;
-#   processes    the TensorFlow tests marked `processes` (they start backends, replicas
-#                and workers of their own): lane 2, first;
-#   jax, torch   the other backends: whichever lane is free first takes the next one.
-# The output of each run is printed in that order when all have ended.
+#   long         (--all only) the `long` runs: lane 2, first;
+#   jax, processes, torch
+#                the other backends, and the TensorFlow tests marked `processes` (they
+#                start backends, replicas and workers of their own): whichever lane is
+#                free first takes the next one, in that order (the longest first).
+# Each test is collected by exactly one run (the others leave out `long`). Each run's
+# output and its seconds are printed in that order when all have ended.
 cd "$(dirname "$0")/.."
 status=0
+all=0
+if [ "${1:-}" = "--all" ]; then
+  all=1
+  shift
+fi
 if [ "${KERAS_WGAN_TESTS_ONE_AT_A_TIME:-0}" = "1" ]; then
+  marks=(-m "not long")
+  [ $all = 1 ] && marks=()
   for backend in tensorflow jax torch; do
     echo "== KERAS_BACKEND=$backend"
-    KERAS_BACKEND=$backend python3 -m pytest -q "$@" || status=1
+    KERAS_BACKEND=$backend python3 -m pytest -q "${marks[@]}" "$@" || status=1
   done
   exit $status
 fi
@@ -27,34 +43,46 @@ export JAX_COMPILATION_CACHE_DIR="${JAX_COMPILATION_CACHE_DIR:-$logs/jax_cache}"
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="${JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS:-0}"
 export JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="${JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES:-0}"
 
-run() {  # run NAME: one pytest run, its output and exit status into $logs
+run() {  # run NAME: one pytest run, its output, exit status and seconds into $logs
+  local started=$SECONDS
   case $1 in
-    tensorflow) KERAS_BACKEND=tensorflow python3 -m pytest -q -m "not processes" "${@:2}" ;;
+    tensorflow) KERAS_BACKEND=tensorflow python3 -m pytest -q \
+                  -m "not processes and not long" "${@:2}" ;;
     processes) KERAS_BACKEND=tensorflow python3 -m pytest -q -p no:cacheprovider \
-                 -m processes "${@:2}" ;;
-    *) KERAS_BACKEND=$1 python3 -m pytest -q -p no:cacheprovider "${@:2}" ;;
+                 -m "processes and not long" "${@:2}" ;;
+    long) KERAS_BACKEND=tensorflow python3 -m pytest -q -p no:cacheprovider -m long "${@:2}" ;;
+    *) KERAS_BACKEND=$1 python3 -m pytest -q -p no:cacheprovider -m "not long" "${@:2}" ;;
   esac >"$logs/$1.log" 2>&1
   echo $? >"$logs/$1.rc"
+  echo $((SECONDS - started)) >"$logs/$1.seconds"
 }
 
-lane() {  # lane FIRST: FIRST, then each shared run no other lane has claimed (mkdir is atomic)
-  run "$1" "${@:2}"
-  for shared in jax torch; do
+lane() {  # lane [FIRST]: FIRST, then each shared run no other lane has claimed (mkdir is atomic)
+  [ -n "$1" ] && run "$1" "${@:2}"
+  for shared in jax processes torch; do
     if mkdir "$logs/claim.$shared" 2>/dev/null; then
       run "$shared" "${@:2}"
     fi
   done
 }
 
-lane processes "$@" &
+names="tensorflow jax processes torch"
+if [ $all = 1 ]; then
+  names="tensorflow long jax processes torch"
+  lane long "$@" &
+else
+  lane "" "$@" &
+fi
 second=$!
 lane tensorflow "$@"
 wait $second
-for name in tensorflow processes jax torch; do
+for name in $names; do
+  took="($(cat "$logs/$name.seconds" 2>/dev/null) s)"
   case $name in
-    tensorflow) echo "== KERAS_BACKEND=tensorflow (tests in this process)" ;;
-    processes) echo "== KERAS_BACKEND=tensorflow (tests that start processes of their own)" ;;
-    *) echo "== KERAS_BACKEND=$name" ;;
+    tensorflow) echo "== KERAS_BACKEND=tensorflow (tests in this process) $took" ;;
+    processes) echo "== KERAS_BACKEND=tensorflow (tests that start processes of their own) $took" ;;
+    long) echo "== KERAS_BACKEND=tensorflow (the long end-to-end runs) $took" ;;
+    *) echo "== KERAS_BACKEND=$name $took" ;;
   esac
   cat "$logs/$name.log"
   rc=$(cat "$logs/$name.rc" 2>/dev/null)

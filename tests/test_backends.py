@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.processes  # several Python processes per test
+# Several Python processes per test, and an end-to-end run that stays long.
+pytestmark = [pytest.mark.processes, pytest.mark.long]
 BACKENDS = ("tensorflow", "jax", "torch")
 WORKER = Path(__file__).with_name("cross_backend_worker.py")
 DATA = Path(__file__).with_name("data")
@@ -49,7 +50,6 @@ def reports(tmp_path_factory):
     }
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("saved_on", BACKENDS)
 def test_a_file_saved_on_one_backend_samples_the_same_images_on_every_backend(reports, saved_on):
     directory, by_backend = reports
@@ -69,7 +69,6 @@ def test_a_file_saved_on_one_backend_samples_the_same_images_on_every_backend(re
         np.testing.assert_allclose(generator_images, expected, atol=1e-4)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("saved_on", BACKENDS)
 def test_a_conditional_resnet_file_moves_between_backends_on_its_schedules(reports, saved_on):
     """The cifar10_resnet recipe's nets (class-conditional batch norm, projection critic,
@@ -91,7 +90,6 @@ def test_a_conditional_resnet_file_moves_between_backends_on_its_schedules(repor
                                    [2e-4 * (1 - 6 / 20), 2e-4 * (1 - 3 / 10)], rtol=1e-5)
 
 
-@pytest.mark.slow
 def test_a_file_saved_by_keras_wgan_0_1_loads_on_every_backend(reports):
     _, by_backend = reports
     saved = np.load(DATA / "legacy_v0_1_wgangp_samples.npz")

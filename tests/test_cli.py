@@ -71,7 +71,6 @@ def trained(tmp_path_factory, idx_dir):
     return types.SimpleNamespace(out=out, snapshot=snapshot, idx_dir=idx_dir)
 
 
-@pytest.mark.slow
 def test_train_writes_every_file(trained):
     assert sorted(os.listdir(trained.snapshot)) == RUN_FILES
     assert sorted(os.listdir(os.path.join(trained.snapshot, "samples"))) == [
@@ -95,7 +94,6 @@ def test_train_writes_every_file(trained):
     assert len(read_csv(os.path.join(trained.snapshot, "history_batches.csv"))) == 4
 
 
-@pytest.mark.slow
 def test_trained_model_is_the_requested_wgan_gp(trained):
     import keras
 
@@ -110,7 +108,6 @@ def test_trained_model_is_the_requested_wgan_gp(trained):
     assert int(gan.critic_optimizer.iterations) == 3 * 2  # 3 epochs of 2 steps
 
 
-@pytest.mark.slow
 def test_resume_continues_the_epoch_count_and_appends_history(trained):
     assert sorted(os.listdir(os.path.join(trained.out, "samples"))) == [
         "epoch_001.png", "epoch_002.png", "epoch_003.png",
@@ -127,7 +124,6 @@ def test_resume_continues_the_epoch_count_and_appends_history(trained):
         assert json.load(f)["epochs"] == 3
 
 
-@pytest.mark.slow
 def test_resume_with_a_target_already_reached_is_refused(trained, capsys):
     code, _, err = run_cli(capsys, "train", "--resume", "--out", trained.out, "--epochs", "3")
     assert code == 2
@@ -135,7 +131,6 @@ def test_resume_with_a_target_already_reached_is_refused(trained, capsys):
     assert "Traceback" not in err
 
 
-@pytest.mark.slow
 def test_resume_refuses_to_change_the_model(trained, capsys):
     code, _, err = run_cli(
         capsys, "train", "--resume", "--out", trained.out, "--epochs", "9", "--dim", "8"
@@ -144,7 +139,6 @@ def test_resume_refuses_to_change_the_model(trained, capsys):
     assert "--dim 8 differs from the run's 4" in err
 
 
-@pytest.mark.slow
 def test_sample_on_the_trained_model(trained, tmp_path, capsys):
     model = os.path.join(trained.out, "model.keras")
     out = str(tmp_path / "grids" / "grid.png")
@@ -163,7 +157,6 @@ def test_sample_on_the_trained_model(trained, tmp_path, capsys):
         np.testing.assert_array_equal(np.asarray(image), first)  # same seed, same grid
 
 
-@pytest.mark.slow
 def test_train_wgan_with_ema_from_a_npy_file(tmp_path, capsys):
     images = np.random.default_rng(1).integers(0, 256, (16, 16, 16, 1)).astype(np.uint8)
     np.save(tmp_path / "images.npy", images)
@@ -427,7 +420,6 @@ def test_python_dash_m_help():
     assert "sample" in result.stdout
 
 
-@pytest.mark.slow
 @pytest.mark.processes
 def test_backend_flag_trains_on_torch_and_the_run_resumes_and_samples_here(tmp_path, idx_dir,
                                                                            capfd):
@@ -465,7 +457,7 @@ def test_backend_flag_trains_on_torch_and_the_run_resumes_and_samples_here(tmp_p
     np.testing.assert_array_equal(pixels, tile_images(gan.generate(4, seed=0)))
 
 
-@pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.processes
 def test_distribute_mirrored_trains_on_two_jax_devices_and_resumes_on_one(tmp_path, idx_dir):
     # (and on another backend: the run moves from two JAX devices to one TensorFlow CPU)
@@ -508,7 +500,6 @@ def tile(grid, row, column, size=16):
     return grid[row * step:row * step + size, column * step:column * step + size]
 
 
-@pytest.mark.slow
 def test_conditional_run_from_class_folders_samples_a_class_by_name(tmp_path, capsys):
     rng = np.random.default_rng(0)
     for name in ("sneaker", "bag", "coat"):  # sorted: bag=0, coat=1, sneaker=2

@@ -71,7 +71,6 @@ def test_rotations_are_the_quarter_turns():
         rotations(images[:, :4])
 
 
-@pytest.mark.slow
 def test_the_yardstick_of_a_folder_without_classes_learns_turns(tmp_path):
     root = write_folder(tmp_path / "pictures", 40, 16)
     cache = str(tmp_path / "cache")
@@ -86,7 +85,7 @@ def test_the_yardstick_of_a_folder_without_classes_learns_turns(tmp_path):
     assert stick.floor(8)["fd"] < stick.score(noise)["fd"]
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_an_rgba_folder_trains_with_resnets_at_32_and_64_px_and_resumes(tmp_path, capsys):
     common = ["--batch-size", "4", "--dim", "4", "--latent-dim", "8", "--n-critic", "2",
               "--steps-per-epoch", "2", "--num-samples", "4", "--verbose", "0"]

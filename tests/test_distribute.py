@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.processes  # several Python processes per test
+# Several Python processes per test, and an end-to-end run that stays long.
+pytestmark = [pytest.mark.processes, pytest.mark.long]
 WORKER = Path(__file__).with_name("distribute_worker.py")
 BACKENDS = ("tensorflow", "jax")
 
@@ -50,7 +51,6 @@ def report(request, reports):
     return reports[request.param]
 
 
-@pytest.mark.slow
 def test_two_replicas_train_the_same_wgangp_as_one_device(report):
     assert report["replicas"] == 2
     one, two = report["one_device"]["wgangp"], report["two_replicas"]["wgangp"]
@@ -64,7 +64,6 @@ def test_two_replicas_train_the_same_wgangp_as_one_device(report):
                                    err_msg=name)
 
 
-@pytest.mark.slow
 def test_two_replicas_draw_the_augmentation_of_one_device(report):
     one, two = report["one_device"]["augmented"], report["two_replicas"]["augmented"]
     for a, b in zip(one["weights"], two["weights"]):
@@ -74,7 +73,6 @@ def test_two_replicas_draw_the_augmentation_of_one_device(report):
                                    err_msg=name)
 
 
-@pytest.mark.slow
 def test_wgan_with_batch_norm_keeps_counts_and_clipping_on_two_replicas(report):
     for run in ("one_device", "two_replicas"):
         wgan = report[run]["wgan"]
@@ -83,20 +81,17 @@ def test_wgan_with_batch_norm_keeps_counts_and_clipping_on_two_replicas(report):
         assert wgan["finite"]
 
 
-@pytest.mark.slow
 def test_the_conditional_resnets_train_under_tf_distribute(reports):
     resnet = reports["tensorflow"]["resnet_two_replicas"]
     assert resnet["counts"] == [4, 2] and resnet["finite"]
     assert resnet["loaded_same_images"]
 
 
-@pytest.mark.slow
 def test_files_move_between_one_device_and_two_replicas(report):
     assert report["loaded_on_one_device_counts"] == [16, 8]
     assert report["resumed_on_two_replicas_counts"] == [20, 10]
 
 
-@pytest.mark.slow
 def test_mixed_float16_scales_both_losses_on_two_replicas(report):
     mixed = report["mixed_float16"]
     assert mixed["optimizers"] == ["LossScaleOptimizer", "LossScaleOptimizer"]
@@ -111,7 +106,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
 def test_two_worker_processes_train_one_model_and_agree(tmp_path, reports):
     """Several machines: JAX's multi-process runtime with keras.distribution (two local
     processes here, gloo collectives); each feeds its share of every global batch."""

@@ -174,9 +174,9 @@ def _train_weights(seed, data_seed=0):
 def test_same_seed_reproduces_training_exactly():
     # Exact: `seed=` reproducibility within a backend is the README's promise, and both
     # runs are in this process.
-    assert_weights_equal(_train_weights(seed=7), _train_weights(seed=7))
-    other = _train_weights(seed=8)
-    assert any(not np.array_equal(a, b) for a, b in zip(_train_weights(seed=7), other))
+    first = _train_weights(seed=7)
+    assert_weights_equal(_train_weights(seed=7), first)
+    assert any(not np.array_equal(a, b) for a, b in zip(first, _train_weights(seed=8)))
 
 
 # --------------------------------------------------------------------- sampling
@@ -276,6 +276,9 @@ def test_save_load_resume_round_trip(tmp_path, noise, cls, kwargs):
 def test_saved_model_loads_in_a_fresh_process_after_importing_keras_wgan(tmp_path, noise):
     # A process that only imports keras_wgan (like `keras-wgan sample` / `evaluate`)
     # must find its classes when loading.
+    if keras.backend.backend() == "tensorflow":
+        pytest.skip("on TensorFlow, test_package.py::test_import_keras_wgan_is_enough_to_"
+                    "load_a_saved_model loads a saved model this way, in both import orders")
     gan = tiny_image_gan(WGANGP)
     gan.compile()
     path = tmp_path / "gan.keras"

@@ -24,7 +24,8 @@ import pytest
 
 from keras_wgan.cli import processes
 
-pytestmark = pytest.mark.processes  # several Python processes per test
+# Several Python processes per test, and an end-to-end run that stays long.
+pytestmark = [pytest.mark.processes, pytest.mark.long]
 
 STEPS = 40  # steps of the one epoch (20 generator updates at --n-critic 2)
 RUN = [

@@ -81,7 +81,6 @@ def test_quality_metrics_callback_adds_figures_to_every_log(yardstick, tmp_path)
         QualityMetrics("fashion_mnist")
 
 
-@pytest.mark.slow
 def test_evaluate_command_prints_figures_beside_the_floor(labelled_dir, tmp_path, capsys):
     out = str(tmp_path / "run")
     assert cli.main(["train", "--dataset", str(labelled_dir), "--epochs", "1",
@@ -123,7 +122,6 @@ def test_evaluate_errors(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-@pytest.mark.slow
 def test_demo_command_writes_its_panel(tmp_path, capsys):
     out = str(tmp_path / "demo.png")
     assert cli.main(["demo", "--out", out, "--steps", "2", "--width", "8",
@@ -146,7 +144,6 @@ def test_class_accuracy_per_class_and_balanced_mean():
         class_accuracy(predicted, labels[:6], 4)
 
 
-@pytest.mark.slow
 def test_conditional_train_evaluate_and_quality_report_class_accuracy(labelled_dir, tmp_path,
                                                                       capsys):
     out = str(tmp_path / "run")

@@ -2,8 +2,8 @@
 
 Four runs are interrupted at once in subprocesses (tests/kill_worker.py picks the
 point: SIGKILL after a step, SIGKILL inside a checkpoint write, SIGKILL inside the very
-first write, SIGINT), while an uninterrupted run trains here; SIGTERM is sent to a run
-in this process. Each is then resumed with ``--resume`` and must end exactly as the
+first write, SIGINT; marked `long`), after an uninterrupted run trained here; SIGTERM is
+sent to a run in this process. Each is then resumed with ``--resume`` and must end exactly as the
 uninterrupted run: same weights, update counts, unfinished critic block, history rows
 (none lost, none twice) and sample grids. Run: 2 epochs of 4 steps, n_critic 3 (blocks
 straddle epochs), a checkpoint every 2 steps, so the saves fall at steps 0, 2, 4, 6, 8.
@@ -49,28 +49,35 @@ pytestmark = pytest.mark.processes  # the runs are killed in processes of their 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
+    """The run every test compares with, uninterrupted, trained here."""
     root = tmp_path_factory.mktemp("recovery")
     images = np.random.default_rng(1).integers(0, 256, (40, 16, 16, 1)).astype(np.uint8)
     np.save(root / "images.npy", images)
     train = ["train", "--dataset", str(root / "images.npy"), *TINY, *RUN]
+    reference = str(root / "reference")
+    assert cli.main(train + ["--out", reference]) == 0
+    return types.SimpleNamespace(root=root, reference=reference, train=train)
+
+
+@pytest.fixture(scope="module")
+def killed(runs):
+    """The four runs interrupted at once, each in a worker process of its own."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [os.path.dirname(HERE)] + os.environ.get("PYTHONPATH", "").split(os.pathsep))}
     workers = {
         name: subprocess.Popen(
             [sys.executable, os.path.join(HERE, "kill_worker.py"), how, str(at), "--",
-             *train, "--out", str(root / name)],
+             *runs.train, "--out", str(runs.root / name)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
         for name, (how, at, _, _) in CASES.items()
     }
-    reference = str(root / "reference")
-    assert cli.main(train + ["--out", reference]) == 0
     results = {}
     for name, worker in workers.items():
         _, err = worker.communicate(timeout=600)
-        results[name] = types.SimpleNamespace(out=str(root / name), code=worker.returncode,
+        results[name] = types.SimpleNamespace(out=str(runs.root / name), code=worker.returncode,
                                               err=err)
-    return types.SimpleNamespace(reference=reference, results=results, train=train)
+    return results
 
 
 def _resume_command(err):
@@ -103,10 +110,11 @@ def assert_same_run(out, reference):
     assert not [n for n in os.listdir(out) if "tmp" in n]
 
 
+@pytest.mark.long  # four killed runs in processes of their own, each resumed
 @pytest.mark.parametrize("name", list(CASES))
-def test_interrupted_run_resumes_exactly_where_it_stopped(runs, name, capsys):
+def test_interrupted_run_resumes_exactly_where_it_stopped(runs, killed, name, capsys):
     how, _, code, saved_step = CASES[name]
-    result = runs.results[name]
+    result = killed[name]
     assert result.code == code, result.err[-2000:]
     model_path = os.path.join(result.out, "model.keras")
     if saved_step is None:  # killed while writing the first checkpoint: none on disk
