@@ -12,6 +12,7 @@ inherit: ``KERAS_WGAN_TESTS_OPTIMISERS=on`` keeps the frameworks' defaults.
 import os
 
 ENV = "KERAS_WGAN_TESTS_OPTIMISERS"
+FUSION_EMITTERS_OFF = "--xla_cpu_use_fusion_emitters=false"
 
 
 def set_test_environment():
@@ -19,6 +20,12 @@ def set_test_environment():
     os.environ.setdefault(ENV, "off")
     if os.environ[ENV] == "off":
         os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+        # XLA:CPU's fusion emitters cost more to compile than the legacy ones: the JAX
+        # test run spends 40% less CPU without them (121 s -> 73 s for test_models.py
+        # and test_augment.py). TensorFlow's XLA accepts the flag too.
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "xla_cpu_use_fusion_emitters" not in flags:
+            os.environ["XLA_FLAGS"] = f"{flags} {FUSION_EMITTERS_OFF}".strip()
 
 
 def apply_test_graph_settings():

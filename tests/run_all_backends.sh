@@ -11,13 +11,15 @@
 #
 # The pytest runs share two lanes, so that both cores work (figures in the closing notes
 # of issue 18; KERAS_WGAN_TESTS_ONE_AT_A_TIME=1 runs them one after another):
-#   tensorflow   the TensorFlow tests that run in this process (mostly one thread of
-#                Python tracing tiny train steps): lane 1, first;
+#   tensorflow   the TensorFlow tests that run in the pytest process (mostly one thread
+#                of Python tracing tiny train steps), but those marked all_backends:
+#                lane 1, first;
 #   long         (--all only) the `long` runs: lane 2, first;
-#   jax, processes, torch
-#                the other backends, and the TensorFlow tests marked `processes` (they
-#                start backends, replicas and workers of their own): whichever lane is
-#                free first takes the next one, in that order (the longest first).
+#   tensorflow_all_backends, jax, processes, torch
+#                the TensorFlow run of the tests marked all_backends, the other
+#                backends' runs, and the TensorFlow tests marked `processes` (they start
+#                backends, replicas and workers of their own): whichever lane is free
+#                first takes the next one, in that order (the longest first).
 # Each test is collected by exactly one run (the others leave out `long`). Each run's
 # output and its seconds are printed in that order when all have ended.
 cd "$(dirname "$0")/.."
@@ -47,7 +49,9 @@ run() {  # run NAME: one pytest run, its output, exit status and seconds into $l
   local started=$SECONDS
   case $1 in
     tensorflow) KERAS_BACKEND=tensorflow python3 -m pytest -q \
-                  -m "not processes and not long" "${@:2}" ;;
+                  -m "not processes and not long and not all_backends" "${@:2}" ;;
+    tensorflow_all_backends) KERAS_BACKEND=tensorflow python3 -m pytest -q -p no:cacheprovider \
+                  -m "all_backends and not processes and not long" "${@:2}" ;;
     processes) KERAS_BACKEND=tensorflow python3 -m pytest -q -p no:cacheprovider \
                  -m "processes and not long" "${@:2}" ;;
     long) KERAS_BACKEND=tensorflow python3 -m pytest -q -p no:cacheprovider -m long "${@:2}" ;;
@@ -59,16 +63,16 @@ run() {  # run NAME: one pytest run, its output, exit status and seconds into $l
 
 lane() {  # lane [FIRST]: FIRST, then each shared run no other lane has claimed (mkdir is atomic)
   [ -n "$1" ] && run "$1" "${@:2}"
-  for shared in jax processes torch; do
+  for shared in tensorflow_all_backends jax processes torch; do
     if mkdir "$logs/claim.$shared" 2>/dev/null; then
       run "$shared" "${@:2}"
     fi
   done
 }
 
-names="tensorflow jax processes torch"
+names="tensorflow tensorflow_all_backends jax processes torch"
 if [ $all = 1 ]; then
-  names="tensorflow long jax processes torch"
+  names="tensorflow long tensorflow_all_backends jax processes torch"
   lane long "$@" &
 else
   lane "" "$@" &
@@ -80,6 +84,8 @@ for name in $names; do
   took="($(cat "$logs/$name.seconds" 2>/dev/null) s)"
   case $name in
     tensorflow) echo "== KERAS_BACKEND=tensorflow (tests in this process) $took" ;;
+    tensorflow_all_backends)
+      echo "== KERAS_BACKEND=tensorflow (tests marked all_backends, in this process) $took" ;;
     processes) echo "== KERAS_BACKEND=tensorflow (tests that start processes of their own) $took" ;;
     long) echo "== KERAS_BACKEND=tensorflow (the long end-to-end runs) $took" ;;
     *) echo "== KERAS_BACKEND=$name $took" ;;

@@ -463,7 +463,8 @@ def test_distribute_mirrored_trains_on_two_jax_devices_and_resumes_on_one(tmp_pa
     # (and on another backend: the run moves from two JAX devices to one TensorFlow CPU)
     """--distribute mirrored: data-parallel over every device (two host devices here)."""
     env = {**os.environ, "KERAS_BACKEND": "jax",
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+           "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")
+           + " --xla_force_host_platform_device_count=2"}
     out = str(tmp_path / "run")
     train = [sys.executable, "-m", "keras_wgan", "train", "--dataset", "fashion_mnist",
              "--data-dir", idx_dir, "--steps-per-epoch", "2", "--out", out, *TINY]

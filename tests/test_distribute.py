@@ -31,7 +31,9 @@ BACKENDS = ("tensorflow", "jax")
 def reports(tmp_path_factory):
     """Both backends' workers, run side by side."""
     directory = tmp_path_factory.mktemp("distribute")
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    env = {**os.environ,  # the test processes' XLA flags (graph_settings.py), and 2 devices
+           "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")
+           + " --xla_force_host_platform_device_count=2"}
     running = {}
     for backend in BACKENDS:
         log = open(directory / f"log_{backend}.txt", "w")
