@@ -28,6 +28,12 @@ def set_test_environment():
             os.environ["XLA_FLAGS"] = f"{flags} {FUSION_EMITTERS_OFF}".strip()
 
 
+def xla_flags_with_host_devices(count):
+    """A child's XLA_FLAGS: this process's flags (set above) and ``count`` host devices."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    return f"{flags} --xla_force_host_platform_device_count={count}".strip()
+
+
 def apply_test_graph_settings():
     """After TensorFlow can be imported: Grappler off unless the switch says on."""
     set_test_environment()

@@ -15,6 +15,7 @@ import types
 
 import numpy as np
 import pytest
+from graph_settings import xla_flags_with_host_devices
 from PIL import Image
 
 from keras_wgan import cli
@@ -462,9 +463,7 @@ def test_backend_flag_trains_on_torch_and_the_run_resumes_and_samples_here(tmp_p
 def test_distribute_mirrored_trains_on_two_jax_devices_and_resumes_on_one(tmp_path, idx_dir):
     # (and on another backend: the run moves from two JAX devices to one TensorFlow CPU)
     """--distribute mirrored: data-parallel over every device (two host devices here)."""
-    env = {**os.environ, "KERAS_BACKEND": "jax",
-           "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")
-           + " --xla_force_host_platform_device_count=2"}
+    env = {**os.environ, "KERAS_BACKEND": "jax", "XLA_FLAGS": xla_flags_with_host_devices(2)}
     out = str(tmp_path / "run")
     train = [sys.executable, "-m", "keras_wgan", "train", "--dataset", "fashion_mnist",
              "--data-dir", idx_dir, "--steps-per-epoch", "2", "--out", out, *TINY]

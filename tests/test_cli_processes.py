@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from keras_wgan import cli
-from keras_wgan.cli import processes
+from keras_wgan.cli import control_link, processes
 from keras_wgan.cli.common import CliError
 
 
@@ -46,23 +46,23 @@ def test_incomplete_or_wrong_launch_flags_are_refused_with_an_example(monkeypatc
 
 def test_the_difference_between_two_commands_names_the_flag_or_the_package():
     ours = {"command": {"--dim": 4, "--out": "run"}, "versions": {"keras": "3.15.1"}}
-    assert processes.difference(ours, ours, 1) is None
+    assert control_link.difference(ours, ours, 1) is None
     theirs = {"command": {"--dim": 8, "--out": "run"}, "versions": {"keras": "3.15.1"}}
-    assert processes.difference(ours, theirs, 1) == (
+    assert control_link.difference(ours, theirs, 1) == (
         "process 1 runs with --dim 8 where process 0 runs with --dim 4: every process runs "
         "the same command, only --process-id differs")
     missing = {"command": {"--out": "run"}, "versions": {"keras": "3.15.1"}}
     assert "process 3 runs with --dim (not given) where process 0 runs with --dim 4" in \
-        processes.difference(ours, missing, 3)
+        control_link.difference(ours, missing, 3)
     older = {"command": ours["command"], "versions": {"keras": "3.14.0"}}
-    assert processes.difference(ours, older, 1) == (
+    assert control_link.difference(ours, older, 1) == (
         "process 1 has keras 3.14.0 where process 0 has 3.15.1: install the same versions "
         "on every machine (pip install keras==3.15.1)")
 
 
 def _join(launch, hello, result):
     try:
-        with processes.ControlLink.open(launch) as link:
+        with control_link.ControlLink.open(launch) as link:
             result["joined"] = link.join(hello)
             link.clean_end = True
     except CliError as error:
@@ -78,7 +78,7 @@ def test_process_0_sends_the_settings_and_checkpoint_to_a_process_with_the_same_
                                                  {**hello, "process_id": 1}, result))
     other.start()
     checkpoint = bytes(range(256)) * 1000  # a payload larger than one socket read
-    with processes.ControlLink.open(owner) as link:
+    with control_link.ControlLink.open(owner) as link:
         link.agree(hello, {"dim": 4, "out": "run"}, checkpoint)
         other.join(timeout=30)
         link.clean_end = True
@@ -95,7 +95,7 @@ def test_a_different_command_is_refused_on_process_0_and_on_the_other():
     other.start()
     with pytest.raises(CliError, match="process 1 runs with --dim 8 where process 0 runs "
                                        "with --dim 4"):
-        with processes.ControlLink.open(processes.Launch("127.0.0.1", port, 2, 0)) as link:
+        with control_link.ControlLink.open(processes.Launch("127.0.0.1", port, 2, 0)) as link:
             link.agree(hello, {"dim": 4}, b"")
     other.join(timeout=30)
     assert result["error"].startswith("process 1 runs with --dim 8")

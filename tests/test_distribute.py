@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from graph_settings import xla_flags_with_host_devices
 
 # Several Python processes per test, and an end-to-end run that stays long.
 pytestmark = [pytest.mark.processes, pytest.mark.long]
@@ -31,9 +32,7 @@ BACKENDS = ("tensorflow", "jax")
 def reports(tmp_path_factory):
     """Both backends' workers, run side by side."""
     directory = tmp_path_factory.mktemp("distribute")
-    env = {**os.environ,  # the test processes' XLA flags (graph_settings.py), and 2 devices
-           "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")
-           + " --xla_force_host_platform_device_count=2"}
+    env = {**os.environ, "XLA_FLAGS": xla_flags_with_host_devices(2)}
     running = {}
     for backend in BACKENDS:
         log = open(directory / f"log_{backend}.txt", "w")

@@ -22,7 +22,7 @@ import time
 import numpy as np
 import pytest
 
-from keras_wgan.cli import processes
+from keras_wgan.cli import control_link, processes
 
 # Several Python processes per test, and an end-to-end run that stays long.
 pytestmark = [pytest.mark.processes, pytest.mark.long]
@@ -208,9 +208,9 @@ def test_a_killed_process_stops_the_other_which_names_it_and_the_run_resumes_alo
         for process in (owner, other):
             if process.poll() is None:
                 process.kill()
-    assert code == processes.LOST_PEER_EXIT, log[-3000:]
+    assert code == control_link.LOST_PEER_EXIT, log[-3000:]
     # A killed process's connections close at once; SILENCE_LIMIT_S bounds a silent one.
-    assert took < processes.SILENCE_LIMIT_S, took
+    assert took < control_link.SILENCE_LIMIT_S, took
     assert "error: lost process 1 of 2 (its control connection closed: killed or crashed)" \
         in log
     assert "keras-wgan train --resume --out run --epochs 3" in log

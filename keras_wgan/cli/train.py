@@ -20,7 +20,6 @@ import os
 import signal
 import sys
 
-from keras_wgan import checks
 from keras_wgan.cli import choices
 from keras_wgan.cli.common import (
     CliError,
@@ -410,7 +409,7 @@ def _run_multi_process(args, given):
     join JAX's runtime, then train as one data-parallel model (see ``cli/processes``)."""
     import keras
 
-    from keras_wgan.cli import processes
+    from keras_wgan.cli import control_link, processes
 
     backend = keras.backend.backend()
     if backend != "jax":
@@ -427,8 +426,8 @@ def _run_multi_process(args, given):
                     "--coordinator": launch.coordinator,
                     "--num-processes": launch.num_processes})
     hello = {"process_id": launch.process_id, "command": command,
-             "versions": processes.versions()}
-    with processes.ControlLink.open(launch) as link:
+             "versions": control_link.versions()}
+    with control_link.ControlLink.open(launch) as link:
         if launch.is_owner:
             run, settings = RunDirectory.for_flags(given, args.out, args.resume, args.restart)
             _check_tensorboard(settings)

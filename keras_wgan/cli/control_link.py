@@ -1,0 +1,358 @@
+"""The control link of a multi-process run: TCP beside JAX's runtime, for what it cannot do.
+
+It listens on the coordinator's port + 1. At start-up each process connects to process 0
+and shows its command line and package versions (:func:`versions`; :func:`difference`
+names the first mismatch, which every process refuses); process 0 then sends the run's
+settings and the checkpoint to resume from. While training, the link carries heartbeats: a killed process closes its
+connection at once, a silent one is declared lost after :data:`SILENCE_LIMIT_S`, and the
+survivors print which process was lost and how to resume, then exit with
+:data:`LOST_PEER_EXIT` (nothing waits forever on a collective that cannot complete). An
+error on one process reaches the others with its message and exit code.
+"""
+
+import contextlib
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+from keras_wgan.cli.common import PROG, CliError
+
+# Heartbeats on the control link: one every HEARTBEAT_EVERY_S from a thread that runs
+# while the main thread computes (JAX releases the GIL), so a healthy process never goes
+# quiet for long. SILENCE_LIMIT_S (15 missed beats) tolerates a loaded machine's stalls
+# and bounds the wait for one that vanished without closing its connections.
+HEARTBEAT_EVERY_S = 2.0
+SILENCE_LIMIT_S = 30.0
+# How long every process waits for all the others at start-up (JAX's default too).
+STARTUP_TIMEOUT_S = 300.0
+# Exit code of a process whose peer was lost (EX_TEMPFAIL: resume when all are back).
+LOST_PEER_EXIT = 75
+
+def versions():
+    """The package versions every process must share."""
+    from importlib import metadata
+
+    from keras_wgan import __version__
+
+    found = {"keras-wgan": __version__}
+    for package in ("keras", "jax", "jaxlib"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+def difference(ours, theirs, process_id):
+    """The first difference between process 0's hello and another's, in words, or None."""
+    for key in sorted(set(ours["command"]) | set(theirs["command"])):
+        a, b = ours["command"].get(key), theirs["command"].get(key)
+        if a != b:
+            shown = lambda value: "(not given)" if value is None else repr(value)  # noqa: E731
+            return (f"process {process_id} runs with {key} {shown(b)} where process 0 "
+                    f"runs with {key} {shown(a)}: every process runs the same command, "
+                    "only --process-id differs")
+    for package in sorted(ours["versions"]):
+        a, b = ours["versions"][package], theirs["versions"].get(package)
+        if a != b:
+            return (f"process {process_id} has {package} {b} where process 0 has {a}: "
+                    f"install the same versions on every machine (pip install "
+                    f"{package}=={a})")
+    return None
+
+
+def _exit_now(error):
+    """Report ``error`` as the command line would and end the process without JAX's
+    exit barrier (which would wait for the processes just told to stop)."""
+    import traceback
+
+    if isinstance(error, CliError):
+        print(f"{PROG} train: error: {error}", file=sys.stderr)
+        code = 2
+    elif isinstance(error, KeyboardInterrupt):
+        code = 130
+    else:
+        traceback.print_exception(error)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+class _Connection:
+    """One peer's socket: JSON lines, a raw payload after a header that gives its size."""
+
+    def __init__(self, sock, process_id=None):
+        self.sock = sock
+        self.process_id = process_id
+        self.reader = sock.makefile("rb")
+        self.send_lock = threading.Lock()
+        self.last_heard = time.monotonic()
+
+    def send(self, message, payload=b""):
+        data = json.dumps({**message, "payload": len(payload)}).encode() + b"\n" + payload
+        with self.send_lock:
+            self.sock.sendall(data)
+
+    def receive(self):
+        """The next message and its payload; (None, b"") when the peer closed."""
+        line = self.reader.readline()
+        if not line:
+            return None, b""
+        message = json.loads(line)
+        size = message.pop("payload", 0)
+        payload = self.reader.read(size) if size else b""
+        if len(payload) != size:
+            return None, b""
+        self.last_heard = time.monotonic()
+        return message, payload
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+class ControlLink:
+    """Process 0's connections to every other process, or another's to process 0.
+
+    Use :meth:`open` as a context manager: an exception leaving it (a refusal, a failed
+    load) is sent to the peers, which stop with its message instead of waiting.
+    """
+
+    def __init__(self, launch):
+        self.launch = launch
+        self.peers = {}  # process id -> _Connection
+        self.on_stop_request = None  # owner: called with (reason, process id)
+        self.describe_loss = None  # called with the lost id: the lines to print
+        self.save_lock = threading.Lock()  # held while process 0 writes a checkpoint
+        self.runtime_started = False  # set once JAX's runtime is joined
+        self.clean_end = False  # set when this process ends with the others (agreed)
+        self._pending = []  # process 0: the connections accepted, before the hellos
+        self._closing = False
+        self._told = False  # the peers were told why this process stops
+
+    # ---- start-up
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, launch):
+        link = cls(launch)
+        try:
+            if launch.is_owner:
+                link._accept_all()
+            else:
+                link._connect()
+            yield link
+        except BaseException as error:
+            link._tell_peers_about(error)
+            if link.runtime_started:
+                _exit_now(error)
+            raise
+        finally:
+            link.close()
+
+    def _accept_all(self):
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            server.bind(("", self.launch.control_port))
+        except OSError as error:
+            raise CliError(
+                f"process 0 cannot listen on port {self.launch.control_port} (the control "
+                f"link uses the --coordinator port + 1): {error.strerror or error}; choose "
+                f"another port, e.g. --coordinator {self.launch.host}:"
+                f"{self.launch.port + 10}") from None
+        server.listen(self.launch.num_processes)
+        server.settimeout(1.0)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        try:
+            while len(self._pending) < self.launch.num_processes - 1:
+                if time.monotonic() > deadline:
+                    raise CliError(self._startup_timeout(len(self._pending)))
+                try:
+                    sock, _ = server.accept()
+                except socket.timeout:
+                    continue
+                sock.settimeout(None)
+                self._pending.append(_Connection(sock))
+        finally:
+            server.close()
+
+    def _connect(self):
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        address = (self.launch.host, self.launch.control_port)
+        while True:
+            try:
+                sock = socket.create_connection(address, timeout=5.0)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise CliError(self._startup_timeout(None)) from None
+                time.sleep(0.5)
+        sock.settimeout(None)
+        self.peers[0] = _Connection(sock, 0)
+
+    def _startup_timeout(self, joined):
+        waited = f"{STARTUP_TIMEOUT_S:.0f} s"
+        if joined is None:
+            return (f"no answer from process 0 at {self.launch.host}:"
+                    f"{self.launch.control_port} for {waited}: start the same command with "
+                    "--process-id 0 on the --coordinator machine (and check the address "
+                    "and that the port and the next one are open)")
+        return (f"only {joined} of the {self.launch.num_processes - 1} other processes "
+                f"joined in {waited}: start the same command on every machine with "
+                f"--process-id 1 to {self.launch.num_processes - 1}")
+
+    def agree(self, hello, settings, checkpoint=b""):
+        """Process 0: check every other process's ``hello`` against its own, then send
+        the run's ``settings`` and the checkpoint bytes to resume from."""
+        seen, hellos = {}, {}
+        for connection in self._pending:
+            message, _ = connection.receive()
+            if message is None or "hello" not in message:
+                raise CliError("a process closed its control connection during start-up; "
+                               "see its output")
+            pid = message["hello"]["process_id"]
+            if pid in seen or pid == 0:
+                raise CliError(f"two processes have --process-id {pid}: give each machine "
+                               f"its own, 0 to {self.launch.num_processes - 1}")
+            connection.process_id = pid
+            seen[pid], hellos[pid] = connection, message["hello"]
+        self.peers = seen
+        for pid in sorted(hellos):
+            problem = difference(hello, hellos[pid], pid)
+            if problem:
+                raise CliError(problem)
+        for connection in self.peers.values():
+            connection.send({"settings": settings}, checkpoint)
+        self._start_watching()
+
+    def join(self, hello):
+        """Another process: show process 0 our ``hello``; ``(settings, checkpoint bytes)``."""
+        connection = self.peers[0]
+        connection.send({"hello": hello})
+        message, payload = connection.receive()
+        if message is None:
+            raise CliError("process 0 closed the control link during start-up; see its output")
+        if "error" in message:
+            self._told = True  # process 0 refused: nothing to tell it
+            raise CliError(message["error"])
+        self._start_watching()
+        return message["settings"], payload
+
+    # ---- during the run
+    def _start_watching(self):
+        for target in (self._beat, self._watch):
+            threading.Thread(target=target, daemon=True, name="keras-wgan-control").start()
+
+    def _beat(self):
+        while not self._closing:
+            for connection in list(self.peers.values()):
+                with contextlib.suppress(OSError):
+                    connection.send({"beat": True})
+            time.sleep(HEARTBEAT_EVERY_S)
+
+    def _watch(self):
+        import selectors
+
+        selector = selectors.DefaultSelector()
+        for connection in self.peers.values():
+            selector.register(connection.sock, selectors.EVENT_READ, connection)
+        while not self._closing:
+            for key, _ in selector.select(timeout=1.0):
+                connection = key.data
+                try:
+                    message, _ = connection.receive()
+                except (OSError, ValueError):
+                    message = None
+                if self._closing:
+                    return
+                if message is None:
+                    self._lost(connection.process_id, "its control connection closed: "
+                                                      "killed or crashed")
+                elif "bye" in message:
+                    selector.unregister(connection.sock)
+                elif "error" in message:
+                    self._peer_stopped(connection.process_id, message["error"],
+                                       message.get("code", 1))
+                elif "stop" in message and self.on_stop_request is not None:
+                    self.on_stop_request(message["stop"], connection.process_id)
+            now = time.monotonic()
+            for key in list(selector.get_map().values()):
+                connection = key.data
+                if now - connection.last_heard > SILENCE_LIMIT_S:
+                    self._lost(connection.process_id,
+                               f"no heartbeat for {SILENCE_LIMIT_S:.0f} s: its machine or "
+                               "the network is down")
+
+    def _lost(self, process_id, why):
+        """Say which process was lost and how to resume, then end this process: the
+        main thread may be inside a collective that can never complete."""
+        # Not in the middle of writing a checkpoint (the file is replaced atomically
+        # anyway; this only keeps the temporary file from being left behind).
+        self.save_lock.acquire(timeout=60.0)
+        lines = self.describe_loss(process_id) if self.describe_loss else ""
+        print(f"\n{PROG} train: error: lost process {process_id} of "
+              f"{self.launch.num_processes} ({why}).{lines}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(LOST_PEER_EXIT)
+
+    def _peer_stopped(self, process_id, text, code):
+        """Another process stopped with an error (a refusal: exit 2; a failure: 1):
+        say it, with how to resume once training has begun, and stop too."""
+        self.save_lock.acquire(timeout=60.0)
+        lines = self.describe_loss(process_id) if self.describe_loss else ""
+        print(f"\n{PROG} train: error: process {process_id} stopped: {text}.{lines}",
+              file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(code)
+
+    def request_stop(self, reason):
+        """Another process: ask process 0 to stop every process after the same step."""
+        with contextlib.suppress(OSError):
+            self.peers[0].send({"stop": reason})
+
+    # ---- the end
+    def _tell_peers_about(self, error):
+        """Send the others why this process stops: ``error`` (an exception or words)."""
+        if self._told:
+            return
+        self._told = True
+        code = 2 if isinstance(error, CliError) else 1
+        if isinstance(error, (CliError, str)):
+            text = str(error)
+        elif isinstance(error, (KeyboardInterrupt, SystemExit)):
+            text = "interrupted"
+        else:
+            text = f"{type(error).__name__}: {error}"
+        for connection in list(self.peers.values()) or self._pending:
+            with contextlib.suppress(OSError):
+                connection.send({"error": text, "code": code})
+
+    def abandon(self, code):
+        """End this process alone (exit ``code``), telling the others first: JAX's
+        runtime would otherwise wait for them at exit."""
+        self._tell_peers_about(f"it ended alone (exit code {code})")
+        self._closing = True
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    def close(self):
+        """Say goodbye after an agreed end (a normal end is not a fault), or that this
+        process stopped alone; then close the connections."""
+        if not self.clean_end and self.runtime_started:
+            self._tell_peers_about("it ended before the run did; see its output")
+        self._closing = True
+        connections = list(self.peers.values()) or self._pending
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                if not self._told:
+                    connection.send({"bye": True})
+        for connection in connections:
+            connection.close()
+
+
+# ------------------------------------------------------------------- the runtime
