@@ -3,11 +3,12 @@
 It listens on the coordinator's port + 1. At start-up each process connects to process 0
 and shows its command line and package versions (:func:`versions`; :func:`difference`
 names the first mismatch, which every process refuses); process 0 then sends the run's
-settings and the checkpoint to resume from. While training, the link carries heartbeats: a killed process closes its
-connection at once, a silent one is declared lost after :data:`SILENCE_LIMIT_S`, and the
-survivors print which process was lost and how to resume, then exit with
-:data:`LOST_PEER_EXIT` (nothing waits forever on a collective that cannot complete). An
-error on one process reaches the others with its message and exit code.
+settings and the checkpoint to resume from. While training, the link carries heartbeats:
+a killed process closes its connection at once, a silent one is declared lost after
+:data:`SILENCE_LIMIT_S`, and the survivors print which process was lost and how to
+resume, then exit with :data:`LOST_PEER_EXIT` (nothing waits forever on a collective
+that cannot complete). An error on one process reaches the others with its message and
+exit code.
 """
 
 import contextlib
