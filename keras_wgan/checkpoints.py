@@ -429,9 +429,9 @@ def fit_resumable(model, make_dataset, *, epochs, steps_per_epoch, checkpoint, s
 
 
 @contextlib.contextmanager
-def stop_on_signals(checkpoint, signals=("SIGINT", "SIGTERM")):
-    """Within the block, the first of ``signals`` makes ``checkpoint`` save after the
-    current step and stop ``fit``; a second SIGINT interrupts at once
+def stop_on_signals(checkpoint, signals=("SIGINT", "SIGTERM", "SIGHUP")):
+    """Within the block, the first of ``signals`` (Ctrl-C, a kill, the terminal closing)
+    makes ``checkpoint`` save after the current step and stop ``fit``; a second SIGINT interrupts at once
     (``KeyboardInterrupt``), leaving the last checkpoint on disk. ``checkpoint`` is a
     :class:`TrainingCheckpoint` or anything with its ``request_stop(reason)`` and
     ``stop_requested`` (the CLI's agreement between processes).

@@ -14,10 +14,13 @@ Each subcommand is one module (``train``, ``sample``, ``evaluate``, ``demo``) wh
 user mistake, which :func:`main` turns into a one-line message and exit code 2.
 
 Backends: every subcommand runs on the Keras backend named by ``KERAS_BACKEND``
-(tensorflow, jax or torch; Keras' default otherwise) or by ``--backend``, which runs the
-command again in a child process with ``KERAS_BACKEND`` set (Keras fixes its backend
-when it is first imported). ``config.json`` records the backend of the latest run; a
-run saved on one backend can be continued (``--resume``) or sampled on another.
+(tensorflow, jax or torch; Keras' default otherwise) or by ``--backend``. Keras fixes its
+backend when it is first imported, and the command line imports it only after parsing,
+so ``--backend`` just sets ``KERAS_BACKEND`` in this process: the process the user
+started is the one that trains, and every signal sent to its PID reaches the training
+(see :func:`take_backend` for the two cases where Keras was loaded already).
+``config.json`` records the backend of the latest run; a run saved on one backend can be
+continued (``--resume``) or sampled on another.
 """
 
 import argparse
@@ -59,21 +62,74 @@ def _add_backend_flag(parser):
     )
 
 
-def _run_on_backend(backend, argv):
-    """Run this command line again in a child process whose Keras uses ``backend``."""
+def current_backend():
+    """The backend this process runs on: Keras' own, once it is loaded."""
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(keras, "backend"):
+        return keras.backend.backend()
+    return os.environ.get("KERAS_BACKEND") or default_backend()
+
+
+def take_backend(backend, argv=None):
+    """Make this command run on ``backend``; returns an exit code when a child ran it.
+
+    - Keras not loaded yet (the ``keras-wgan`` program, ``python -m keras_wgan``): set
+      ``KERAS_BACKEND`` here and go on, in this very process.
+    - Keras loaded and this is the program itself (``argv`` None: something imported
+      Keras at start-up): replace the process image (``execve``), keeping the PID.
+    - Keras loaded and ``main([...])`` called from Python: the caller's process cannot be
+      replaced, so a child runs the command, bound to this process's life: the kernel
+      kills it when this process dies (``PR_SET_PDEATHSIG``), and SIGTERM / SIGHUP are
+      passed on to it (Ctrl-C reaches both from the terminal).
+    """
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    if "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = backend
+        return None
+    command = [sys.executable, "-m", "keras_wgan",
+               *(sys.argv[1:] if argv is None else argv)]
+    if argv is None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, command, env)
+    return _run_bound_child(command, env)
+
+
+def _run_bound_child(command, env):
     import subprocess
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    env = {**os.environ, "KERAS_BACKEND": backend}
-    child = subprocess.Popen([sys.executable, "-m", "keras_wgan", *argv], env=env)
-    # A SIGTERM to this process reaches the child too, which saves and exits (Ctrl-C
-    # reaches both already: the terminal signals the whole process group).
-    signal.signal(signal.SIGTERM, lambda number, frame: child.send_signal(number))
-    while True:
+    child = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent(os.getpid()))
+    forwarded = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                 if hasattr(signal, name)]
+    previous = {number: signal.getsignal(number) for number in forwarded}
+    for number in forwarded:  # the child saves after its current step and exits
+        signal.signal(number, lambda number, frame: child.send_signal(number))
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:  # the child got the same Ctrl-C: let it save and exit
+                continue
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _die_with_parent(parent):
+    """A ``preexec_fn``: the child gets SIGKILL when ``parent`` dies (Linux), and ends at
+    once if the parent died before that was set. Elsewhere: nothing (no such call)."""
+    def bind():
         try:
-            return child.wait()
-        except KeyboardInterrupt:  # the child got the same Ctrl-C: let it save and exit
-            continue
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:
+            os._exit(1)
+    return bind if sys.platform.startswith("linux") else None
 
 
 def main(argv=None):
@@ -84,8 +140,10 @@ def main(argv=None):
     except SystemExit as exit_:  # argparse: --help/--version (0) or a usage error (2)
         return exit_.code if isinstance(exit_.code, int) else 2
     backend = getattr(args, "backend", None)
-    if backend is not None and backend != (os.environ.get("KERAS_BACKEND") or default_backend()):
-        return _run_on_backend(backend, argv)
+    if backend is not None and backend != current_backend():
+        code = take_backend(backend, argv)
+        if code is not None:  # a child ran the command (see take_backend)
+            return code
     quiet_framework_startup()
     try:
         return args.func(args)
