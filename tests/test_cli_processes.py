@@ -3,12 +3,15 @@ the control link (two threads on loopback), and the refusals. The runs themselve
 with JAX's runtime, are in ``test_multi_process.py``."""
 
 import threading
+import time
 
 import pytest
 
 from keras_wgan import cli
 from keras_wgan.cli import control_link, processes
 from keras_wgan.cli.common import CliError
+
+KEY = b"the run's key"
 
 
 def test_the_launch_comes_from_the_flags_or_keras_environment_variables(monkeypatch):
@@ -62,9 +65,9 @@ def test_the_difference_between_two_commands_names_the_flag_or_the_package():
 
 def _join(launch, hello, result):
     try:
-        with control_link.ControlLink.open(launch) as link:
+        with control_link.ControlLink.open(launch, KEY) as link:
             result["joined"] = link.join(hello)
-            link.clean_end = True
+            link.end_together()
     except CliError as error:
         result["error"] = str(error)
 
@@ -78,10 +81,10 @@ def test_process_0_sends_the_settings_and_checkpoint_to_a_process_with_the_same_
                                                  {**hello, "process_id": 1}, result))
     other.start()
     checkpoint = bytes(range(256)) * 1000  # a payload larger than one socket read
-    with control_link.ControlLink.open(owner) as link:
+    with control_link.ControlLink.open(owner, KEY) as link:
         link.agree(hello, {"dim": 4, "out": "run"}, checkpoint)
         other.join(timeout=30)
-        link.clean_end = True
+        link.end_together()
     assert result["joined"] == ({"dim": 4, "out": "run"}, checkpoint)
 
 
@@ -95,7 +98,7 @@ def test_a_different_command_is_refused_on_process_0_and_on_the_other():
     other.start()
     with pytest.raises(CliError, match="process 1 runs with --dim 8 where process 0 runs "
                                        "with --dim 4"):
-        with control_link.ControlLink.open(processes.Launch("127.0.0.1", port, 2, 0)) as link:
+        with control_link.ControlLink.open(processes.Launch("127.0.0.1", port, 2, 0), KEY) as link:
             link.agree(hello, {"dim": 4}, b"")
     other.join(timeout=30)
     assert result["error"].startswith("process 1 runs with --dim 8")
@@ -112,3 +115,165 @@ def test_launch_flags_without_multi_process_and_multi_process_off_jax_are_refuse
     assert code == 2
     assert "--distribute multi-process runs on JAX's multi-process runtime, not tensorflow: " \
            "add --backend jax (on every machine)" in err
+
+
+# ----------------------------------------------------------- who may connect
+def _rogue(port, authkey):
+    """A client that is not the run's, once process 0 listens: with the wrong key through
+    the standard library, or (``authkey`` None) a raw socket that sends a hello of its
+    own and reads whatever it is sent. Returns the bytes it received."""
+    import multiprocessing
+    import multiprocessing.connection
+    import socket
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            sock = socket.create_connection(("127.0.0.1", port + 1), timeout=10)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "process 0 never listened"
+            time.sleep(0.05)
+    seen = []
+    try:
+        if authkey is None:
+            with sock:
+                sock.sendall(b'{"hello": {"process_id": 1}}\n')
+                while chunk := sock.recv(65536):
+                    seen.append(chunk)
+        else:
+            sock.close()
+            connection = multiprocessing.connection.Client(("127.0.0.1", port + 1),
+                                                           authkey=authkey)
+            seen.append(connection.recv_bytes())
+    except (OSError, EOFError, multiprocessing.AuthenticationError) as error:
+        seen.append(type(error).__name__.encode())
+    return b"".join(seen)
+
+
+@pytest.mark.parametrize("authkey", [None, b"a wrong key"], ids=["no key", "wrong key"])
+def test_a_client_without_the_key_gets_nothing_and_the_run_goes_on(capfd, authkey):
+    """A stray client connects first; process 0 drops it before sending a byte of the
+    run, then agrees with the real process exactly as if the stray had never come."""
+    port = processes.free_port_pair()
+    hello = {"process_id": 0, "command": {"--dim": 4}, "versions": {"keras": "3"}}
+    checkpoint = b"CHECKPOINT" * 1000
+    agreed = {}
+
+    def owner():
+        with control_link.ControlLink.open(processes.Launch("127.0.0.1", port, 2, 0),
+                                           KEY) as link:
+            link.agree(hello, {"dim": 4, "out": "secret-run"}, checkpoint)
+            agreed["done"] = True
+            link.end_together()
+
+    first = threading.Thread(target=owner)
+    first.start()
+    received = _rogue(port, authkey)
+    result = {}
+    _join(processes.Launch("127.0.0.1", port, 2, 1), {**hello, "process_id": 1}, result)
+    first.join(timeout=60)
+    assert agreed == {"done": True}
+    assert result["joined"] == ({"dim": 4, "out": "secret-run"}, checkpoint)
+    assert b"secret-run" not in received and b"CHECKPOINT" not in received
+    assert b"settings" not in received and b"dim" not in received
+    # (a wildcard key on the rogue's side would have read the settings: see the test
+    # above, where the same client with the key gets them)
+    assert "did not prove it holds the run's key" in capfd.readouterr().err
+
+
+def test_a_process_with_another_secret_is_refused_and_told_which_flag(tmp_path):
+    port = processes.free_port_pair()
+    launch = processes.Launch("127.0.0.1", port, 2, 0)
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret\n")
+    ours, source = control_link.run_key(launch, str(secret))
+    assert source == f"--secret-file {secret}"
+    theirs, _ = control_link.run_key(launch)
+    assert ours != theirs
+    result = {}
+    owner = threading.Thread(target=lambda: result.setdefault("owner", _owner_of(launch,
+                                                                                  ours)),
+                             daemon=True)  # it waits on for the right process: left there
+    owner.start()
+    with pytest.raises(CliError, match="did not accept this process's key.*same "
+                                       "--secret-file or \\$KERAS_WGAN_SECRET"):
+        with control_link.ControlLink.open(processes.Launch("127.0.0.1", port, 2, 1),
+                                           theirs):
+            pass
+    assert "owner" not in result  # process 0 still waits for a process with its key
+
+
+def _owner_of(launch, key):
+    try:
+        with control_link.ControlLink.open(launch, key):
+            return "joined"
+    except CliError as error:
+        return str(error)
+
+
+def test_the_key_comes_from_the_secret_file_the_variable_or_the_launch(tmp_path,
+                                                                       monkeypatch):
+    launch = processes.Launch("10.0.0.1", 1234, 2, 0)
+    monkeypatch.delenv(control_link.SECRET_VARIABLE, raising=False)
+    derived, source = control_link.run_key(launch)
+    assert "derived from the coordinator and process count" in source
+    assert control_link.run_key(processes.Launch("10.0.0.1", 1234, 2, 1))[0] == derived
+    assert control_link.run_key(processes.Launch("10.0.0.1", 1234, 3, 0))[0] != derived
+    monkeypatch.setenv(control_link.SECRET_VARIABLE, "from the environment")
+    key, source = control_link.run_key(launch)
+    assert key != derived and source == "$KERAS_WGAN_SECRET"
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(CliError, match="is empty; e.g. python3 -c"):
+        control_link.run_key(launch, str(tmp_path / "empty"))
+    with pytest.raises(CliError, match="No such file or directory; give every machine"):
+        control_link.run_key(launch, str(tmp_path / "missing"))
+
+
+def test_process_0_listens_on_the_coordinator_address_only():
+    """Bound to 127.0.0.1, the control port is not open on this machine's other
+    addresses (the wildcard bind it replaced answered on all of them)."""
+    import socket
+
+    port = processes.free_port_pair()
+    launch = processes.Launch("127.0.0.1", port, 2, 0)
+    started = threading.Event()
+
+    def owner():
+        started.set()
+        _owner_of(launch, KEY)
+
+    threading.Thread(target=owner, daemon=True).start()
+    started.wait()
+    deadline = time.monotonic() + 10
+    while True:  # until process 0 listens
+        try:
+            socket.create_connection(("127.0.0.1", port + 1), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    with pytest.raises(OSError):  # another loopback address of this machine
+        socket.create_connection(("127.0.0.2", port + 1), timeout=1).close()
+
+
+def test_the_launch_comes_from_a_slurm_job_and_says_where_each_value_came_from():
+    env = {"SLURM_JOB_ID": "4242", "SLURM_STEP_NODELIST": "gpu[07-09,12],login1",
+           "SLURM_NTASKS": "4", "SLURM_PROCID": "3"}
+    launch = processes.Launch.from_flags(None, None, None, environ=env)
+    port = processes.SLURM_PORT_BASE + 4242 % processes.SLURM_PORT_SPAN
+    assert (launch.coordinator, launch.num_processes, launch.process_id) == (
+        f"gpu07:{port}", 4, 3)
+    assert launch.describe() == (
+        f"Launch: coordinator gpu07:{port} (SLURM: first node of SLURM_STEP_NODELIST, port "
+        "from SLURM_JOB_ID), 4 processes (SLURM_NTASKS), this is process 3 (SLURM_PROCID).")
+    # Flags first, then Keras' variables, then SLURM's.
+    env[processes.ENV_NUM_PROCESSES] = "4"
+    launch = processes.Launch.from_flags("10.0.0.1:99", None, None, environ=env)
+    assert launch.describe() == ("Launch: coordinator 10.0.0.1:99 (--coordinator), 4 "
+                                 f"processes ({processes.ENV_NUM_PROCESSES}), this is "
+                                 "process 3 (SLURM_PROCID).")
+    for nodes, first in (("node001", "node001"), ("a,b", "a"), ("n[3,7-9]", "n3"),
+                         ("login1,gpu[1-2]", "login1")):
+        env["SLURM_STEP_NODELIST"] = nodes
+        assert processes.Launch.from_flags(None, 4, 0, environ=env).host == first

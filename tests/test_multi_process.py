@@ -10,10 +10,12 @@ A module fixture trains the reference run (one device) beside the same run on tw
 processes; the other tests kill, stop, resume and refuse.
 """
 
+import contextlib
 import csv
 import json
 import os
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -58,13 +60,33 @@ def multi(port, process_id, count=2):
             "--num-processes", str(count), "--process-id", str(process_id)]
 
 
-def start(folder, argv, backend="jax"):
-    """``python -m keras_wgan ARGV`` in ``folder``, output to ``folder``/log.txt."""
+def start(folder, argv, backend="jax", flag=False, env=None):
+    """``python -m keras_wgan ARGV`` in ``folder``, output to ``folder``/log.txt; with
+    ``flag``, ``--backend`` picks the backend (the environment names another)."""
     os.makedirs(folder, exist_ok=True)
     log = open(os.path.join(folder, "log.txt"), "w")
-    env = {**os.environ, "KERAS_BACKEND": backend, **_CHILD_ENV}
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow" if flag else backend, **_CHILD_ENV,
+           **(env or {})}
+    argv = ["--backend", backend, *argv] if flag else list(argv)
     return subprocess.Popen([sys.executable, "-m", "keras_wgan", *argv], cwd=folder, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
+
+
+def slurm_job(process_id, count=2):
+    """A faked SLURM job step on this machine whose derived coordinator port (and the
+    next one) is free: the variables ``srun`` gives task ``process_id``."""
+    for job in range(1000, 1000 + processes.SLURM_PORT_SPAN):
+        port = processes.SLURM_PORT_BASE + job % processes.SLURM_PORT_SPAN
+        try:
+            for candidate in (port, port + 1):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return {"SLURM_JOB_ID": str(job), "SLURM_STEP_NODELIST": "localhost",
+                "SLURM_NTASKS": str(count), "SLURM_PROCID": str(process_id),
+                "SLURM_LOCALID": str(process_id)}
+    raise OSError("no free port pair in SLURM's range")
 
 
 def finish(process, folder, timeout=TIMEOUT_S):
@@ -121,23 +143,45 @@ def argv(data, *extra):
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory, data):
-    """The reference run on one device, and the same run on two processes."""
+    """The reference run on one device, and the same run on two processes, whose control
+    port a stray client (no key) reaches first: the run must not notice."""
     root = tmp_path_factory.mktemp("pair")
     port = processes.free_port_pair()
     folders = {name: str(root / name) for name in ("one", "p0", "p1")}
     running = {
         "one": start(folders["one"], argv(data, "--epochs", "1", "--distribute", "none")),
         "p0": start(folders["p0"], argv(data, "--epochs", "1", *multi(port, 0))),
-        "p1": start(folders["p1"], argv(data, "--epochs", "1", *multi(port, 1))),
     }
+    stray = stray_client(port + 1, running["p0"])
+    running["p1"] = start(folders["p1"], argv(data, "--epochs", "1", *multi(port, 1)))
     results = {name: finish(process, folders[name]) for name, process in running.items()}
     for name, (code, log) in results.items():
         assert code == 0, f"{name}:\n{log[-4000:]}"
-    return folders, {name: log for name, (_, log) in results.items()}
+    return folders, {name: log for name, (_, log) in results.items()}, stray
+
+
+def stray_client(port, owner, timeout=TIMEOUT_S):
+    """Connect to ``port`` once process 0 listens, say a hello without the key, and read
+    all that is sent until process 0 drops the connection; the bytes received."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert owner.poll() is None and time.monotonic() < deadline
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+            break
+        except OSError:
+            time.sleep(0.1)
+    received = []
+    with sock:
+        sock.sendall(json.dumps({"hello": {"process_id": 1}}).encode() + b"\n")
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(65536):
+                received.append(chunk)
+    return b"".join(received)
 
 
 def test_two_processes_end_with_the_one_device_counts_and_losses(pair):
-    folders, _ = pair
+    folders, _, _ = pair
     one, two = (os.path.join(folders[name], "run") for name in ("one", "p0"))
     assert counts(two) == counts(one) == (STEPS, STEPS, 1)
     a, b = rows(one), rows(two)
@@ -157,8 +201,16 @@ def test_two_processes_end_with_the_one_device_counts_and_losses(pair):
     assert model.generator_optimizer.iterations.numpy() == STEPS // 2
 
 
+def test_a_stray_client_on_the_control_port_got_nothing(pair):
+    """The pair's run ended as one device's (the test above) although a client without
+    the key connected first: it was dropped before a byte of the run was sent."""
+    _, logs, stray = pair
+    assert b"settings" not in stray and b'"out"' not in stray and b"dim" not in stray
+    assert "dropped: it did not prove it holds the run's key" in logs["p0"]
+
+
 def test_only_process_0_writes_and_every_process_says_its_part(pair):
-    folders, logs = pair
+    folders, logs, _ = pair
     assert os.listdir(folders["p1"]) == ["log.txt"]  # no run/ folder at all
     written = sorted(os.listdir(os.path.join(folders["p0"], "run")))
     assert written == sorted(os.listdir(os.path.join(folders["one"], "run")))
@@ -181,14 +233,18 @@ def test_only_process_0_writes_and_every_process_says_its_part(pair):
 
 def test_a_killed_process_stops_the_other_which_names_it_and_the_run_resumes_alone(
         tmp_path, data, pair):
-    """Process 1 is killed mid-run (SIGKILL: no goodbye); process 0 must stop within the
-    stated bound, say which process it lost and how to resume; the run then resumes on
-    one machine without --distribute and ends with the uninterrupted run's counts."""
-    port = processes.free_port_pair()
+    """Two processes of a (faked) SLURM job step, each started as ``keras-wgan --backend
+    jax train`` with the launch from SLURM's variables alone. Process 1's PID is killed
+    mid-run (SIGKILL: no goodbye); process 0 must stop within the stated bound, say which
+    process it lost and how to resume; the run then resumes on one machine without
+    --distribute and ends with the uninterrupted run's counts."""
     folders = {name: str(tmp_path / name) for name in ("p0", "p1")}
     often = ["--epochs", "3", "--checkpoint-every", "4"]  # a checkpoint early in epoch 1
-    owner = start(folders["p0"], argv(data, *often, *multi(port, 0)))
-    other = start(folders["p1"], argv(data, *often, *multi(port, 1)))
+    launch = ["--distribute", "multi-process"]
+    job = slurm_job(0)
+    owner = start(folders["p0"], argv(data, *often, *launch), flag=True, env=job)
+    other = start(folders["p1"], argv(data, *often, *launch), flag=True,
+                  env={**job, "SLURM_PROCID": "1", "SLURM_LOCALID": "1"})
     state_file = os.path.join(folders["p0"], "run", "model.state.json")
     deadline = time.monotonic() + TIMEOUT_S
     try:
@@ -215,6 +271,11 @@ def test_a_killed_process_stops_the_other_which_names_it_and_the_run_resumes_alo
         in log
     assert "keras-wgan train --resume --out run --epochs 3" in log
     assert "or on this machine alone:" in log
+    port = processes.SLURM_PORT_BASE + int(job["SLURM_JOB_ID"]) % processes.SLURM_PORT_SPAN
+    assert (f"Launch: coordinator localhost:{port} (SLURM: first node of "
+            "SLURM_STEP_NODELIST, port from SLURM_JOB_ID), 2 processes (SLURM_NTASKS), this "
+            "is process 0 (SLURM_PROCID).") in log
+    assert "as a step of a SLURM job again (srun, 2 tasks)" in log
     steps_done = counts(os.path.join(folders["p0"], "run"))[0]
     assert 0 < steps_done < STEPS, "the kill must land inside epoch 1"
 

@@ -140,3 +140,73 @@ def test_restart_moves_the_old_run_aside_and_record_writes_the_settings(tmp_path
     assert run.position() == "no readable checkpoint"  # no model.keras now
     with pytest.raises(CliError, match="cannot create --out"):
         RunDirectory(str(tmp_path / "run" / "config.json" / "sub")).prepare()
+
+
+# ------------------------------------------------------------------ one writer
+def test_the_lock_refuses_a_second_writer_naming_the_holder_and_ends_with_its_process(
+        tmp_path):
+    """The lock held by another process (here a child Python) refuses this one with the
+    holder's PID and host; once that process is SIGKILLed the lock is free again."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from keras_wgan.cli.run_directory import LOCK_FILE
+
+    out = str(tmp_path / "run")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from keras_wgan.cli.run_directory import "
+         f"RunDirectory\nwith RunDirectory({out!r}).writer():\n print('held', flush=True)\n"
+         " time.sleep(600)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(CliError) as error:
+            with RunDirectory(out).writer():
+                pass
+        message = str(error.value)
+        assert message.startswith(f"--out {out!r} is in use by PID {holder.pid} on host "
+                                  f"{socket.gethostname()} since ")
+        assert f"e.g. keras-wgan train --out {out}-2" in message
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    assert os.path.exists(os.path.join(out, LOCK_FILE))  # a killed holder's file stays
+    with RunDirectory(out).writer() as run:  # ... but binds no one
+        assert json.load(open(os.path.join(out, LOCK_FILE)))["pid"] == os.getpid()
+        assert run.is_empty()  # the lock file is not a run's file
+    assert os.listdir(out) == []  # the folder was there before: it stays, empty
+
+
+def test_a_folder_created_for_the_lock_stays_once_written_and_the_lock_file_goes(tmp_path):
+    out = tmp_path / "runs" / "new"
+    with RunDirectory(str(out)).writer() as run:
+        run.record({"dim": 4})
+    assert sorted(os.listdir(out)) == ["config.json"]
+    with RunDirectory(str(tmp_path / "a" / "b")).writer():
+        pass
+    assert not os.path.exists(tmp_path / "a")  # every folder it created, while empty
+
+
+def test_a_file_system_that_cannot_lock_is_said_and_the_run_goes_on(tmp_path, capsys,
+                                                                    monkeypatch):
+    import errno
+    import fcntl
+
+    def cannot(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", cannot)
+    with RunDirectory(str(tmp_path / "run")).writer():
+        pass
+    assert "cannot lock files (No locks available): nothing stops a second `train`" in \
+        capsys.readouterr().err
+
+
+def test_restart_leaves_the_lock_file_in_place(tmp_path):
+    out = recorded(tmp_path, dim=8)
+    with RunDirectory(out).writer() as run:
+        run.prepare(restart=True)
+        assert sorted(os.listdir(out)) == ["previous-1", "train.lock"]

@@ -1,20 +1,31 @@
-"""The control link of a multi-process run: TCP beside JAX's runtime, for what it cannot do.
+"""The control link of a multi-process run: beside JAX's runtime, for what it cannot do.
 
-It listens on the coordinator's port + 1. At start-up each process connects to process 0
-and shows its command line and package versions (:func:`versions`; :func:`difference`
-names the first mismatch, which every process refuses); process 0 then sends the run's
-settings and the checkpoint to resume from. While training, the link carries heartbeats:
-a killed process closes its connection at once, a silent one is declared lost after
-:data:`SILENCE_LIMIT_S`, and the survivors print which process was lost and how to
-resume, then exit with :data:`LOST_PEER_EXIT` (nothing waits forever on a collective
-that cannot complete). An error on one process reaches the others with its message and
-exit code.
+Process 0 listens on the coordinator's address, port + 1 (that interface only, not every
+interface). Every connection is authenticated first, by the standard library's
+``multiprocessing.connection`` challenge (HMAC of a random message with a shared key,
+both ways): a client without the run's key is dropped before a byte of the run is sent,
+and the run goes on as if it had never connected (:func:`run_key` says where the key
+comes from). Messages are the library's length-prefixed byte messages: a JSON header,
+then the payload (a checkpoint) as a message of its own.
+
+At start-up each process shows process 0 its command line and package versions
+(:func:`versions`; :func:`difference` names the first mismatch, which every process
+refuses); process 0 then sends the run's settings and the checkpoint to resume from.
+While training, the link carries heartbeats: a killed process closes its connection at
+once, a silent one is declared lost after :data:`SILENCE_LIMIT_S`, and the survivors
+print which process was lost and how to resume, then exit with :data:`LOST_PEER_EXIT`
+(nothing waits forever on a collective that cannot complete). An error on one process
+reaches the others with its message and exit code.
 """
 
 import contextlib
+import hashlib
 import json
+import multiprocessing
+import multiprocessing.connection
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -31,6 +42,41 @@ SILENCE_LIMIT_S = 30.0
 STARTUP_TIMEOUT_S = 300.0
 # Exit code of a process whose peer was lost (EX_TEMPFAIL: resume when all are back).
 LOST_PEER_EXIT = 75
+# How long a connection may take to prove it holds the key: a client that connects and
+# says nothing holds up the start-up this long at most.
+HANDSHAKE_TIMEOUT_S = 5.0
+# The run's secret, when not in a --secret-file: the variable that holds it.
+SECRET_VARIABLE = "KERAS_WGAN_SECRET"
+
+
+def run_key(launch, secret_file=None):
+    """``(key, where it came from)``: the key every connection must prove it holds.
+
+    ``--secret-file PATH`` (the file's bytes) or ``$KERAS_WGAN_SECRET``: a real secret,
+    which keeps out anyone who does not have it. Without either, a key derived from what
+    every process of the run already shares, the coordinator's address and the process
+    count: it keeps out strays (another run's processes on a reused port, port scanners,
+    other protocols), not someone who can read the command line.
+    """
+    if secret_file is not None:
+        try:
+            with open(secret_file, "rb") as f:
+                secret = f.read().strip()
+        except OSError as error:
+            raise CliError(f"--secret-file {secret_file!r}: {error.strerror or error}; give "
+                           "every machine a copy of the same file, e.g. made by: "
+                           "python3 -c 'import secrets; print(secrets.token_hex(32))' "
+                           f"> {secret_file}") from None
+        if not secret:
+            raise CliError(f"--secret-file {secret_file!r} is empty; e.g. python3 -c 'import "
+                           f"secrets; print(secrets.token_hex(32))' > {secret_file}")
+        return hashlib.sha256(secret).digest(), f"--secret-file {secret_file}"
+    if os.environ.get(SECRET_VARIABLE):
+        return (hashlib.sha256(os.environ[SECRET_VARIABLE].encode()).digest(),
+                f"${SECRET_VARIABLE}")
+    shared = f"keras-wgan control link|{launch.coordinator}|{launch.num_processes}"
+    return (hashlib.sha256(shared.encode()).digest(),
+            "derived from the coordinator and process count (no --secret-file)")
 
 def versions():
     """The package versions every process must share."""
@@ -83,29 +129,56 @@ def _exit_now(error):
     os._exit(code)
 
 
-class _Connection:
-    """One peer's socket: JSON lines, a raw payload after a header that gives its size."""
+def _authenticated(sock, key, owner):
+    """``sock`` as a ``multiprocessing.connection.Connection`` once both ends proved they
+    hold ``key`` (each answers the other's challenge, as ``Listener``/``Client`` do);
+    raises ``multiprocessing.AuthenticationError`` or ``OSError`` otherwise."""
+    seconds = int(HANDSHAKE_TIMEOUT_S)
+    sock.settimeout(None)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", seconds, 0))
+    connection = multiprocessing.connection.Connection(sock.detach())
+    try:
+        if owner:
+            multiprocessing.connection.deliver_challenge(connection, key)
+            multiprocessing.connection.answer_challenge(connection, key)
+        else:
+            multiprocessing.connection.answer_challenge(connection, key)
+            multiprocessing.connection.deliver_challenge(connection, key)
+    except BaseException:
+        connection.close()
+        raise
+    with socket.socket(fileno=os.dup(connection.fileno())) as view:  # no timeout from now
+        view.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 0))
+    return connection
 
-    def __init__(self, sock, process_id=None):
-        self.sock = sock
+
+class _Connection:
+    """One authenticated peer: a JSON header, then its payload as a second message."""
+
+    def __init__(self, connection, process_id=None):
+        self.connection = connection
         self.process_id = process_id
-        self.reader = sock.makefile("rb")
         self.send_lock = threading.Lock()
         self.last_heard = time.monotonic()
 
+    def fileno(self):
+        return self.connection.fileno()
+
     def send(self, message, payload=b""):
-        data = json.dumps({**message, "payload": len(payload)}).encode() + b"\n" + payload
+        header = json.dumps({**message, "payload": len(payload)}).encode()
         with self.send_lock:
-            self.sock.sendall(data)
+            self.connection.send_bytes(header)
+            if payload:
+                self.connection.send_bytes(payload)
 
     def receive(self):
         """The next message and its payload; (None, b"") when the peer closed."""
-        line = self.reader.readline()
-        if not line:
+        try:
+            message = json.loads(self.connection.recv_bytes())
+            size = message.pop("payload", 0)
+            payload = self.connection.recv_bytes() if size else b""
+        except (EOFError, OSError, ValueError):
             return None, b""
-        message = json.loads(line)
-        size = message.pop("payload", 0)
-        payload = self.reader.read(size) if size else b""
         if len(payload) != size:
             return None, b""
         self.last_heard = time.monotonic()
@@ -113,24 +186,27 @@ class _Connection:
 
     def close(self):
         with contextlib.suppress(OSError):
-            self.sock.close()
+            self.connection.close()
 
 
 class ControlLink:
     """Process 0's connections to every other process, or another's to process 0.
 
     Use :meth:`open` as a context manager: an exception leaving it (a refusal, a failed
-    load) is sent to the peers, which stop with its message instead of waiting.
+    load) is sent to the peers, which stop with its message instead of waiting. Its
+    state changes only through its methods: :meth:`runtime_joined`,
+    :meth:`watch_for`, :meth:`end_together`.
     """
 
-    def __init__(self, launch):
+    def __init__(self, launch, key):
         self.launch = launch
+        self.key = key
         self.peers = {}  # process id -> _Connection
-        self.on_stop_request = None  # owner: called with (reason, process id)
-        self.describe_loss = None  # called with the lost id: the lines to print
         self.save_lock = threading.Lock()  # held while process 0 writes a checkpoint
-        self.runtime_started = False  # set once JAX's runtime is joined
-        self.clean_end = False  # set when this process ends with the others (agreed)
+        self._on_stop_request = None  # owner: called with (reason, process id)
+        self._describe_loss = None  # called with the lost id: the lines to print
+        self._runtime_started = False  # JAX's runtime is joined: errors end the process
+        self._clean_end = False  # this process ends with the others (agreed)
         self._pending = []  # process 0: the connections accepted, before the hellos
         self._closing = False
         self._told = False  # the peers were told why this process stops
@@ -138,8 +214,8 @@ class ControlLink:
     # ---- start-up
     @classmethod
     @contextlib.contextmanager
-    def open(cls, launch):
-        link = cls(launch)
+    def open(cls, launch, key):
+        link = cls(launch, key)
         try:
             if launch.is_owner:
                 link._accept_all()
@@ -148,24 +224,23 @@ class ControlLink:
             yield link
         except BaseException as error:
             link._tell_peers_about(error)
-            if link.runtime_started:
+            if link._runtime_started:
                 _exit_now(error)
             raise
         finally:
             link.close()
 
     def _accept_all(self):
-        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        address = (self.launch.host, self.launch.control_port)
         try:
-            server.bind(("", self.launch.control_port))
+            server = socket.create_server(address, family=_family(self.launch.host))
         except OSError as error:
             raise CliError(
-                f"process 0 cannot listen on port {self.launch.control_port} (the control "
-                f"link uses the --coordinator port + 1): {error.strerror or error}; choose "
-                f"another port, e.g. --coordinator {self.launch.host}:"
+                f"process 0 cannot listen on {self.launch.host}:{self.launch.control_port} "
+                f"(the control link uses the --coordinator port + 1, on the coordinator's "
+                f"address): {error.strerror or error}; --coordinator must name this "
+                f"machine and a free port, e.g. --coordinator {self.launch.host}:"
                 f"{self.launch.port + 10}") from None
-        server.listen(self.launch.num_processes)
         server.settimeout(1.0)
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         try:
@@ -173,11 +248,18 @@ class ControlLink:
                 if time.monotonic() > deadline:
                     raise CliError(self._startup_timeout(len(self._pending)))
                 try:
-                    sock, _ = server.accept()
+                    sock, where = server.accept()
                 except socket.timeout:
                     continue
-                sock.settimeout(None)
-                self._pending.append(_Connection(sock))
+                try:
+                    connection = _authenticated(sock, self.key, owner=True)
+                except (multiprocessing.AuthenticationError, OSError, EOFError):
+                    print(f"warning: a connection from {where[0]} to the control link was "
+                          "dropped: it did not prove it holds the run's key (a stray "
+                          "client, or a process with another --secret-file).",
+                          file=sys.stderr, flush=True)
+                    continue
+                self._pending.append(_Connection(connection))
         finally:
             server.close()
 
@@ -192,8 +274,15 @@ class ControlLink:
                 if time.monotonic() > deadline:
                     raise CliError(self._startup_timeout(None)) from None
                 time.sleep(0.5)
-        sock.settimeout(None)
-        self.peers[0] = _Connection(sock, 0)
+        try:
+            connection = _authenticated(sock, self.key, owner=False)
+        except (multiprocessing.AuthenticationError, OSError, EOFError):
+            raise CliError(
+                f"process 0 at {address[0]}:{address[1]} did not accept this process's key "
+                f"(or did not prove it holds it): every machine needs the same secret, the "
+                f"same --secret-file or ${SECRET_VARIABLE} (or neither, and the same "
+                "--coordinator and --num-processes)") from None
+        self.peers[0] = _Connection(connection, 0)
 
     def _startup_timeout(self, joined):
         waited = f"{STARTUP_TIMEOUT_S:.0f} s"
@@ -243,10 +332,35 @@ class ControlLink:
         self._start_watching()
         return message["settings"], payload
 
+    def runtime_joined(self):
+        """JAX's runtime is joined: from now on an error ends this process at once (its
+        exit would wait on the others), after telling them."""
+        self._runtime_started = True
+
+    def watch_for(self, on_stop_request, describe_loss):
+        """What to call when a peer asks to stop (process 0: ``(reason, process id)``),
+        and the lines to print when one is lost (``describe_loss(process id)``)."""
+        self._on_stop_request, self._describe_loss = on_stop_request, describe_loss
+
+    def end_together(self):
+        """This process ends with the others (the target, or an agreed stop): its
+        goodbye is not a fault."""
+        self._clean_end = True
+
+    @property
+    def ended_together(self):
+        return self._clean_end
+
     # ---- during the run
     def _start_watching(self):
-        for target in (self._beat, self._watch):
-            threading.Thread(target=target, daemon=True, name="keras-wgan-control").start()
+        import selectors
+
+        selector = selectors.DefaultSelector()  # filled here, before anything can close
+        for connection in self.peers.values():
+            selector.register(connection.fileno(), selectors.EVENT_READ, connection)
+        for target, args in ((self._beat, ()), (self._watch, (selector,))):
+            threading.Thread(target=target, args=args, daemon=True,
+                             name="keras-wgan-control").start()
 
     def _beat(self):
         while not self._closing:
@@ -255,18 +369,17 @@ class ControlLink:
                     connection.send({"beat": True})
             time.sleep(HEARTBEAT_EVERY_S)
 
-    def _watch(self):
-        import selectors
-
-        selector = selectors.DefaultSelector()
-        for connection in self.peers.values():
-            selector.register(connection.sock, selectors.EVENT_READ, connection)
+    def _watch(self, selector):
         while not self._closing:
-            for key, _ in selector.select(timeout=1.0):
+            try:
+                ready = selector.select(timeout=1.0)
+            except (OSError, ValueError):  # closed under it: the link is ending
+                return
+            for key, _ in ready:
                 connection = key.data
                 try:
                     message, _ = connection.receive()
-                except (OSError, ValueError):
+                except (OSError, ValueError, EOFError):
                     message = None
                 if self._closing:
                     return
@@ -274,12 +387,12 @@ class ControlLink:
                     self._lost(connection.process_id, "its control connection closed: "
                                                       "killed or crashed")
                 elif "bye" in message:
-                    selector.unregister(connection.sock)
+                    selector.unregister(key.fd)
                 elif "error" in message:
                     self._peer_stopped(connection.process_id, message["error"],
                                        message.get("code", 1))
-                elif "stop" in message and self.on_stop_request is not None:
-                    self.on_stop_request(message["stop"], connection.process_id)
+                elif "stop" in message and self._on_stop_request is not None:
+                    self._on_stop_request(message["stop"], connection.process_id)
             now = time.monotonic()
             for key in list(selector.get_map().values()):
                 connection = key.data
@@ -294,7 +407,7 @@ class ControlLink:
         # Not in the middle of writing a checkpoint (the file is replaced atomically
         # anyway; this only keeps the temporary file from being left behind).
         self.save_lock.acquire(timeout=60.0)
-        lines = self.describe_loss(process_id) if self.describe_loss else ""
+        lines = self._describe_loss(process_id) if self._describe_loss else ""
         print(f"\n{PROG} train: error: lost process {process_id} of "
               f"{self.launch.num_processes} ({why}).{lines}", file=sys.stderr, flush=True)
         sys.stdout.flush()
@@ -304,7 +417,7 @@ class ControlLink:
         """Another process stopped with an error (a refusal: exit 2; a failure: 1):
         say it, with how to resume once training has begun, and stop too."""
         self.save_lock.acquire(timeout=60.0)
-        lines = self.describe_loss(process_id) if self.describe_loss else ""
+        lines = self._describe_loss(process_id) if self._describe_loss else ""
         print(f"\n{PROG} train: error: process {process_id} stopped: {text}.{lines}",
               file=sys.stderr, flush=True)
         sys.stdout.flush()
@@ -344,7 +457,7 @@ class ControlLink:
     def close(self):
         """Say goodbye after an agreed end (a normal end is not a fault), or that this
         process stopped alone; then close the connections."""
-        if not self.clean_end and self.runtime_started:
+        if not self._clean_end and self._runtime_started:
             self._tell_peers_about("it ended before the run did; see its output")
         self._closing = True
         connections = list(self.peers.values()) or self._pending
@@ -356,4 +469,9 @@ class ControlLink:
             connection.close()
 
 
-# ------------------------------------------------------------------- the runtime
+def _family(host):
+    """The address family of ``host`` (an IPv6 literal or a name that only has one)."""
+    try:
+        return socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][0]
+    except OSError:
+        return socket.AF_INET

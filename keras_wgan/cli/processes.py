@@ -8,8 +8,9 @@ by the runtime's collectives: gloo on CPU hosts). Around it this module keeps fo
   them from its ``config.json``) and sends them, with the checkpoint to resume from, to the
   others, which write nothing there and need not see its file system.
 - **Start-up agreement.** Before JAX's runtime starts, each process connects to process 0
-  over a *control link* (TCP, the coordinator's port + 1) and shows its command line and
-  package versions; any difference is refused on every process, naming the flag.
+  over a *control link* (the coordinator's address, port + 1, authenticated with the
+  run's key) and shows its command line and package versions; any difference is refused
+  on every process, naming the flag.
 - **Stops at the same step.** A stop (Ctrl-C or SIGTERM on any process) goes to process 0,
   which broadcasts its decision at every step's end (:class:`StepAgreement`, one small
   collective), so every process ends after the same step and process 0 saves it.
@@ -19,6 +20,15 @@ by the runtime's collectives: gloo on CPU hosts). Around it this module keeps fo
   the command that resumes, then exit with ``control_link.LOST_PEER_EXIT`` (nothing waits
   forever on a collective that cannot complete). The link lives in
   :mod:`keras_wgan.cli.control_link`.
+
+One process model: ``cli/train.py`` trains through a :class:`Team` (this process's part
+in a multi-process run) or a :class:`Solo` (a run on this process alone), which answer
+the same questions (who writes, how stops are agreed, what to say), so the training code
+has no branch on how many processes there are.
+
+The launch (:meth:`Launch.resolve`) comes from the flags, else Keras' own
+``KERAS_DISTRIBUTION_*`` variables, else a SLURM job's (the variables JAX's own SLURM
+detection reads); the start line names where each value came from.
 """
 
 import contextlib
@@ -40,6 +50,15 @@ JAX_HEARTBEAT_TIMEOUT_S = 100
 ENV_ADDRESSES = "KERAS_DISTRIBUTION_JOB_ADDRESSES"
 ENV_NUM_PROCESSES = "KERAS_DISTRIBUTION_NUM_PROCESSES"
 ENV_PROCESS_ID = "KERAS_DISTRIBUTION_PROCESS_ID"
+# A SLURM job step's variables, as JAX's SlurmCluster reads them: the first node of the
+# step is the coordinator, the task count and rank are the process count and id.
+SLURM_JOB_ID = "SLURM_JOB_ID"
+SLURM_NODELIST = "SLURM_STEP_NODELIST"
+SLURM_NTASKS = "SLURM_NTASKS"
+SLURM_PROCID = "SLURM_PROCID"
+# The coordinator's port in a SLURM job: derived from the job id, as JAX does, in
+# [61440, 65534], so that the control link's port + 1 is a port too.
+SLURM_PORT_BASE, SLURM_PORT_SPAN = 61440, 4095
 
 
 # ------------------------------------------------------------------ the launch
@@ -54,6 +73,8 @@ class Launch:
     num_processes: int
     process_id: int
     from_environment: bool = False
+    # where the coordinator, the process count and the process id came from, in words
+    sources: tuple = ("--coordinator", "--num-processes", "--process-id")
 
     @property
     def coordinator(self):
@@ -74,23 +95,45 @@ class Launch:
         return (f" --distribute {MULTI_PROCESS} --coordinator {self.coordinator} "
                 f"--num-processes {self.num_processes} --process-id {self.process_id}")
 
+    def describe(self):
+        """The start line's account of the launch, each value with where it came from."""
+        coordinator, count, pid = self.sources
+        return (f"Launch: coordinator {self.coordinator} ({coordinator}), "
+                f"{self.num_processes} processes ({count}), this is process "
+                f"{self.process_id} ({pid}).")
+
     def resume_note(self):
+        if self.from_environment and self.sources[0].startswith("SLURM"):
+            return (f" --distribute {MULTI_PROCESS}, as a step of a SLURM job again (srun, "
+                    f"{self.num_processes} tasks)")
         if self.from_environment:
             return (f" --distribute {MULTI_PROCESS}, on every machine with its "
                     f"{ENV_ADDRESSES} / {ENV_NUM_PROCESSES} / {ENV_PROCESS_ID} as before")
         return f" (each machine with its own --process-id, 0 to {self.num_processes - 1})"
 
     @classmethod
-    def from_flags(cls, coordinator, num_processes, process_id):
-        """The launch from the flags, each missing one from Keras' environment variables."""
-        env = os.environ
+    def from_flags(cls, coordinator, num_processes, process_id, environ=None):
+        """The launch from the flags, each missing one from Keras' environment variables,
+        else from a SLURM job's (see :func:`_slurm_launch`)."""
+        env = os.environ if environ is None else environ
+        sources = ["--coordinator", "--num-processes", "--process-id"]
         from_env = coordinator is None
-        if coordinator is None:
-            coordinator = (env.get(ENV_ADDRESSES) or "").split(",")[0].strip() or None
+        slurm = _slurm_launch(env)
+        if coordinator is None and env.get(ENV_ADDRESSES):
+            coordinator = env[ENV_ADDRESSES].split(",")[0].strip() or None
+            sources[0] = ENV_ADDRESSES
+        if coordinator is None and slurm:
+            coordinator, sources[0] = slurm["coordinator"]
         if num_processes is None and env.get(ENV_NUM_PROCESSES):
             num_processes = _int_setting(ENV_NUM_PROCESSES, env[ENV_NUM_PROCESSES])
+            sources[1] = ENV_NUM_PROCESSES
+        if num_processes is None and slurm:
+            num_processes, sources[1] = slurm["num_processes"]
         if process_id is None and env.get(ENV_PROCESS_ID):
             process_id = _int_setting(ENV_PROCESS_ID, env[ENV_PROCESS_ID])
+            sources[2] = ENV_PROCESS_ID
+        if process_id is None and slurm:
+            process_id, sources[2] = slurm["process_id"]
         example = (f"{PROG} train --backend jax --distribute {MULTI_PROCESS} --coordinator "
                    "10.0.0.1:1234 --num-processes 2 --process-id 0 (1 on the other machine)")
         missing = [name for name, value in (("--coordinator", coordinator),
@@ -99,9 +142,12 @@ class Launch:
         if missing:
             raise CliError(
                 f"--distribute {MULTI_PROCESS} needs {', '.join(missing)} (or Keras' "
-                f"{ENV_ADDRESSES}, {ENV_NUM_PROCESSES}, {ENV_PROCESS_ID}); e.g. {example}"
+                f"{ENV_ADDRESSES}, {ENV_NUM_PROCESSES}, {ENV_PROCESS_ID}, or a SLURM job's "
+                f"{SLURM_JOB_ID}, {SLURM_NODELIST}, {SLURM_NTASKS}, {SLURM_PROCID}); "
+                f"e.g. {example}"
             )
         host, _, port = coordinator.rpartition(":")
+        host = host.strip("[]")  # [::1]:1234
         if not host or not port.isdigit() or not 0 < int(port) < 65535:
             raise CliError(f"--coordinator {coordinator!r} must be HOST:PORT, the address of "
                            f"process 0's machine and a free port (PORT+1 is used too); "
@@ -112,7 +158,30 @@ class Launch:
             raise CliError(f"--process-id {process_id} must be in 0..{num_processes - 1} for "
                            f"--num-processes {num_processes}; e.g. {example}")
         return cls(host, int(port), int(num_processes), int(process_id),
-                   from_environment=from_env)
+                   from_environment=from_env, sources=tuple(sources))
+
+
+def _slurm_launch(env):
+    """``{what: (value, source)}`` from a SLURM job step's variables, or ``{}`` outside
+    one. The coordinator is the step's first node (``node[001-004],gpu7`` -> ``node001``)
+    at a port derived from the job id, so every task of the job finds the same one."""
+    if not all(env.get(name) for name in (SLURM_JOB_ID, SLURM_NODELIST, SLURM_NTASKS,
+                                          SLURM_PROCID)):
+        return {}
+    nodes = env[SLURM_NODELIST].strip()
+    first = nodes.split(",")[0]
+    if "[" in first:  # a range comes first: its prefix and the range's first number
+        prefix, _, numbers = nodes.partition("[")
+        first = prefix + numbers.replace("-", ",").split(",")[0].rstrip("]")
+    host = first
+    job = _int_setting(SLURM_JOB_ID, env[SLURM_JOB_ID].split("_")[0])
+    port = SLURM_PORT_BASE + job % SLURM_PORT_SPAN
+    return {
+        "coordinator": (f"{host}:{port}", f"SLURM: first node of {SLURM_NODELIST}, port "
+                                          f"from {SLURM_JOB_ID}"),
+        "num_processes": (_int_setting(SLURM_NTASKS, env[SLURM_NTASKS]), SLURM_NTASKS),
+        "process_id": (_int_setting(SLURM_PROCID, env[SLURM_PROCID]), SLURM_PROCID),
+    }
 
 
 def free_port_pair(host="127.0.0.1"):
@@ -284,8 +353,59 @@ class StepAgreement:
             self.checkpoint.request_stop(f"{name}{where}")
 
 
+class Solo:
+    """A run on this process alone, through the same questions a :class:`Team` answers:
+    it owns the run directory, stops by its own signals, and has no one to agree with."""
+
+    is_owner = True
+    who = ""  # the start line's prefix
+
+    def resume_source(self, run):
+        """The run directory to resume from."""
+        return run
+
+    def checkpoint(self, path, **kwargs):
+        from keras_wgan.checkpoints import TrainingCheckpoint
+
+        return TrainingCheckpoint(path, **kwargs)
+
+    def share(self, callbacks):
+        """The callbacks as they run here (a team runs them on process 0 alone)."""
+        return callbacks
+
+    def check_same_data(self, settings, dataset, steps):
+        """Nothing to compare with; False: ``dataset`` was not read."""
+        return False
+
+    def watch(self, checkpoint, run, resume, alone):
+        self._checkpoint = checkpoint
+
+    @property
+    def stops(self):
+        """What the signal handlers ask to stop: the checkpoint itself."""
+        return self._checkpoint
+
+    @property
+    def callbacks(self):
+        """Callbacks the run needs besides its own (a team's stop agreement)."""
+        return []
+
+    def resume_command(self, run, epochs, backend):
+        return run.resume_command(epochs, backend)
+
+    def ended_together(self):
+        """The run ended at its target or an agreed stop: nothing to tell anyone."""
+
+    def await_verdict(self, error):
+        """A failed step is this process's own error: nothing to wait for."""
+
+    def finish(self, code):
+        return code
+
+
 class Team:
-    """This process's part in a multi-process run, as ``cli/train.py`` uses it."""
+    """This process's part in a multi-process run, as ``cli/train.py`` uses it (the
+    same questions as :class:`Solo`)."""
 
     def __init__(self, launch, link, resume_from=b""):
         self.launch, self.link, self.resume_from = launch, link, resume_from
@@ -295,6 +415,15 @@ class Team:
     @property
     def is_owner(self):
         return self.launch.is_owner
+
+    @property
+    def who(self):
+        return f"Process {self.launch.process_id} of {self.launch.num_processes}: "
+
+    def resume_source(self, run):
+        """Process 0: ``run``; another: the checkpoint process 0 sent (see
+        :meth:`received_run`)."""
+        return run if self.is_owner else self.received_run()
 
     def received_run(self):
         """Another process: a private RunDirectory holding the checkpoint process 0 sent
@@ -314,10 +443,15 @@ class Team:
             return owner_checkpoint(self.link, path, **kwargs)
         return peer_checkpoint(path, **kwargs)
 
+    def share(self, callbacks):
+        """Process 0 runs the callbacks, outside the distribution; the others none."""
+        if not self.is_owner:
+            return {}
+        return {name: owner_only(callback) for name, callback in callbacks.items()}
+
     def watch(self, checkpoint, run, resume, alone):
         """Agree on stops per step, and say how to resume if a process is lost."""
         self.agreement = StepAgreement(checkpoint, self.link)
-        self.link.on_stop_request = lambda reason, pid: self.agreement.request_stop(reason, pid)
 
         def describe_loss(process_id):
             if self.is_owner:
@@ -328,7 +462,29 @@ class Team:
                 also = ""
             return (f" {kept}; when every machine is back, resume with:\n  {resume}{also}")
 
-        self.link.describe_loss = describe_loss
+        self.link.watch_for(self.agreement.request_stop, describe_loss)
+
+    @property
+    def stops(self):
+        return self.agreement
+
+    @property
+    def callbacks(self):
+        return [self.agreement.callback]
+
+    def resume_command(self, run, epochs, backend):
+        return (run.resume_command(epochs, backend) + self.launch.flags()
+                + self.launch.resume_note())
+
+    def ended_together(self):
+        self.link.end_together()
+
+    def finish(self, code):
+        """The exit code, after ending alone (telling the others) if this process did not
+        end with them: JAX's runtime would otherwise wait for them at exit."""
+        if not self.link.ended_together:  # a second Ctrl-C, a full disk, ...
+            self.link.abandon(code)
+        return code
 
     def check_same_data(self, settings, dataset, steps):
         """Refuse, on every process, data that differs from process 0's: its epoch
@@ -351,6 +507,7 @@ class Team:
                 f"or its first batch): every machine must read the same data, a copy or a "
                 "shared folder with the same files, or the same TFDS name and version"
             )
+        return True  # the dataset was read: not to be iterated again
 
     def await_verdict(self, error):
         """After a failed collective (a peer's connection broke), give the control link

@@ -11,12 +11,22 @@ Everything ``keras-wgan train`` knows about ``--out`` lives here, each rule once
   model; ``--restart`` takes the recorded settings changed by the flags;
 - **rules**: a non-empty folder is never overwritten (``--resume`` or ``--restart``,
   nothing deleted); the model's settings cannot change on ``--resume``; inside an
-  epoch the data stream cannot change either; ``--epochs`` is the total target.
+  epoch the data stream cannot change either; ``--epochs`` is the total target;
+- **one writer**: ``train`` holds an advisory lock on ``train.lock`` while it writes
+  (:meth:`RunDirectory.writer`); a second ``train`` on the folder is refused at once,
+  naming the holder. Readers (``sample``, ``evaluate``) need no lock: every file is
+  replaced atomically (``keras_wgan.files``).
 
 Every refusal is a :class:`CliError` that names the flag and a command that works.
 """
 
+import contextlib
+import errno
+import json
 import os
+import socket
+import sys
+import time
 
 from keras_wgan import presets
 from keras_wgan.cli.choices import LEGACY
@@ -34,6 +44,8 @@ MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 SAMPLES_DIR = "samples"
 SKIPPED_FILE = "skipped_files.txt"
+# Held (fcntl.flock) by the one `train` writing the folder; it names its holder.
+LOCK_FILE = "train.lock"
 
 # The recipe `train` builds (keras_wgan.presets), changed by the flags; its settings are
 # the flags' defaults.
@@ -132,20 +144,27 @@ class RunDirectory:
         saved = read_json(self.config_path)
         return None if saved is None else _ema_setting(saved)
 
+    @property
+    def lock_path(self):
+        return os.path.join(self.path, LOCK_FILE)
+
     def is_empty(self):
-        return not (os.path.isdir(self.path) and os.listdir(self.path))
+        """No run's files (a lock file left by a killed run is not one)."""
+        return not (os.path.isdir(self.path)
+                    and [n for n in os.listdir(self.path) if n != LOCK_FILE])
 
     # -------------------------------------------------------------- settings
     @classmethod
     def for_flags(cls, given, out=None, resume=False, restart=False):
         """``(run_directory, settings)`` for the flags ``given`` (``{setting: value}``, only
-        the flags on the command line) and ``--out`` / ``--resume`` / ``--restart``.
+        the flags on the command line) and ``--out`` / ``--resume`` / ``--restart``:
+        :meth:`at` then :meth:`settings_for` (``train`` takes the lock between the two)."""
+        run = cls.at(given, out, resume)
+        return run, run.settings_for(given, resume, restart)
 
-        A new run: the defaults changed by ``given``, in a folder that must be empty
-        (``--restart`` empties it first, keeping the recorded settings as the base).
-        ``--resume``: the recorded settings, of which the model's cannot change.
-        """
-        given = _ema_setting(dict(given))
+    @classmethod
+    def at(cls, given, out=None, resume=False):
+        """The run directory ``--out`` names (by default ``runs/MODEL-DATASET``)."""
         if resume and out is None:
             raise CliError("--resume needs --out, the run directory to continue: "
                            f"{PROG} train --resume --out runs/NAME")
@@ -156,11 +175,21 @@ class RunDirectory:
         if os.path.exists(run.path) and not os.path.isdir(run.path):
             raise CliError(f"--out {run.path!r} exists and is not a directory: choose another, "
                            f"e.g. {PROG} train --out {run.path}-run")
-        settings = run._settings_to_resume(given) if resume else run._settings_to_start(
+        return run
+
+    def settings_for(self, given, resume=False, restart=False):
+        """The run's settings for the flags ``given``.
+
+        A new run: the defaults changed by ``given``, in a folder that must be empty
+        (``--restart`` empties it first, keeping the recorded settings as the base).
+        ``--resume``: the recorded settings, of which the model's cannot change.
+        """
+        given = _ema_setting(dict(given))
+        settings = self._settings_to_resume(given) if resume else self._settings_to_start(
             given, restart)
         settings.update(given)
-        settings["out"] = run.path
-        return run, settings
+        settings["out"] = self.path
+        return settings
 
     def _settings_to_resume(self, given):
         saved = self.recorded_settings()
@@ -271,7 +300,8 @@ class RunDirectory:
         write_text(self.skipped_path, "".join(f"{path}\t{reason}\n" for path, reason in skipped))
 
     def _move_aside(self):
-        names = [n for n in sorted(os.listdir(self.path)) if not n.startswith("previous-")] \
+        names = [n for n in sorted(os.listdir(self.path))
+                 if not n.startswith("previous-") and n != LOCK_FILE] \
             if os.path.isdir(self.path) else []
         if not names:
             return
@@ -287,3 +317,129 @@ class RunDirectory:
             raise CliError(f"--restart: cannot move the old files into {target}: "
                            f"{error}") from None
         print(f"--restart: the previous run's files are in {target}", flush=True)
+
+    # ------------------------------------------------------------ one writer
+    @contextlib.contextmanager
+    def writer(self):
+        """Hold the folder's lock for the block: the one ``train`` that writes it.
+
+        An advisory ``fcntl.flock`` on ``train.lock``, which records the holder (host,
+        PID, start time, command). The kernel drops the lock when its process ends, so a
+        killed run leaves none behind (its file may stay; it no longer binds). Another
+        ``train`` on the folder gets a :class:`CliError` at once, naming the holder. A
+        folder created only to hold the lock is removed again if the run wrote nothing.
+        Where the file system cannot lock, a warning says so and the run goes on.
+        """
+        created = self._create_folders()
+        handle = _LockFile(self.lock_path)
+        try:
+            handle.acquire(self.path)
+            yield self
+        finally:
+            handle.release()
+            for folder in created:  # innermost first; only while still empty
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)
+
+    def _create_folders(self):
+        """Create ``--out`` (and missing parents); the folders created, innermost first."""
+        created, folder = [], os.path.abspath(self.path)
+        while folder and not os.path.exists(folder):
+            created.append(folder)
+            parent = os.path.dirname(folder)
+            folder = parent if parent != folder else ""
+        try:
+            os.makedirs(self.path, exist_ok=True)
+        except OSError as error:
+            raise CliError(f"cannot create --out {self.path!r}: "
+                           f"{error.strerror or error}.") from None
+        return created
+
+
+# The errors of a file system that cannot lock (some network and FUSE file systems).
+_CANNOT_LOCK = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL,
+                getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)}
+
+
+class _LockFile:
+    """``train.lock``: open, ``flock`` it without waiting, write who holds it."""
+
+    def __init__(self, path):
+        self.path = path
+        self.fd = None
+
+    def acquire(self, out):
+        try:
+            import fcntl
+        except ImportError:  # not POSIX
+            print(f"warning: cannot lock --out {out!r} on this system (no fcntl): nothing "
+                  "stops a second `train` from writing it at the same time.", file=sys.stderr)
+            return
+        for _ in range(10):  # the file can be replaced while we wait for it (see release)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError:  # an unwritable folder: its first write says so, with the file
+                return
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise CliError(_in_use(out, holder)) from None
+            except OSError as error:
+                os.close(fd)
+                if error.errno in _CANNOT_LOCK:
+                    print(f"warning: the file system of --out {out!r} cannot lock files "
+                          f"({error.strerror}): nothing stops a second `train` from writing "
+                          "it at the same time.", file=sys.stderr)
+                    return
+                raise
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.fd = fd
+                self._write_holder()
+                return
+            os.close(fd)  # released and removed by its holder meanwhile: take the new one
+        raise CliError(f"cannot lock {self.path}: it keeps being replaced.")
+
+    def _write_holder(self):
+        holder = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time(),
+                  "command": " ".join([PROG, *sys.argv[1:]])}
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, json.dumps(holder).encode() + b"\n", 0)
+
+    def release(self):
+        """Remove the file, then unlock: a process that opened it meanwhile sees that its
+        file is gone and opens the next one (the check after ``flock``)."""
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        os.close(self.fd)  # closing the last descriptor releases the lock
+        self.fd = None
+
+
+def _read_holder(fd):
+    try:
+        return json.loads(os.pread(fd, 4096, 0).decode())
+    except (OSError, ValueError):
+        return {}
+
+
+def _in_use(out, holder):
+    """The refusal of a second writer: who holds ``out`` and what works instead."""
+    if holder.get("pid"):
+        started = time.localtime(holder.get("started") or time.time())
+        today = time.strftime("%Y-%m-%d") == time.strftime("%Y-%m-%d", started)
+        since = time.strftime("%H:%M" if today else "%Y-%m-%d %H:%M", started)
+        who = f"PID {holder['pid']} on host {holder.get('host', '?')} since {since}"
+        if holder.get("command"):
+            who += f" ({holder['command']})"
+    else:
+        who = "another process (it has not written its details yet)"
+    return (f"--out {out!r} is in use by {who}: one run directory has one writer; stop "
+            f"it or choose another --out, e.g. {PROG} train --out {out.rstrip(os.sep)}-2 "
+            f"(once it has stopped: {PROG} train --resume --out {out})")

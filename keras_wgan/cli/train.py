@@ -5,12 +5,17 @@ The run directory (``--out``: its files, its settings, the rules for ``--resume`
 the flags, builds the data and the model, and runs ``checkpoints.fit_resumable`` with
 the history, sample-grid and TensorBoard callbacks.
 
+One writer: ``train`` holds the lock of ``--out`` while it writes
+(``RunDirectory.writer``); a second ``train`` on the same folder is refused at once.
+
 Several machines (``--distribute multi-process``, JAX): every process runs this same
 command; :mod:`keras_wgan.cli.processes` agrees the start, the stops and the faults, and
-only process 0 writes the run directory (see :func:`_run_multi_process`).
+only process 0 writes the run directory (see :func:`_run_multi_process`). A run on one
+process trains through ``processes.Solo``, a multi-process one through
+``processes.Team``: the training code below is the same for both.
 
-Interruptions: Ctrl-C or SIGTERM saves a checkpoint after the current step and exits
-with 130 / 143, printing the command that continues; a second Ctrl-C stops at once
+Interruptions: Ctrl-C, SIGTERM or SIGHUP saves a checkpoint after the current step and
+exits with 130 / 143 / 129, printing the command that continues; a second Ctrl-C stops at once
 (the last checkpoint stays). A NaN or infinite loss stops training without writing the
 broken model over the last good one (exit 1).
 """
@@ -28,7 +33,7 @@ from keras_wgan.cli.common import (
     non_negative_int,
     positive_int,
 )
-from keras_wgan.cli.processes import MULTI_PROCESS
+from keras_wgan.cli.processes import MULTI_PROCESS, Solo
 from keras_wgan.cli.run_directory import (
     SKIPPED_FILE,
     flag as flag_of,
@@ -41,7 +46,7 @@ DISTRIBUTE = ("auto", "none", "mirrored", MULTI_PROCESS)
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Flags of one launch of a multi-process run: not settings of the run (a resume may use
 # other machines), so not in config.json.
-LAUNCH_FLAGS = ("coordinator", "num_processes", "process_id")
+LAUNCH_FLAGS = ("coordinator", "num_processes", "process_id", "secret_file")
 # --tensorboard: the per-step scalars are means over this many steps.
 TENSORBOARD_EVERY_N_STEPS = 10
 
@@ -182,6 +187,11 @@ def add_parser(subparsers):
     p.add_argument("--process-id", type=non_negative_int, default=None,
                    help=f"--distribute {MULTI_PROCESS}: this process's number, 0 (the owner "
                         "of --out) to N-1; default: KERAS_DISTRIBUTION_PROCESS_ID")
+    p.add_argument("--secret-file", default=None, metavar="PATH",
+                   help=f"--distribute {MULTI_PROCESS}: a file holding the run's secret, the "
+                        "same on every machine: the control link admits only processes that "
+                        "hold it; default: $KERAS_WGAN_SECRET, else a key derived from "
+                        "--coordinator and --num-processes (keeps out strays, not attackers)")
     p.add_argument("--conditional", action="store_const", const=True, default=None,
                    help="class-conditional nets trained on the dataset's labels (TFDS label "
                         "feature, IDX labels file, class sub-folders, .npz 'y'); sample a "
@@ -373,17 +383,19 @@ def run_train(args):
         if getattr(args, name, None) is not None:
             raise CliError(f"{flag_of(name)} belongs to --distribute {MULTI_PROCESS}: add "
                            f"that flag, or drop {flag_of(name)} to train on this machine.")
-    run, settings = RunDirectory.for_flags(given, args.out, args.resume, args.restart)
-    if settings["distribute"] == MULTI_PROCESS:  # recorded; this launch is one machine
-        print(f"{run.path} was trained with --distribute {MULTI_PROCESS}; continuing on "
-              f"this machine alone (add --distribute {MULTI_PROCESS} and its flags to use "
-              "several).", flush=True)
-        settings["distribute"] = "auto"
-    _check_tensorboard(settings)
-    scope, replicas = _distribution_scope(settings["distribute"])
-    _check_batch_size(settings, replicas)
-    with scope:
-        return _train(args, run, settings, replicas)
+    run = RunDirectory.at(given, args.out, args.resume)
+    with run.writer():
+        settings = run.settings_for(given, args.resume, args.restart)
+        if settings["distribute"] == MULTI_PROCESS:  # recorded; this launch is one machine
+            print(f"{run.path} was trained with --distribute {MULTI_PROCESS}; continuing on "
+                  f"this machine alone (add --distribute {MULTI_PROCESS} and its flags to "
+                  "use several).", flush=True)
+            settings["distribute"] = "auto"
+        _check_tensorboard(settings)
+        scope, replicas = _distribution_scope(settings["distribute"])
+        _check_batch_size(settings, replicas)
+        with scope:
+            return _train(args, run, settings, replicas, Solo())
 
 
 def _check_tensorboard(settings):
@@ -407,6 +419,8 @@ def _check_batch_size(settings, replicas):
 def _run_multi_process(args, given):
     """Every machine's ``train --distribute multi-process``: agree over the control link,
     join JAX's runtime, then train as one data-parallel model (see ``cli/processes``)."""
+    import contextlib
+
     import keras
 
     from keras_wgan.cli import control_link, processes
@@ -421,15 +435,18 @@ def _run_multi_process(args, given):
         )
     launch = processes.Launch.from_flags(args.coordinator, args.num_processes,
                                          args.process_id)
+    key, key_source = control_link.run_key(launch, args.secret_file)
+    print(f"{launch.describe()} Control link key: {key_source}.", flush=True)
     command = {flag_of(k): v for k, v in given.items()}
     command.update({"--resume": args.resume, "--restart": args.restart, "--out": args.out,
                     "--coordinator": launch.coordinator,
                     "--num-processes": launch.num_processes})
     hello = {"process_id": launch.process_id, "command": command,
              "versions": control_link.versions()}
-    with control_link.ControlLink.open(launch) as link:
+    with contextlib.ExitStack() as held, control_link.ControlLink.open(launch, key) as link:
         if launch.is_owner:
-            run, settings = RunDirectory.for_flags(given, args.out, args.resume, args.restart)
+            run = held.enter_context(RunDirectory.at(given, args.out, args.resume).writer())
+            settings = run.settings_for(given, args.resume, args.restart)
             _check_tensorboard(settings)
             _choose_from_the_data(settings)  # once, from process 0's data, for all
             resume_from = b""
@@ -441,7 +458,7 @@ def _run_multi_process(args, given):
             settings, resume_from = link.join(hello)
             run = RunDirectory(settings["out"])
         distribution = processes.start_runtime(launch)
-        link.runtime_started = True
+        link.runtime_joined()
         import jax
 
         # Every process draws the same values wherever Keras draws from its global seed
@@ -453,23 +470,21 @@ def _run_multi_process(args, given):
         team = processes.Team(launch, link, resume_from)
         with distribution.scope():
             code = _train(args, run, settings, replicas, team)
-        if not link.clean_end:  # stopped alone (a second Ctrl-C, a full disk, ...)
-            link.abandon(code)
-        return code
+        return team.finish(code)
 
 
-def _train(args, run, settings, replicas, team=None):
-    """Train on this process; ``team`` (a ``processes.Team``) when it is one of several,
-    of which only process 0 writes into ``run``."""
+def _train(args, run, settings, replicas, team):
+    """Train on this process: ``team`` is a ``processes.Solo``, or a ``processes.Team``
+    when it is one of several, of which only process 0 writes into ``run``."""
     import keras
 
     from keras_wgan import __version__
     from keras_wgan.checkpoints import TrainingState
 
     backend = keras.backend.backend()
-    owner = team is None or team.is_owner
+    owner = team.is_owner
     gan, state = None, TrainingState()
-    source = run if owner else team.received_run()
+    source = team.resume_source(run)
     if args.resume and source is not None and source.has_checkpoint():
         gan, state = source.load_checkpoint()
         run.check_can_continue(settings, state, backend)
@@ -496,8 +511,8 @@ def _train(args, run, settings, replicas, team=None):
         run.check_model_fits(gan, image_shape, settings["epochs"], backend)
     steps = _epoch_length(settings, dataset)
     fresh = [dataset]
-    if team is not None:  # reads the dataset's first batch: fit gets a fresh one
-        team.check_same_data(settings, fresh.pop(), steps)
+    if team.check_same_data(settings, fresh[0], steps):  # it read the first batch:
+        fresh.pop()  # fit gets a fresh dataset (a second pass would be shuffled otherwise)
 
     def make_dataset():  # the first call hands out the dataset built above, unused
         return (fresh.pop() if fresh else _seeded_data(settings)).repeat()
@@ -510,7 +525,9 @@ def _train(args, run, settings, replicas, team=None):
             run.record_skipped(skipped)
             print(f"The {len(skipped)} skipped files are listed in {run.skipped_path}.",
                   file=sys.stderr)
-    checkpoint = _checkpoint(run, settings, team)
+    every_steps, every_minutes = _checkpoint_frequency(settings["checkpoint_every"])
+    checkpoint = team.checkpoint(run.model_path, every_n_steps=every_steps,
+                                 every_n_minutes=every_minutes)
     if owner and not run.has_checkpoint():
         # Step 0 on disk before training: a full or read-only disk shows now, and a
         # kill before the first checkpoint resumes from these very weights.
@@ -520,25 +537,19 @@ def _train(args, run, settings, replicas, team=None):
         except OSError as error:
             raise CliError(f"cannot write {run.model_path}: "
                            f"{error.strerror or error}.") from None
-    callbacks = _callbacks(run, settings) if owner else {}
+    callbacks = team.share(_callbacks(run, settings) if owner else {})
     what = "Continuing" if args.resume else "Training"
     where = f" from {state.describe()}" if args.resume and state.global_step else ""
-    who = "" if team is None else f"Process {team.launch.process_id} of " \
-        f"{team.launch.num_processes}: "
     print(
-        f"{who}{what} {settings['model']} on {settings['dataset']} {image_shape}{where}: "
+        f"{team.who}{what} {settings['model']} on {settings['dataset']} {image_shape}{where}: "
         f"epochs {state.epoch + 1}..{settings['epochs']}, {steps} steps of "
         f"{settings['batch_size']} per epoch, checkpoints every "
         f"{settings['checkpoint_every']}, run directory {run.path}"
         f"{'' if owner else ' (written by process 0)'}",
         flush=True,
     )
-    if team is not None:
-        team.watch(checkpoint, run, _resume_command(run, settings["epochs"], backend, team),
-                   alone=run.resume_command(settings["epochs"], backend))
-        from keras_wgan.cli.processes import owner_only
-
-        callbacks = {name: owner_only(callback) for name, callback in callbacks.items()}
+    team.watch(checkpoint, run, team.resume_command(run, settings["epochs"], backend),
+               alone=run.resume_command(settings["epochs"], backend))
     code = _fit(gan, make_dataset, run, settings, steps, state, checkpoint, callbacks,
                 args.verbose if owner else 0, backend, team)
     if code is None:
@@ -549,25 +560,6 @@ def _train(args, run, settings, replicas, team=None):
                   f"{run.path} on its machine.", flush=True)
         code = 0
     return code
-
-
-def _checkpoint(run, settings, team):
-    """The run's TrainingCheckpoint (on several processes: process 0's writes, the
-    others' follow the position without writing)."""
-    from keras_wgan.checkpoints import TrainingCheckpoint
-
-    every_steps, every_minutes = _checkpoint_frequency(settings["checkpoint_every"])
-    kwargs = dict(every_n_steps=every_steps, every_n_minutes=every_minutes)
-    if team is None:
-        return TrainingCheckpoint(run.model_path, **kwargs)
-    return team.checkpoint(run.model_path, **kwargs)
-
-
-def _resume_command(run, epochs, backend, team=None):
-    command = run.resume_command(epochs, backend)
-    if team is None:
-        return command
-    return command + team.launch.flags() + team.launch.resume_note()
 
 
 def _choose_from_the_data(settings):
@@ -621,32 +613,29 @@ def _callbacks(run, settings):
 
 
 def _fit(gan, make_dataset, run, settings, steps, state, checkpoint, callbacks, verbose,
-         backend, team=None):
+         backend, team):
     """Fit to the target; None when done, else the exit code after saying what is kept
     and the command that continues."""
     from keras_wgan.checkpoints import TrainingDiverged, fit_resumable, stop_on_signals
 
-    resume = _resume_command(run, settings["epochs"], backend, team)
-    agreement = [] if team is None else [team.agreement.callback]
+    resume = team.resume_command(run, settings["epochs"], backend)
     try:
-        with stop_on_signals(checkpoint if team is None else team.agreement):
+        with stop_on_signals(team.stops):
             fit_resumable(
                 gan, make_dataset, epochs=settings["epochs"], steps_per_epoch=steps,
                 checkpoint=checkpoint, state=state,
                 # the stop agreement before the checkpoint, the checkpoint last
-                callbacks=list(callbacks.values()) + agreement + [checkpoint],
+                callbacks=list(callbacks.values()) + team.callbacks + [checkpoint],
                 shuffle=False,  # load_dataset shuffles; Keras cannot shuffle a tf.data input
                 verbose=verbose,
             )
-        if team is not None:  # at the target, or at the agreed stop: with the others
-            team.link.clean_end = True
+        team.ended_together()  # at the target, or at the agreed stop
     except KeyboardInterrupt:
         print(f"\nInterrupted. {run.model_path} holds {run.position()}; continue with:\n"
               f"  {resume}", file=sys.stderr)
         return 130
     except TrainingDiverged as error:
-        if team is not None:  # every process sees the same losses: all stop here
-            team.link.clean_end = True
+        team.ended_together()  # every process sees the same losses: all stop here
         print(f"{PROG} train: error: {error} Resuming is exact, so the same settings "
               "would diverge at the same step again; start over at the papers' lower "
               f"rates (the old files move into previous-N/):\n  {PROG} train --restart "
@@ -658,20 +647,18 @@ def _fit(gan, make_dataset, run, settings, steps, state, checkpoint, callbacks, 
               f"the directory, then continue with:\n  {resume}", file=sys.stderr)
         return 1
     except Exception as error:
-        if team is not None:  # a failed collective: a lost process, which the link names
-            team.await_verdict(error)
+        team.await_verdict(error)  # a failed collective: a lost process the link names
         raise
     if checkpoint.stopped_by is not None and checkpoint.state.epoch < settings["epochs"]:
         signum = getattr(signal, checkpoint.stopped_by.split()[0], signal.SIGINT)
-        holder = run.model_path if team is None or team.is_owner else \
-            f"process 0's {run.model_path}"
+        holder = run.model_path if team.is_owner else f"process 0's {run.model_path}"
         print(f"\nStopped by {checkpoint.stopped_by}. {holder} holds "
               f"{checkpoint.state.describe()}; continue with:\n  {resume}", file=sys.stderr)
         return 128 + int(signum)
     return None
 
 
-def _print_summary(run, settings, callbacks, backend, team=None):
+def _print_summary(run, settings, callbacks, backend, team):
     history, grids = callbacks["history"], callbacks["grids"]
     print(f"\nRun directory: {run.path}")
     print(f"  model      {run.model_path} ({run.position()})")
@@ -682,6 +669,6 @@ def _print_summary(run, settings, callbacks, backend, team=None):
     print(f"  config     {run.config_path}")
     if "tensorboard" in callbacks:
         print(f"  tensorboard tensorboard --logdir {settings['tensorboard']}")
-    print(f"Continue:    {_resume_command(run, settings['epochs'] + 10, backend, team)}")
+    print(f"Continue:    {team.resume_command(run, settings['epochs'] + 10, backend)}")
     print(f"Sample:      {PROG} sample {run.model_path} --n 64 --out "
           f"{os.path.join(run.path, 'grid.png')}")
