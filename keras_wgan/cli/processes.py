@@ -186,18 +186,31 @@ def _slurm_launch(env):
 
 def free_port_pair(host="127.0.0.1"):
     """A port P of ``host`` with P+1 free too: a ``--coordinator`` for processes tried
-    on one machine (JAX's coordinator takes P, the control link P+1)."""
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind((host, 0))
-            port = first.getsockname()[1]
-            with socket.socket() as second:
-                try:
-                    second.bind((host, port + 1))
-                except OSError:
-                    continue
+    on one machine (JAX's coordinator takes P, the control link P+1). Drawn below the
+    kernel's ephemeral range, which outgoing connections and ``bind(0)`` draw from (JAX's
+    gloo collectives open many): a port found free there stays free until it is used."""
+    import random
+
+    low, high = 10000, _ephemeral_start() - 1
+    for _ in range(200):
+        port = random.randrange(low, high - 1)
+        try:
+            for candidate in (port, port + 1):
+                with socket.socket() as probe:
+                    probe.bind((host, candidate))
+        except OSError:
+            continue
         return port
-    raise OSError(f"no two free consecutive ports on {host}")
+    raise OSError(f"no two free consecutive ports on {host} in {low}..{high}")
+
+
+def _ephemeral_start():
+    """The first port of the kernel's ephemeral range (Linux; 32768 elsewhere)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return max(int(f.read().split()[0]), 10100)
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def _int_setting(name, text):
