@@ -1,4 +1,7 @@
-"""The ``keras-wgan`` command line: ``train``, ``sample``, ``evaluate`` and ``demo``.
+"""The ``keras-wgan`` command line: train, sample, generate, interpolate, timelapse, ...
+
+Its commands: ``train``, ``sample``, ``generate``, ``interpolate``, ``timelapse``,
+``evaluate`` and ``demo``.
 
 It only wires the library together (``data.load_dataset`` -> ``architectures`` ->
 ``WGAN``/``WGANGP`` ``compile``/``fit`` with the ``callbacks``); it holds no training
@@ -28,14 +31,16 @@ import os
 import signal
 import sys
 
-from keras_wgan.cli import demo, evaluate, sample, train
+from keras_wgan.cli import demo, evaluate, generate, interpolate, sample, timelapse, train
 from keras_wgan.cli.common import PROG, CliError, default_backend
 from keras_wgan.cli.startup import quiet_framework_startup
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
-SUBCOMMANDS = [train.add_parser, sample.add_parser, evaluate.add_parser, demo.add_parser]
+SUBCOMMANDS = [train.add_parser, sample.add_parser, generate.add_parser,
+               interpolate.add_parser, timelapse.add_parser, evaluate.add_parser,
+               demo.add_parser]
 
 
 def build_parser():

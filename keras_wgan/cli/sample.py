@@ -25,15 +25,15 @@ def add_parser(subparsers):
     p.add_argument("--label", default=None,
                    help="conditional models: the class to draw, by index or name (e.g. 7 "
                         "or sneaker); default one row per class")
+    p.add_argument("--truncation", type=truncation_flag, default=None, metavar="T",
+                   help="truncation trick: noise components beyond T drawn again (below 1: "
+                        "more typical, less varied images); default off")
     p.set_defaults(func=run_sample)
 
 
 def run_sample(args):
     """Write a PNG grid of ``--n`` images generated from a saved model."""
-    if not os.path.exists(args.model_path):
-        raise CliError(f"model file {args.model_path!r} does not exist.")
-    if not os.path.isfile(args.model_path):
-        raise CliError(f"{args.model_path!r} is not a file (expected a .keras model file).")
+    check_model_path(args.model_path)
     if os.path.isdir(args.out):
         raise CliError(f"--out {args.out!r} is a directory; give the PNG file to write.")
 
@@ -42,7 +42,8 @@ def run_sample(args):
     gan = load_gan(args.model_path, compile=False)
     labels, columns, what = _sample_labels(gan, args)
     n = args.n if labels is None else len(labels)
-    images = gan.generate(n, seed=args.seed, batch_size=args.batch_size, labels=labels)
+    images = gan.generate(n, seed=args.seed, batch_size=args.batch_size, labels=labels,
+                          truncation=args.truncation)
     try:
         save_image_grid(images, args.out, columns=columns)
     except ValueError as error:  # e.g. a model that does not output images
@@ -53,10 +54,48 @@ def run_sample(args):
     return 0
 
 
-def _sample_labels(gan, args):
-    """The labels ``sample`` asks for, the grid's columns and words for the summary line."""
+def truncation_flag(text):
+    """``--truncation T``: a positive number."""
+    import argparse
+
+    from keras_wgan.generation import check_truncation
+
+    try:
+        return check_truncation(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number, e.g. 0.7 (components of the noise beyond it are "
+            f"drawn again), got {text!r}") from None
+
+
+def check_model_path(path):
+    """Refuse a model path that is missing or not a file, in one line."""
+    if not os.path.exists(path):
+        raise CliError(f"model file {path!r} does not exist.")
+    if not os.path.isfile(path):
+        raise CliError(f"{path!r} is not a file (expected a .keras model file).")
+
+
+def class_of(gan, label, model_path, example):
+    """The class index of ``label`` (an index or a name) in a conditional ``gan``; the
+    refusal lists its classes and ends with ``example``, a command whose ``{label}`` is
+    filled with a class that works."""
     from keras_wgan.conditioning import class_index
 
+    names = gan.class_names or [str(k) for k in range(gan.num_classes)]
+    try:
+        return class_index(label, gan.class_names, gan.num_classes)
+    except ValueError:
+        classes = ", ".join(f"{i} {name!r}" for i, name in enumerate(names))
+        raise CliError(
+            f"--label {label} is not a class of {model_path!r}, whose classes are "
+            f"{classes}; pass a name or an index, e.g. "
+            f"{example.format(label=_as_argument(names[-1]))}"
+        ) from None
+
+
+def _sample_labels(gan, args):
+    """The labels ``sample`` asks for, the grid's columns and words for the summary line."""
     if not gan.conditional:
         if args.label is not None:
             raise CliError(
@@ -66,15 +105,8 @@ def _sample_labels(gan, args):
         return None, args.columns, ""
     names = gan.class_names or [str(k) for k in range(gan.num_classes)]
     if args.label is not None:
-        try:
-            k = class_index(args.label, gan.class_names, gan.num_classes)
-        except ValueError:
-            classes = ", ".join(f"{i} {name!r}" for i, name in enumerate(names))
-            raise CliError(
-                f"--label {args.label} is not a class of {args.model_path!r}, whose classes "
-                f"are {classes}; pass a name or an index, e.g. {PROG} sample "
-                f"{args.model_path} --label {_as_argument(names[-1])} --n {args.n}"
-            ) from None
+        k = class_of(gan, args.label, args.model_path, f"{PROG} sample {args.model_path} "
+                     f"--label {{label}} --n {args.n}")
         return [k] * args.n, args.columns, f" of class {k} ({names[k]})"
 
     per_class = args.columns or max(1, args.n // gan.num_classes)

@@ -14,6 +14,32 @@ from keras import ops
 from keras_wgan import checks, conditioning
 
 
+# Every generator call gets at least this many rows (the rest padding): on one row a
+# Dense layer's matmul runs as BLAS's matrix-vector kernel, whose sums round otherwise
+# (seen on PyTorch and JAX: batch 1 and 4 differed in the last bits), and an image must
+# not depend on the batch it came in.
+MIN_ROWS_PER_CALL = 16
+
+
+def _padded(rows, size):
+    """``rows`` with copies of its last row appended up to ``size`` rows."""
+    if len(rows) == size:
+        return rows
+    return np.concatenate([rows, np.repeat(rows[-1:], size - len(rows), axis=0)])
+
+
+def _truncated(noise, truncation, seed):
+    """``noise`` with its components beyond ``truncation`` drawn again until inside,
+    from NumPy's generator seeded with ``seed`` (so a seeded call stays reproducible)."""
+    noise = np.array(noise, np.float32)
+    rng = np.random.default_rng(seed)
+    outside = np.abs(noise) > truncation
+    while outside.any():
+        noise[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(noise) > truncation
+    return noise
+
+
 class Sampler:
     """``call``, ``generate``, ``generate_from_noise`` and ``export`` of a GAN."""
 
@@ -26,24 +52,51 @@ class Sampler:
         """Samples from noise, or from ``[noise, labels]`` for a conditional model."""
         return self.sampling_generator(inputs, training=training)
 
-    def generate(self, n, seed=None, batch_size=256, labels=None):
-        """Return ``n`` samples as a numpy array (images in [-1, 1] for the image nets).
+    def generate(self, n=None, seed=None, batch_size=256, labels=None, seeds=None,
+                 truncation=None):
+        """Return samples as a numpy array (images in [-1, 1] for the image nets).
 
-        With an integer ``seed`` the same noise (and so the same samples) comes back
-        every call; with None, noise comes from the model's seed generator. For a
-        conditional model ``labels`` is an int (n samples of that class), a sequence of
-        n class indices, or None (a uniform mix of the classes).
+        ``seeds=[...]``: one sample per seed, each from its own seed's noise
+        (:func:`keras_wgan.generation.seed_noise`), so a sample depends only on its seed
+        and label, whatever the batch or the other seeds (``n``, if given, must be
+        ``len(seeds)``). Otherwise ``n`` samples: with an integer ``seed`` the same noise
+        (and so the same samples) comes back every call; with None, noise comes from the
+        model's seed generator. For a conditional model ``labels`` is an int (every
+        sample of that class), a sequence of class indices, or None (a uniform mix of
+        the classes). ``truncation=t``: noise components beyond ``|t|`` are drawn again
+        (BigGAN's truncation trick: below 1, more typical and less varied samples).
         """
+        from keras_wgan import generation
+
+        truncation = generation.check_truncation(truncation)
+        if seeds is not None:
+            seeds = [int(s) for s in np.atleast_1d(np.asarray(seeds))]
+            if n is not None and n != len(seeds):
+                raise ValueError(f"`n` ({n}) must be None or len(seeds) ({len(seeds)}): "
+                                 "with `seeds`, one sample per seed.")
+            if seed is not None:
+                raise ValueError("pass `seeds` (one per sample) or `seed` (one for the "
+                                 "batch), not both.")
+            n = len(seeds)
+        if n is None:
+            raise ValueError("`n` (how many samples) or `seeds` (one per sample) is "
+                             "required, e.g. gan.generate(16, seed=0) or "
+                             "gan.generate(seeds=range(16)).")
         n = checks.check_positive_int("n", n)
         batch_size = checks.check_positive_int("batch_size", batch_size)
         if self.conditional and labels is None:  # a uniform mix, from the seed in use
             labels = conditioning.labels_to_generate(n, None, self.num_classes, seed) \
-                if seed is not None else ops.convert_to_numpy(keras.random.randint(
-                    (n,), 0, self.num_classes, seed=self.seed_generator))
-        if seed is None:
+                if seed is not None or seeds is not None else ops.convert_to_numpy(
+                    keras.random.randint((n,), 0, self.num_classes,
+                                         seed=self.seed_generator))
+        if seeds is not None:
+            noise = generation.seed_noise(seeds, self.latent_dim, truncation)
+        elif seed is None:
             noise = self.sample_noise(n)
         else:
             noise = keras.random.normal((n, self.latent_dim), seed=int(seed))
+        if truncation is not None and seeds is None:
+            noise = _truncated(ops.convert_to_numpy(noise), truncation, seed)
         return self.generate_from_noise(noise, batch_size=batch_size, labels=labels)
 
     def _check_labels_wanted(self, labels):
@@ -71,14 +124,19 @@ class Sampler:
             labels = conditioning.labels_to_generate(
                 noise.shape[0], labels, self.num_classes
             )
+        noise = ops.convert_to_numpy(noise)
+        net, n = self.sampling_generator, noise.shape[0]
+        size = max(batch_size, MIN_ROWS_PER_CALL)
         parts = []
-        for i in range(0, noise.shape[0], batch_size):
-            rows = noise[i : i + batch_size]
-            inputs = rows if labels is None else [rows, labels[i : i + batch_size]]
-            # float32 whatever the policy: a mixed_bfloat16 generator's images are
-            # bfloat16, which numpy code (image files, metrics) does not take.
-            parts.append(ops.convert_to_numpy(ops.cast(self(inputs, training=False),
-                                                       "float32")))
+        for i in range(0, n, size):
+            rows = _padded(noise[i : i + size], size)
+            inputs = rows if labels is None else [
+                rows, _padded(np.asarray(labels[i : i + size]), size)]
+            # One compiled function for every batch (the last one padded to the same
+            # shape). float32 whatever the policy: a mixed_bfloat16 generator's images
+            # are bfloat16, which numpy code (image files, metrics) does not take.
+            images = np.asarray(net.predict_on_batch(inputs), np.float32)
+            parts.append(images[: min(size, n - i)])
         return np.concatenate(parts, axis=0)
 
     # ---------------------------------------------------------------- export

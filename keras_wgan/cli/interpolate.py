@@ -1,0 +1,84 @@
+"""`keras-wgan interpolate`: a looping walk through the noise of some seeds, as a GIF/WebP.
+
+Spherical interpolation (:func:`keras_wgan.generation.walk`): ``--steps`` frames from each
+seed's noise to the next seed's, and from the last back to the first, so the animation
+loops without a jump. ``--frames DIR`` also writes each frame as a PNG.
+"""
+
+import os
+
+from keras_wgan.cli.common import CliError, PROG, load_gan, positive_int
+from keras_wgan.cli.sample import check_model_path, class_of, truncation_flag
+
+
+def _seed_list(text):
+    import argparse
+
+    from keras_wgan.generation import parse_seeds
+
+    try:
+        seeds = parse_seeds(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if len(seeds) < 2:
+        raise argparse.ArgumentTypeError(f"a walk needs at least 2 seeds, e.g. 3,17,42; "
+                                         f"got {text!r}")
+    return seeds
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "interpolate",
+        help="animate a looping walk between seeds (GIF or WebP)",
+        description="Write an animation that walks from each seed's image to the next "
+                    "and back to the first (spherical interpolation of their noise).",
+    )
+    p.add_argument("model_path", metavar="MODEL.keras", help="a model saved by train")
+    p.add_argument("--seeds", type=_seed_list, default=[0, 1, 2],
+                   help="the seeds to walk through, in order, e.g. 3,17,42; default 0,1,2")
+    p.add_argument("--steps", type=positive_int, default=30,
+                   help="frames from each seed to the next; default 30")
+    p.add_argument("--out", default="walk.gif", help="the animation: .gif or .webp; "
+                                                     "default walk.gif")
+    p.add_argument("--frames", default=None, metavar="DIR",
+                   help="also write every frame as DIR/frame_NNNN.png")
+    p.add_argument("--label", default=None,
+                   help="conditional models: the class to walk in (index or name); "
+                        "default the first class")
+    p.add_argument("--truncation", type=truncation_flag, default=None, metavar="T",
+                   help="truncation of the seeds' noise; default off")
+    p.add_argument("--fps", type=positive_int, default=25, help="frames per second; "
+                                                                "default 25")
+    p.set_defaults(func=run_interpolate)
+
+
+def run_interpolate(args):
+    from keras_wgan.generation import save_animation, walk_images
+    from keras_wgan.images import to_uint8, write_png
+
+    check_model_path(args.model_path)
+    if os.path.splitext(args.out)[1].lower() not in (".gif", ".webp"):
+        raise CliError(f"--out {args.out!r}: an animation is written as .gif or .webp; "
+                       f"e.g. {PROG} interpolate {args.model_path} --out walk.gif")
+    gan = load_gan(args.model_path, compile=False)
+    label = None
+    if args.label is not None:
+        if not gan.conditional:
+            raise CliError(f"--label {args.label}: {args.model_path!r} is unconditional; "
+                           f"drop --label: {PROG} interpolate {args.model_path}")
+        label = class_of(gan, args.label, args.model_path,
+                         f"{PROG} interpolate {args.model_path} --label {{label}}")
+    images = walk_images(gan, args.seeds, args.steps, label=label,
+                         truncation=args.truncation)
+    frames = to_uint8(images)
+    try:
+        save_animation(frames, args.out, seconds_per_frame=1.0 / args.fps)
+        if args.frames is not None:
+            for i, frame in enumerate(frames):
+                write_png(frame[..., 0] if frame.shape[-1] == 1 else frame,
+                          os.path.join(args.frames, f"frame_{i:04d}.png"))
+    except OSError as error:
+        raise CliError(f"cannot write {args.out!r}: {error.strerror or error}.") from None
+    print(f"Wrote {len(frames)} frames ({len(args.seeds)} seeds x {args.steps} steps, "
+          f"looping) to {args.out}" + (f" and {args.frames}" if args.frames else "") + ".")
+    return 0

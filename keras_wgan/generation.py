@@ -1,0 +1,213 @@
+"""After training: noise by seed, truncation, spherical walks, image folders, animations.
+
+One image is one seed. The noise of seed ``s`` is drawn by NumPy's own generator seeded
+with ``s`` alone (``numpy.random.default_rng(s)``), never from a batch's shared stream, so
+an image depends only on its seed and label, whatever batch, range or ``--n`` it came in,
+and the noise is bit-identical on every backend and machine (the images then agree to
+float tolerance across backends, exactly on one backend and machine).
+
+Truncation (BigGAN's trick): each noise component beyond ``|t|`` is drawn again, from the
+seed's own generator, until it falls inside; ``t`` below 1 trades diversity for fidelity.
+
+Everything here is NumPy and Pillow: the model only maps noise to images
+(``WassersteinGAN.generate``), and the CLI only wires these together.
+"""
+
+import os
+import re
+
+import numpy as np
+
+from keras_wgan import checks
+
+SEED_FILE = "seed{seed:06d}.png"  # one image of a folder, named by its seed
+# NumPy's generators take any non-negative integer; a 32-bit range keeps names short.
+MAX_SEED = 2**32 - 1
+
+
+def parse_seeds(text):
+    """``"0-9999"``, ``"3,17,42"`` or a mix (``"0-9,42"``) -> a list of seeds in order,
+    each once; a ValueError that names what was expected otherwise."""
+    seeds, seen = [], set()
+    for part in str(text).replace(" ", "").split(","):
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not match:
+            raise ValueError(f"seeds must be integers or ranges like 0-9999 joined by "
+                             f"commas, e.g. 0-99,1000; got {text!r}")
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) is not None else first
+        if last < first or last > MAX_SEED:
+            raise ValueError(f"seed range {part!r} must go up, within 0..{MAX_SEED}; "
+                             "e.g. 0-99")
+        for seed in range(first, last + 1):
+            if seed not in seen:
+                seen.add(seed)
+                seeds.append(seed)
+    if not seeds:
+        raise ValueError(f"no seeds in {text!r}; e.g. 0-99")
+    return seeds
+
+
+def check_truncation(truncation):
+    """None (off), or a positive number: the largest |component| kept."""
+    if truncation is None:
+        return None
+    if isinstance(truncation, bool) or not isinstance(truncation, (int, float, np.number)) \
+            or not np.isfinite(truncation) or truncation <= 0:
+        raise ValueError(f"`truncation` must be a positive number (e.g. 0.7) or None for "
+                         f"no truncation, got {truncation!r}.")
+    return float(truncation)
+
+
+def seed_noise(seeds, latent_dim, truncation=None):
+    """The noise of each seed: float32 ``(len(seeds), latent_dim)``, each row from its own
+    seed's generator (standard normal; with ``truncation``, components beyond it redrawn).
+    """
+    latent_dim = checks.check_positive_int("latent_dim", latent_dim)
+    truncation = check_truncation(truncation)
+    rows = np.empty((len(seeds), latent_dim), np.float32)
+    for i, seed in enumerate(seeds):
+        seed = int(seed)
+        if not 0 <= seed <= MAX_SEED:
+            raise ValueError(f"seeds must be in 0..{MAX_SEED}, got {seed}.")
+        rng = np.random.default_rng(seed)
+        row = rng.standard_normal(latent_dim)
+        if truncation is not None:
+            outside = np.abs(row) > truncation
+            while outside.any():  # each pass keeps P(|z| <= t) of what is left
+                row[outside] = rng.standard_normal(int(outside.sum()))
+                outside = np.abs(row) > truncation
+        rows[i] = row
+    return rows
+
+
+def slerp(a, b, fractions):
+    """Spherical interpolation from ``a`` to ``b`` at each fraction in [0, 1]: the path a
+    Gaussian vector's norm stays typical on (a straight line would pass near zero)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    fractions = np.asarray(fractions, np.float64)[:, None]
+    cosine = np.dot(a, b) / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12)
+    angle = np.arccos(np.clip(cosine, -1.0, 1.0))
+    if angle < 1e-6:  # (nearly) the same direction: a straight line is the same path
+        return ((1 - fractions) * a + fractions * b).astype(np.float32)
+    sin = np.sin(angle)
+    return ((np.sin((1 - fractions) * angle) / sin) * a
+            + (np.sin(fractions * angle) / sin) * b).astype(np.float32)
+
+
+def walk(points, steps):
+    """A closed walk through ``points`` (rows): ``steps`` frames from each point to the
+    next, the last back to the first, so ``len(points) * steps`` frames that loop."""
+    steps = checks.check_positive_int("steps", steps)
+    points = np.asarray(points, np.float32)
+    if len(points) < 2:
+        raise ValueError(f"a walk needs at least 2 points, got {len(points)}.")
+    fractions = np.arange(steps) / steps
+    return np.concatenate([slerp(points[i], points[(i + 1) % len(points)], fractions)
+                           for i in range(len(points))])
+
+
+def missing_seeds(folder, seeds):
+    """The seeds whose file is not in ``folder`` yet: what a second run still writes."""
+    if not os.path.isdir(folder):
+        return list(seeds)
+    present = set(os.listdir(folder))
+    return [seed for seed in seeds if SEED_FILE.format(seed=seed) not in present]
+
+
+def write_seed_images(folder, seeds, images):
+    """``images`` (in [-1, 1]) as ``folder/seedNNNNNN.png``, each written whole
+    (temporary file, then renamed): a kill leaves no half image to be taken as done."""
+    from keras_wgan.images import to_uint8, write_png
+
+    os.makedirs(folder, exist_ok=True)
+    pixels = to_uint8(np.asarray(images))
+    if pixels.shape[-1] == 1:
+        pixels = pixels[..., 0]
+    for seed, image in zip(seeds, pixels):
+        write_png(image, os.path.join(folder, SEED_FILE.format(seed=seed)))
+
+
+def save_animation(frames, path, seconds_per_frame=0.08, loop=True):
+    """Frames (uint8 ``(n, h, w)`` or ``(n, h, w, 3)``) as an animated GIF or WebP,
+    by ``path``'s suffix; returns the path."""
+    from PIL import Image
+
+    suffix = os.path.splitext(str(path))[1].lower()
+    if suffix not in (".gif", ".webp"):
+        raise ValueError(f"an animation is written as .gif or .webp, got {path!r}; "
+                         "e.g. walk.gif")
+    frames = np.asarray(frames)
+    if frames.ndim == 4 and frames.shape[-1] == 1:
+        frames = frames[..., 0]
+    if len(frames) == 0:
+        raise ValueError("no frames to animate.")
+    pictures = [Image.fromarray(frame) for frame in frames.astype(np.uint8)]
+    folder = os.path.dirname(os.path.abspath(str(path)))
+    os.makedirs(folder, exist_ok=True)
+    options = {"save_all": True, "append_images": pictures[1:],
+               "duration": max(1, int(round(1000 * seconds_per_frame)))}
+    if loop:
+        options["loop"] = 0
+    if suffix == ".webp":
+        options["lossless"] = True
+    pictures[0].save(str(path), **options)
+    return str(path)
+
+
+def label_frame(frame, text):
+    """``frame`` (uint8) with ``text`` written in its top-left corner, on a dark band."""
+    from PIL import Image, ImageDraw
+
+    picture = Image.fromarray(np.asarray(frame, np.uint8))
+    draw = ImageDraw.Draw(picture)
+    box = draw.textbbox((2, 1), text)
+    draw.rectangle((0, 0, box[2] + 2, box[3] + 1), fill=0)
+    draw.text((2, 1), text, fill=255 if picture.mode == "L" else (255, 255, 255))
+    return np.asarray(picture)
+
+
+def walk_images(gan, seeds, steps, label=None, truncation=None, batch_size=256):
+    """The frames of a closed spherical walk through the seeds' noise: ``steps`` images
+    from each seed to the next, back to the first (``len(seeds) * steps`` images in
+    [-1, 1]); a conditional ``gan`` walks at the fixed class ``label``."""
+    noise = walk(seed_noise(seeds, gan.latent_dim, truncation), steps)
+    labels = None
+    if getattr(gan, "conditional", False):
+        labels = [0 if label is None else int(label)] * len(noise)
+    return gan.generate_from_noise(noise, batch_size=batch_size, labels=labels)
+
+
+def epoch_grids(run_dir):
+    """``[(epoch, path)]`` of a run directory's sample grids (``samples/epoch_NNN.png``),
+    in epoch order."""
+    folder = os.path.join(run_dir, "samples")
+    found = []
+    for name in os.listdir(folder) if os.path.isdir(folder) else []:
+        match = re.fullmatch(r"epoch_(\d+)\.png", name)
+        if match:
+            found.append((int(match.group(1)), os.path.join(folder, name)))
+    return sorted(found)
+
+
+def timelapse(run_dir, path, seconds_per_frame=0.5):
+    """Animate a run's epoch grids into ``path`` (.gif or .webp), each frame with its
+    epoch written on it; returns the number of frames."""
+    from PIL import Image
+
+    grids = epoch_grids(run_dir)
+    if not grids:
+        raise ValueError(f"{run_dir!r} has no sample grids (samples/epoch_NNN.png): "
+                         "give the --out folder of a train run that completed an epoch.")
+    frames = []
+    for epoch, grid in grids:
+        with Image.open(grid) as picture:
+            pixels = np.asarray(picture.convert("L" if picture.mode in ("L", "LA", "P")
+                                                else "RGB"))
+        frames.append(label_frame(pixels, f"epoch {epoch}"))
+    save_animation(np.stack(frames), path, seconds_per_frame=seconds_per_frame)
+    return len(frames)
+
+
+__all__ = ["walk_images", "epoch_grids", "timelapse", "parse_seeds", "check_truncation", "seed_noise", "slerp", "walk",
+           "missing_seeds", "write_seed_images", "save_animation", "label_frame"]
