@@ -5,8 +5,11 @@ saved model is generated into a fresh folder by the command's own path
 (``cli.generate``: seeds -> noise -> one compiled generator function -> PNG files
 written by a thread) and, alternately in the same process, by the limit: a bare
 ``generator.predict_on_batch`` loop over the same batches that writes nothing. Printed:
-the median images/s of each over the rounds and their ratio (the target is >= 0.8).
-Also checked: the PNG of a seed is the same whatever the batch size.
+the median images/s of each over the rounds and their ratio (the target is >= 0.8): for
+the whole command (loading the file and compiling the generator included, once per
+command) and for its writing loop on the loaded model (``cli.generate._write_folder``:
+the steady state of a long run). Also checked: the PNG of a seed is the same whatever
+the batch size.
 
     KERAS_BACKEND=tensorflow python benchmarks/generate_speed.py --images 2048 --rounds 3
 """
@@ -40,10 +43,12 @@ def main(argv=None):
     import keras
 
     from keras_wgan import WGANGP, cli, generation
+    from keras_wgan.cli.generate import _write_folder as write_folder
 
     print(f"backend {keras.backend.backend()}, {os.cpu_count()} CPUs, {args.images} "
           f"images per round, batch {args.batch_size}, {args.rounds} rounds")
-    print(f"{'net':<20} {'bare loop img/s':>16} {'generate img/s':>15} {'ratio':>6}")
+    print(f"{'net':<20} {'bare loop':>10} {'command':>8} {'ratio':>6} {'loop':>8} "
+          f"{'ratio':>6}   (images/s)")
     for name in args.nets:
         preset, overrides = NETS[name]
         gan = WGANGP.from_preset(preset, **overrides)
@@ -65,20 +70,31 @@ def main(argv=None):
                 assert code == 0
                 return out
 
-            bare()  # both compiled before timing
+            def loop(round_):
+                settings = argparse.Namespace(batch_size=args.batch_size, truncation=None)
+                written = write_folder(gan, settings, os.path.join(folder, f"loop{round_}"),
+                                       list(range(args.images)), None, None)
+                assert written == args.images
+
+            bare()  # all compiled before timing
             command("warm")
-            times = {"bare": [], "generate": []}
+            loop("warm")
+            times = {"bare": [], "command": [], "loop": []}
             for round_ in range(args.rounds):
                 started = time.perf_counter()
                 bare()
                 times["bare"].append(time.perf_counter() - started)
                 started = time.perf_counter()
                 out = command(round_)
-                times["generate"].append(time.perf_counter() - started)
+                times["command"].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                loop(round_)
+                times["loop"].append(time.perf_counter() - started)
             rate = {k: args.images / statistics.median(v) for k, v in times.items()}
             same = _same_whatever_the_batch(model, out, folder)
-            print(f"{name:<20} {rate['bare']:>16.0f} {rate['generate']:>15.0f} "
-                  f"{rate['generate'] / rate['bare']:>6.2f}   (seed images identical at "
+            print(f"{name:<20} {rate['bare']:>10.0f} {rate['command']:>8.0f} "
+                  f"{rate['command'] / rate['bare']:>6.2f} {rate['loop']:>8.0f} "
+                  f"{rate['loop'] / rate['bare']:>6.2f}   (seed images identical at "
                   f"batch 7: {same})", flush=True)
     return 0
 
