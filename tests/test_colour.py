@@ -145,3 +145,33 @@ def test_debian_oxygen_icons_are_a_labelled_colour_folder_of_64_px(tmp_path):
                                      shuffle=False))).numpy()
     assert ds.shape == (5, 64, 64, 3) and ds.min() >= -1 and ds.max() <= 1
     assert (ds[:, 0, 0] == 1).all()  # the transparent corner of every icon: white
+
+
+def test_fd_between_two_folders_is_the_array_fd_of_the_same_images(tmp_path, capsys):
+    """``evaluate --real DIR --fake DIR``: the fake folder's PNGs, read back, scored by
+    the real folder's yardstick, give the figures of the same images as an array."""
+    from keras_wgan.evaluation import compare_folders
+    from keras_wgan.images import to_uint8, write_png
+
+    real = write_folder(tmp_path / "real", 40, 16, classes=["red", "yellow"])
+    fake = tmp_path / "fake"
+    rng = np.random.default_rng(3)
+    images = rng.uniform(-1, 1, (12, 16, 16, 3)).astype("float32")
+    for i, image in enumerate(to_uint8(images)):
+        write_png(image, str(fake / "sub" / f"seed{i:06d}.png"))
+    cache = str(tmp_path / "cache")
+    figures = compare_folders(str(real), str(fake), cache_dir=cache)
+    stick = DomainYardstick.for_dataset(str(real), (16, 16, 3), cache_dir=cache)
+    on_disk = to_uint8(images).astype("float32") / 127.5 - 1  # what the PNGs hold
+    expected = stick.score(on_disk)
+    assert figures["fd"] == pytest.approx(expected["fd"], rel=1e-5, abs=1e-6)
+    assert figures["kd"] == pytest.approx(expected["kd"], rel=1e-5, abs=1e-7)
+    assert (figures["num_fake"], figures["num_real"], figures["fd_reliable"]) == (12, 8, False)
+    assert figures["floor"]["fd"] < figures["fd"]  # noise is farther than real pictures
+    code = cli.main(["evaluate", "--real", str(real), "--fake", str(fake), "--cache-dir",
+                     cache])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"12 images in {fake} vs 8 held-out images of {real}, at 16x16x3" in out
+    assert "warning: fewer than 2,048 images on a side" in err
+    assert cli.main(["evaluate", "--fake", str(tmp_path / "none")]) == 2

@@ -27,7 +27,8 @@ def add_parser(subparsers):
             "them as the floor."
         ),
     )
-    p.add_argument("model_path", metavar="MODEL.keras", help="a model saved by train")
+    p.add_argument("model_path", metavar="MODEL.keras", nargs="?", default=None,
+                   help="a model saved by train (or, instead, --fake DIR)")
     p.add_argument("--dataset", default="fashion_mnist",
                    help="the dataset the model was trained on: fashion_mnist, mnist, an IDX "
                         "folder, a TFDS name with labels, or a folder of images (class "
@@ -39,6 +40,12 @@ def add_parser(subparsers):
     p.add_argument("--seed", type=non_negative_int, default=0, help="noise seed; default 0")
     p.add_argument("--cache-dir", default=None,
                    help="where the yardstick classifier is cached")
+    p.add_argument("--fake", default=None, metavar="DIR",
+                   help="score a folder of images (e.g. from `generate`) instead of a "
+                        "model: fd and kd against --real's held-out images")
+    p.add_argument("--real", default=None, metavar="DIR",
+                   help="with --fake: the real images' folder (or dataset); default "
+                        "--dataset")
     p.add_argument("--json", default=None, metavar="PATH",
                    help="also write the figures as JSON to PATH")
     p.set_defaults(func=run_evaluate)
@@ -57,6 +64,15 @@ def _format_row(label, figures, labelled=True):
 
 def run_evaluate(args):
     """Print the yardstick's figures for a saved model beside the real-data floor."""
+    if args.fake is not None:
+        return _evaluate_folders(args)
+    if args.real is not None:
+        raise CliError("--real goes with --fake DIR (a folder of images to score); for a "
+                       "model, name its data with --dataset: keras-wgan evaluate MODEL.keras "
+                       f"--dataset {args.real}")
+    if args.model_path is None:
+        raise CliError("give a model to score (keras-wgan evaluate runs/x/model.keras) or a "
+                       "folder of images: keras-wgan evaluate --real REAL_DIR --fake DIR")
     if not os.path.isfile(args.model_path):
         raise CliError(f"model file {args.model_path!r} does not exist.")
     gan = load_gan(args.model_path, compile=False)
@@ -138,3 +154,40 @@ def _print_class_accuracy(gan, yardstick, images, labels):
     print(f"{'mean':<16}{generated['mean']:>10.3f}{real['mean']:>11.3f}   "
           f"({share:.1%} of the real-image ceiling)")
     return {"generated": generated, "real": real}
+
+
+def _evaluate_folders(args):
+    """``--fake DIR``: fd and kd of a folder of images against ``--real``'s held-out ones."""
+    from keras_wgan.data import DataUnavailableError
+    from keras_wgan.evaluation import RELIABLE_FD_IMAGES, compare_folders
+
+    if args.model_path is not None:
+        raise CliError(f"give a model or --fake DIR, not both: keras-wgan evaluate --real "
+                       f"{args.real or args.dataset} --fake {args.fake}")
+    if not os.path.isdir(args.fake):
+        raise CliError(f"--fake {args.fake!r} is not a folder of images; e.g. make one "
+                       "with: keras-wgan generate MODEL.keras --out fake --n 10000")
+    real = args.real or args.dataset
+    print(f"Yardstick: {real}'s classifier (trained once on its training split and cached; "
+          "minutes on a CPU the first time).", flush=True)
+    try:
+        figures = compare_folders(real, args.fake, cache_dir=args.cache_dir, seed=args.seed,
+                                  verbose=0)
+    except (DataUnavailableError, FileNotFoundError, ValueError) as error:
+        raise CliError(str(error)) from None
+    floor = figures["floor"]
+    print(f"\n{figures['num_fake']} images in {args.fake} vs {figures['num_real']} held-out "
+          f"images of {real}, at {_shape(figures['image_shape'])} (lower is better)")
+    print(f"{'':<22}{'fd':>12}{'kd':>12}{'kd spread':>12}")
+    print(f"{'--fake':<22}{figures['fd']:>12.3f}{figures['kd']:>12.4f}"
+          f"{figures['kd_std']:>12.4f}")
+    print(f"{'real train (floor)':<22}{floor['fd']:>12.3f}{floor['kd']:>12.4f}"
+          f"{floor['kd_std']:>12.4f}")
+    if not figures["fd_reliable"]:
+        print(f"warning: fewer than {RELIABLE_FD_IMAGES:,} images on a side: fd is biased "
+              "upwards at this size (compare it with the floor only); read kd and its "
+              "spread over subsets.", file=sys.stderr)
+    if args.json:
+        write_json(args.json, {"real": real, "fake": args.fake, **figures})
+        print(f"Wrote {args.json}")
+    return 0

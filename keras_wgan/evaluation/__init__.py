@@ -44,14 +44,22 @@ from keras_wgan.evaluation.inception import (
 )
 from keras_wgan.evaluation.yardstick import (
     MODE_COVERAGE_FRACTION,
+    RELIABLE_FD_IMAGES,
     DomainYardstick,
     class_accuracy,
+    compare_folders,
+    folder_images,
+    folder_shape,
     evaluate_images,
     real_floor,
     rotations,
 )
 
 __all__ = [
+    "RELIABLE_FD_IMAGES",
+    "compare_folders",
+    "folder_images",
+    "folder_shape",
     "FD_EPS",
     "KID_NUM_SUBSETS",
     "KID_SUBSET_SIZE",

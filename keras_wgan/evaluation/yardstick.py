@@ -37,12 +37,21 @@ from keras_wgan.evaluation.inputs import check_images, check_labels
 
 __all__ = [
     "MODE_COVERAGE_FRACTION",
+    "RELIABLE_FD_IMAGES",
+    "compare_folders",
+    "folder_images",
+    "folder_shape",
     "evaluate_images",
     "class_accuracy",
     "real_floor",
     "DomainYardstick",
     "rotations",
 ]
+
+#: Below this many images on a side the Frechet distance is dominated by its small-sample
+#: bias (the usual advice for FID: at least the feature dimension, 2,048 for Inception);
+#: the kernel distance, unbiased, and its spread over subsets are then the figures to read.
+RELIABLE_FD_IMAGES = 2048
 
 #: A class counts as covered when it receives at least this fraction of its
 #: fair share (1/K) of the predictions: with K=10, at least 2% of images.
@@ -307,3 +316,55 @@ class DomainYardstick:
                 kid_num_subsets=self.kid_num_subsets,
             )
         return self._floors[num_images]
+
+
+def folder_images(folder, image_shape):
+    """Every image of ``folder`` (sub-folders too) as float32 in [-1, 1], converted to
+    ``image_shape`` (H, W, C) exactly as training data is."""
+    from keras_wgan import data  # needed only by this convenience
+
+    height, width, channels = image_shape
+    batches = data.load_dataset(os.fspath(folder), split="train", image_size=(height, width),
+                                channels=channels, batch_size=1024, shuffle=False,
+                                drop_remainder=False, cache=False)
+    return np.concatenate([batch.numpy() for batch in batches])
+
+
+def folder_shape(folder):
+    """``(H, W, C)`` of the first image file of ``folder``: the size to compare at."""
+    from PIL import Image
+
+    from keras_wgan.data.folders import _list_image_files
+
+    found = _list_image_files(os.fspath(folder))
+    if not found:
+        raise ValueError(f"{os.fspath(folder)!r} holds no image files (PNG, JPEG, ...).")
+    with Image.open(found[0]) as image:
+        channels = 1 if image.mode in ("L", "LA", "I", "I;16", "1") else 3
+        return image.size[1], image.size[0], channels
+
+
+def compare_folders(real, fake, image_shape=None, cache_dir=None, seed=0, verbose=0):
+    """Frechet and kernel distance between two image folders, in the features of the
+    domain yardstick of ``real`` (trained once on its training split and cached): the
+    images of ``fake`` against ``real``'s held-out test images, beside the real floor.
+
+    ``image_shape``: the size both are compared at; by default ``fake``'s first image's.
+    Returns a dict: ``fd``, ``kd``, ``kd_std``, ``num_fake``, ``num_real`` (the test
+    images compared with), ``fd_reliable`` (both at least :data:`RELIABLE_FD_IMAGES`),
+    and ``floor`` (the same figures for as many real training images).
+    """
+    image_shape = tuple(image_shape) if image_shape is not None else folder_shape(fake)
+    yardstick = DomainYardstick.for_dataset(real, image_shape, cache_dir=cache_dir,
+                                            seed=seed, verbose=verbose)
+    images = folder_images(fake, image_shape)
+    figures = yardstick.score(images, seed=seed)
+    num_real = int(yardstick.reference_features.shape[0])
+    floor = yardstick.floor(images.shape[0], seed=seed)
+    return {
+        "fd": figures["fd"], "kd": figures["kd"], "kd_std": figures["kd_std"],
+        "num_fake": int(images.shape[0]), "num_real": num_real,
+        "fd_reliable": min(images.shape[0], num_real) >= RELIABLE_FD_IMAGES,
+        "image_shape": list(image_shape), "labelled": yardstick.labelled,
+        "floor": {key: floor[key] for key in ("fd", "kd", "kd_std", "num_images")},
+    }
