@@ -1,7 +1,7 @@
 """The ``keras-wgan`` command line: train, sample, generate, interpolate, timelapse, ...
 
 Its commands: ``train``, ``sample``, ``generate``, ``interpolate``, ``timelapse``,
-``evaluate`` and ``demo``.
+``evaluate``, ``nearest`` and ``demo``.
 
 It only wires the library together (``data.load_dataset`` -> ``architectures`` ->
 ``WGAN``/``WGANGP`` ``compile``/``fit`` with the ``callbacks``); it holds no training
@@ -31,7 +31,16 @@ import os
 import signal
 import sys
 
-from keras_wgan.cli import demo, evaluate, generate, interpolate, sample, timelapse, train
+from keras_wgan.cli import (
+    demo,
+    evaluate,
+    generate,
+    interpolate,
+    nearest,
+    sample,
+    timelapse,
+    train,
+)
 from keras_wgan.cli.common import PROG, CliError, default_backend
 from keras_wgan.cli.startup import quiet_framework_startup
 
@@ -40,7 +49,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 
 SUBCOMMANDS = [train.add_parser, sample.add_parser, generate.add_parser,
                interpolate.add_parser, timelapse.add_parser, evaluate.add_parser,
-               demo.add_parser]
+               nearest.add_parser, demo.add_parser]
 
 
 def build_parser():
