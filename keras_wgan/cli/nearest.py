@@ -1,5 +1,8 @@
-"""`keras-wgan nearest`: is the model copying its training set? Samples beside their nearest
-training images, and the distance ratio against held-out real images."""
+"""`keras-wgan nearest`: whether a model copies its training set, measured and shown.
+
+Samples beside their nearest training images, and the distance ratio against held-out
+real images (:mod:`keras_wgan.evaluation.memorisation`).
+"""
 
 import os
 
