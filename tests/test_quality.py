@@ -190,3 +190,77 @@ def test_conditional_train_evaluate_and_quality_report_class_accuracy(labelled_d
                                     np.arange(8) % 2)
     assert history.history["quality_class_accuracy"][0] == pytest.approx(expected["mean"])
     assert history.history["quality_class_accuracy_real"][0] == figures["real"]["mean"]
+
+
+def test_keep_best_keeps_the_model_of_the_lowest_fd_epoch(labelled_dir, tmp_path, capsys,
+                                                          monkeypatch):
+    """``train --keep-best``: fd after every epoch in history.csv, best.keras the model of
+    the epoch with the lowest, which is the model.keras of a run stopped at that epoch
+    (exact: the same seeded run on one backend); a resumed run keeps the best so far."""
+    import csv
+
+    from keras_wgan.callbacks.best import read_best
+
+    monkeypatch.setenv("KERAS_WGAN_CACHE", str(tmp_path / "cache"))
+    common = ["train", "--dataset", str(labelled_dir), "--batch-size", "8", "--dim", "4",
+              "--latent-dim", "8", "--image-size", "16", "--n-critic", "2",
+              "--steps-per-epoch", "4", "--num-samples", "4", "--verbose", "0",
+              "--keep-best"]
+    out = str(tmp_path / "run")
+    assert cli.main(common + ["--epochs", "3", "--out", out]) == 0
+    assert "  best       " in capsys.readouterr().out
+    with open(os.path.join(out, "history.csv"), newline="") as f:
+        fds = [float(row["quality_fd"]) for row in csv.DictReader(f)]
+    assert len(fds) == 3
+    best = read_best(os.path.join(out, "best.json"))
+    assert best["epoch"] == 1 + int(np.argmin(fds))
+    assert best["quality_fd"] == pytest.approx(min(fds), rel=1e-6)
+    reference = str(tmp_path / "reference")
+    assert cli.main(common + ["--epochs", str(best["epoch"]), "--out", reference]) == 0
+    kept = keras.models.load_model(os.path.join(out, "best.keras"))
+    model = keras.models.load_model(os.path.join(reference, "model.keras"))
+    for a, b in zip(kept.sampling_generator.weights, model.sampling_generator.weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a),
+                                      keras.ops.convert_to_numpy(b))
+    # The kept file is a model like any: sample takes it.
+    grid = str(tmp_path / "grid.png")
+    assert cli.main(["sample", os.path.join(out, "best.keras"), "--n", "4", "--out",
+                     grid]) == 0
+    # Resumed: the best so far is remembered (a higher fd later does not replace it).
+    assert cli.main(["train", "--resume", "--out", out, "--epochs", "4", "--verbose",
+                     "0"]) == 0
+    with open(os.path.join(out, "history.csv"), newline="") as f:
+        fds = [float(row["quality_fd"]) for row in csv.DictReader(f)]
+    assert read_best(os.path.join(out, "best.json"))["epoch"] == 1 + int(np.argmin(fds))
+
+
+def test_keep_best_saves_the_epoch_with_the_lowest_figure_not_the_last(tmp_path):
+    """Figures scripted per epoch (3, 1, 2): best.keras holds the weights of epoch 2."""
+    from keras_wgan.callbacks import KeepBest
+    from keras_wgan.callbacks.best import read_best
+
+    class Scripted(keras.callbacks.Callback):
+        def __init__(self, values):
+            super().__init__()
+            self.values, self.weights = values, []
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs["quality_fd"] = self.values[epoch]
+            self.weights.append([keras.ops.convert_to_numpy(w)
+                                 for w in self.model.sampling_generator.weights])
+
+    gan = tiny_image_gan(n_critic=2)
+    gan.compile()
+    scripted = Scripted([3.0, 1.0, 2.0])
+    path = str(tmp_path / "best.keras")
+    gan.fit(image_dataset(num_batches=4).repeat(), epochs=3, steps_per_epoch=4, verbose=0,
+            callbacks=[scripted, KeepBest(path)])
+    assert read_best(str(tmp_path / "best.json")) == {"epoch": 2, "quality_fd": 1.0}
+    kept = keras.models.load_model(path)
+    for a, b in zip(kept.sampling_generator.weights, scripted.weights[1]):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), b)
+    assert not all(np.array_equal(a, b) for a, b in zip(scripted.weights[1],
+                                                          scripted.weights[2]))
+    # A new run on the same file remembers the best so far: 1.5 does not replace 1.0.
+    again = KeepBest(path)
+    assert again.best_value == 1.0

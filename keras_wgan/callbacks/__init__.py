@@ -9,6 +9,8 @@ new version, never a truncated one. Append-only CSVs are appended to and flushed
 - :class:`LossHistory` (``history``): every logged metric, per epoch and per batch, as
   CSV files in a directory (appended to when a run resumes) plus a plot of the losses.
 - :class:`QualityMetrics` (``quality``): the offline yardstick's figures in the logs.
+- :class:`KeepBest` (``best``): the model of the epoch with the lowest fd kept as
+  ``best.keras``, its epoch in ``best.json``.
 - :class:`GANTensorBoard` (``tensorboard``): Keras' TensorBoard fitted to two optimizers.
 - :class:`AtomicModelCheckpoint` (``epoch_checkpoint``): the whole model saved at epoch
   ends, with a small JSON state file that records how many epochs it holds;
@@ -20,6 +22,7 @@ new version, never a truncated one. Append-only CSVs are appended to and flushed
   true step, which ``checkpoints.fit_resumable`` uses).
 """
 
+from keras_wgan.callbacks.best import KeepBest
 from keras_wgan.callbacks.epoch_checkpoint import (
     AtomicModelCheckpoint,
     checkpoint_epochs,
@@ -33,6 +36,7 @@ from keras_wgan.callbacks.tensorboard import GANTensorBoard
 __all__ = [
     "AtomicModelCheckpoint",
     "GANTensorBoard",
+    "KeepBest",
     "LossHistory",
     "QualityMetrics",
     "SampleGrid",

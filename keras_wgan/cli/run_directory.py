@@ -44,6 +44,7 @@ MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 SAMPLES_DIR = "samples"
 SKIPPED_FILE = "skipped_files.txt"
+BEST_FILE = "best.keras"  # --keep-best: the model of the epoch with the lowest fd
 # Held (fcntl.flock) by the one `train` writing the folder; it names its holder.
 LOCK_FILE = "train.lock"
 
@@ -76,6 +77,7 @@ TRAIN_DEFAULTS = {
     "checkpoint_every": "2m",
     "skip_bad_files": False,
     "tensorboard": None,
+    "keep_best": False,
 }
 # Settings fixed by the saved model: --resume refuses to change them.
 MODEL_SETTINGS = (
@@ -131,6 +133,10 @@ class RunDirectory:
     @property
     def samples_dir(self):
         return os.path.join(self.path, SAMPLES_DIR)
+
+    @property
+    def best_path(self):
+        return os.path.join(self.path, BEST_FILE)
 
     @property
     def skipped_path(self):

@@ -35,6 +35,7 @@ from keras_wgan.cli.common import (
 )
 from keras_wgan.cli.processes import MULTI_PROCESS, Solo
 from keras_wgan.cli.run_directory import (
+    BEST_FILE,
     SKIPPED_FILE,
     flag as flag_of,
     TRAIN_DEFAULTS,
@@ -214,6 +215,11 @@ def add_parser(subparsers):
     p.add_argument("--skip-bad-files", action="store_const", const=True, default=None,
                    help="image folders: leave out files that cannot be read (listed in "
                         f"--out/{SKIPPED_FILE}) instead of stopping at the first one")
+    p.add_argument("--keep-best", action="store_const", const=True, default=None,
+                   help="score samples with the dataset's domain yardstick after every "
+                        "epoch (quality_* columns in history.csv) and keep the model of the "
+                        f"lowest fd as --out/{BEST_FILE} (its epoch in best.json); the "
+                        "yardstick is trained once per dataset and size, minutes on a CPU")
     again = p.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true",
                        help="continue the run in --out exactly where its last checkpoint "
@@ -537,7 +543,7 @@ def _train(args, run, settings, replicas, team):
         except OSError as error:
             raise CliError(f"cannot write {run.model_path}: "
                            f"{error.strerror or error}.") from None
-    callbacks = team.share(_callbacks(run, settings) if owner else {})
+    callbacks = team.share(_callbacks(run, settings, image_shape) if owner else {})
     what = "Continuing" if args.resume else "Training"
     where = f" from {state.describe()}" if args.resume and state.global_step else ""
     print(
@@ -593,23 +599,52 @@ def _epoch_length(settings, dataset):
     return steps
 
 
-def _callbacks(run, settings):
-    """``{name: callback}``: the history files and plot, the sample grids, TensorBoard."""
+# --keep-best: samples scored after each epoch (at most; fewer when the data has fewer).
+QUALITY_SAMPLES = 2000
+
+
+def _callbacks(run, settings, image_shape):
+    """``{name: callback}``: the quality figures and the best model (--keep-best), the
+    history files and plot, the sample grids, TensorBoard."""
     from keras_wgan.callbacks import LossHistory, SampleGrid
 
     tensorboard = settings["tensorboard"]
-    callbacks = {
+    callbacks = _keep_best(run, settings, image_shape) if settings.get("keep_best") else {}
+    callbacks.update({
         "history": LossHistory(run.path, flush_every=1),  # rows on disk up to every checkpoint
         "grids": SampleGrid(run.samples_dir, num_samples=settings["num_samples"],
                             seed=settings["seed"],
                             log_dir=tensorboard and os.path.join(tensorboard, "samples")),
-    }
+    })
     if tensorboard is not None:
         from keras_wgan.callbacks.tensorboard import GANTensorBoard
 
         callbacks["tensorboard"] = GANTensorBoard(tensorboard,
                                                   every_n_steps=TENSORBOARD_EVERY_N_STEPS)
     return callbacks
+
+
+def _keep_best(run, settings, image_shape):
+    """The quality callback (every epoch) and :class:`KeepBest` after it."""
+    from keras_wgan.callbacks import KeepBest, QualityMetrics
+    from keras_wgan.data import DataUnavailableError
+    from keras_wgan.evaluation import DomainYardstick
+
+    cached = DomainYardstick.cache_path(settings["dataset"], image_shape).exists()
+    if not cached:
+        print(f"--keep-best: training the {settings['dataset']} yardstick classifier once "
+              "(minutes on a CPU; cached for later runs).", flush=True)
+    try:
+        yardstick = DomainYardstick.for_dataset(settings["dataset"], image_shape,
+                                                data_dir=settings["data_dir"],
+                                                seed=settings["seed"])
+    except (DataUnavailableError, FileNotFoundError, ValueError) as error:
+        raise CliError(f"--keep-best needs the dataset's yardstick: {error}; or drop "
+                       "--keep-best") from None
+    samples = min(QUALITY_SAMPLES, yardstick.train_images.shape[0])
+    return {"quality": QualityMetrics(yardstick, every_n_epochs=1, num_samples=samples,
+                                      seed=settings["seed"]),
+            "best": KeepBest(run.best_path)}
 
 
 def _fit(gan, make_dataset, run, settings, steps, state, checkpoint, callbacks, verbose,
@@ -667,6 +702,10 @@ def _print_summary(run, settings, callbacks, backend, team):
     print(f"  history    {history.epoch_path}, {history.batch_path}")
     print(f"  loss plot  {history.plot_path}")
     print(f"  config     {run.config_path}")
+    if "best" in callbacks and callbacks["best"].best is not None:
+        best = callbacks["best"].best
+        print(f"  best       {run.best_path} (epoch {best['epoch']}, fd "
+              f"{best['quality_fd']:.3f})")
     if "tensorboard" in callbacks:
         print(f"  tensorboard tensorboard --logdir {settings['tensorboard']}")
     print(f"Continue:    {team.resume_command(run, settings['epochs'] + 10, backend)}")
