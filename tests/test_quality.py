@@ -194,44 +194,29 @@ def test_conditional_train_evaluate_and_quality_report_class_accuracy(labelled_d
 
 def test_keep_best_keeps_the_model_of_the_lowest_fd_epoch(labelled_dir, tmp_path, capsys,
                                                           monkeypatch):
-    """``train --keep-best``: fd after every epoch in history.csv, best.keras the model of
-    the epoch with the lowest, which is the model.keras of a run stopped at that epoch
-    (exact: the same seeded run on one backend); a resumed run keeps the best so far."""
+    """``train --keep-best``: fd after every epoch in history.csv, best.json naming the
+    epoch of the lowest, best.keras a model that sample takes. (That the file holds
+    exactly that epoch's weights: the scripted test below.)"""
     import csv
 
     from keras_wgan.callbacks.best import read_best
 
     monkeypatch.setenv("KERAS_WGAN_CACHE", str(tmp_path / "cache"))
-    common = ["train", "--dataset", str(labelled_dir), "--batch-size", "8", "--dim", "4",
-              "--latent-dim", "8", "--image-size", "16", "--n-critic", "2",
-              "--steps-per-epoch", "4", "--num-samples", "4", "--verbose", "0",
-              "--keep-best"]
     out = str(tmp_path / "run")
-    assert cli.main(common + ["--epochs", "3", "--out", out]) == 0
-    assert "  best       " in capsys.readouterr().out
+    assert cli.main(["train", "--dataset", str(labelled_dir), "--batch-size", "8", "--dim",
+                     "4", "--latent-dim", "8", "--image-size", "16", "--n-critic", "2",
+                     "--steps-per-epoch", "4", "--num-samples", "4", "--verbose", "0",
+                     "--keep-best", "--epochs", "2", "--out", out]) == 0
+    assert f"  best       {out}/best.keras (epoch " in capsys.readouterr().out
     with open(os.path.join(out, "history.csv"), newline="") as f:
         fds = [float(row["quality_fd"]) for row in csv.DictReader(f)]
-    assert len(fds) == 3
+    assert len(fds) == 2
     best = read_best(os.path.join(out, "best.json"))
     assert best["epoch"] == 1 + int(np.argmin(fds))
     assert best["quality_fd"] == pytest.approx(min(fds), rel=1e-6)
-    reference = str(tmp_path / "reference")
-    assert cli.main(common + ["--epochs", str(best["epoch"]), "--out", reference]) == 0
-    kept = keras.models.load_model(os.path.join(out, "best.keras"))
-    model = keras.models.load_model(os.path.join(reference, "model.keras"))
-    for a, b in zip(kept.sampling_generator.weights, model.sampling_generator.weights):
-        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a),
-                                      keras.ops.convert_to_numpy(b))
-    # The kept file is a model like any: sample takes it.
     grid = str(tmp_path / "grid.png")
     assert cli.main(["sample", os.path.join(out, "best.keras"), "--n", "4", "--out",
                      grid]) == 0
-    # Resumed: the best so far is remembered (a higher fd later does not replace it).
-    assert cli.main(["train", "--resume", "--out", out, "--epochs", "4", "--verbose",
-                     "0"]) == 0
-    with open(os.path.join(out, "history.csv"), newline="") as f:
-        fds = [float(row["quality_fd"]) for row in csv.DictReader(f)]
-    assert read_best(os.path.join(out, "best.json"))["epoch"] == 1 + int(np.argmin(fds))
 
 
 def test_keep_best_saves_the_epoch_with_the_lowest_figure_not_the_last(tmp_path):
