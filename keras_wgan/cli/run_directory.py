@@ -78,11 +78,13 @@ TRAIN_DEFAULTS = {
     "skip_bad_files": False,
     "tensorboard": None,
     "keep_best": False,
+    "init_from": None,  # --init-from: the source model (recorded, not a flag to resume)
+    "freeze_critic": 0,
 }
 # Settings fixed by the saved model: --resume refuses to change them.
 MODEL_SETTINGS = (
     "model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "paper_optimizers",
-    "seed", "conditional", "arch", "augment", "precision",
+    "seed", "conditional", "arch", "augment", "precision", "freeze_critic",
 )
 # Settings that make the data stream: fixed while a checkpoint is inside an epoch.
 STREAM_SETTINGS = ("dataset", "data_dir", "batch_size", "steps_per_epoch", "skip_bad_files")

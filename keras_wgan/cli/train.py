@@ -25,6 +25,7 @@ import os
 import signal
 import sys
 
+from keras_wgan import presets
 from keras_wgan.cli import choices
 from keras_wgan.cli.common import (
     CliError,
@@ -215,6 +216,15 @@ def add_parser(subparsers):
     p.add_argument("--skip-bad-files", action="store_const", const=True, default=None,
                    help="image folders: leave out files that cannot be read (listed in "
                         f"--out/{SKIPPED_FILE}) instead of stopping at the first one")
+    p.add_argument("--init-from", default=None, metavar="MODEL.keras",
+                   help="fine-tune: start from a trained model's nets (a model.keras or "
+                        "best.keras of a train run, its config.json beside it) and their "
+                        "settings; fresh optimizers, steps from 0; flags that change the "
+                        "nets are refused")
+    p.add_argument("--freeze-critic", type=non_negative_int, default=None, metavar="N",
+                   help="with --init-from: freeze the critic's first N layers with weights "
+                        "(FreezeD, Mo et al. 2020; a DCGAN critic has 3 convolutions, then "
+                        "its output layer); default 0")
     p.add_argument("--keep-best", action="store_const", const=True, default=None,
                    help="score samples with the dataset's domain yardstick after every "
                         "epoch (quality_* columns in history.csv) and keep the model of the "
@@ -319,14 +329,27 @@ def _build_gan(settings, image_shape, class_names=None):
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(settings.get("precision") or "float32")
     try:
-        return _preset_gan(cls, settings, image_shape, augment, class_names)
+        if not settings.get("init_from"):
+            return _preset_gan(cls, settings, image_shape, augment, class_names)
+        # Fine-tuning: the source's weights and the frozen layers before compile, which
+        # builds the optimizers on the trainable variables.
+        gan = _preset_gan(cls, settings, image_shape, augment, class_names, compile=False)
+        gan = _initialised_from(settings, gan, image_shape, class_names)
+        gan.compile(**presets.make_optimizers(TRAIN_PRESET, cls,
+                                              **_preset_overrides(settings, image_shape,
+                                                                  augment, class_names)))
+        return gan
     finally:
         keras.mixed_precision.set_global_policy(previous)
 
 
-def _preset_gan(cls, settings, image_shape, augment, class_names):
-    return cls.from_preset(
-        TRAIN_PRESET,
+def _preset_gan(cls, settings, image_shape, augment, class_names, compile=True):
+    return cls.from_preset(TRAIN_PRESET, compile=compile,
+                           **_preset_overrides(settings, image_shape, augment, class_names))
+
+
+def _preset_overrides(settings, image_shape, augment, class_names):
+    return dict(
         nets=settings.get("arch") or "dcgan",
         augment=None if augment == choices.OFF else augment,
         image_shape=image_shape,
@@ -391,7 +414,7 @@ def run_train(args):
                            f"that flag, or drop {flag_of(name)} to train on this machine.")
     run = RunDirectory.at(given, args.out, args.resume)
     with run.writer():
-        settings = run.settings_for(given, args.resume, args.restart)
+        settings = run.settings_for(_with_source(given, args), args.resume, args.restart)
         if settings["distribute"] == MULTI_PROCESS:  # recorded; this launch is one machine
             print(f"{run.path} was trained with --distribute {MULTI_PROCESS}; continuing on "
                   f"this machine alone (add --distribute {MULTI_PROCESS} and its flags to "
@@ -402,6 +425,78 @@ def run_train(args):
         _check_batch_size(settings, replicas)
         with scope:
             return _train(args, run, settings, replicas, Solo())
+
+
+# The settings that shape the nets: a fine-tuned run takes the source's, and refuses
+# flags that contradict them (the source's weights would not fit).
+NET_SETTINGS = ("model", "dim", "latent_dim", "image_size", "arch", "conditional",
+                "precision")
+
+
+def _with_source(given, args):
+    """``given`` with ``--init-from``'s net settings (the source run's config.json)
+    underneath; a flag that contradicts them is refused."""
+    if args.init_from is None:
+        if given.get("freeze_critic"):
+            raise CliError("--freeze-critic belongs to fine-tuning: add --init-from "
+                           "MODEL.keras (a trained model), or drop --freeze-critic")
+        return given
+    if args.resume:
+        raise CliError(f"--init-from starts a new run from a trained model; a fine-tuned "
+                       f"run continues with: {PROG} train --resume --out {args.out}")
+    from keras_wgan.cli.common import read_json
+    from keras_wgan.cli.sample import check_model_path
+
+    check_model_path(args.init_from)
+    config = read_json(os.path.join(os.path.dirname(os.path.abspath(args.init_from)),
+                                    "config.json"))
+    if config is None:
+        raise CliError(f"--init-from {args.init_from!r}: no config.json beside it, so its "
+                       "nets' settings are unknown; give a model.keras or best.keras of a "
+                       f"{PROG} train run directory")
+    source = {**choices.LEGACY, **config}
+    for key in NET_SETTINGS:
+        if key in given and given[key] != source.get(key):
+            raise CliError(
+                f"{flag_of(key)} {given[key]} contradicts --init-from {args.init_from!r}, "
+                f"whose nets have {flag_of(key)} {source.get(key)}: fine-tuning keeps the "
+                f"source's nets; drop {flag_of(key)}")
+    return {**{k: source[k] for k in NET_SETTINGS if k in source}, **given,
+            "init_from": os.path.abspath(args.init_from)}
+
+
+def _initialised_from(settings, gan, image_shape, class_names):
+    """``gan`` (built, uncompiled) with the weights of ``settings["init_from"]`` and its
+    critic's first ``freeze_critic`` weighted layers frozen; refusals name a mismatch."""
+    from keras_wgan.cli.common import load_gan
+
+    path = settings["init_from"]
+    source = load_gan(path, compile=False)
+    if tuple(source.sample_shape) != tuple(image_shape):
+        what = "channels" if source.sample_shape[:2] == tuple(image_shape[:2]) else "size"
+        raise CliError(
+            f"--init-from {path!r} makes {'x'.join(map(str, source.sample_shape))} images "
+            f"but --dataset {settings['dataset']!r} has {'x'.join(map(str, image_shape))} "
+            f"({what} differ): fine-tune on images of the source's shape, e.g. "
+            f"--image-size {source.sample_shape[0]}")
+    if source.num_classes != gan.num_classes:
+        raise CliError(
+            f"--init-from {path!r} has {source.num_classes or 'no'} classes but --dataset "
+            f"{settings['dataset']!r} has {len(class_names or []) or 'none'}: a conditional "
+            "source needs the same classes (a sub-folder per class)")
+    for name in ("generator", "critic", "ema_generator"):
+        mine, theirs = getattr(gan, name), getattr(source, name)
+        if mine is not None:
+            mine.set_weights((theirs if theirs is not None else source.generator)
+                             .get_weights())
+    weighted = [layer for layer in gan.critic.layers if layer.weights]
+    count = settings.get("freeze_critic") or 0
+    if count > len(weighted):
+        raise CliError(f"--freeze-critic {count}: the critic has {len(weighted)} layers "
+                       f"with weights; e.g. --freeze-critic {max(len(weighted) - 1, 0)}")
+    for layer in weighted[:count]:
+        layer.trainable = False
+    return gan
 
 
 def _check_tensorboard(settings):
@@ -439,6 +534,11 @@ def _run_multi_process(args, given):
             f"jax --distribute {MULTI_PROCESS} --coordinator 10.0.0.1:1234 --num-processes 2 "
             "--process-id 0"
         )
+    if args.init_from is not None:
+        raise CliError(f"--init-from is for a run on one machine here (the other processes "
+                       f"would need the source model too): fine-tune with {PROG} train "
+                       f"--init-from {args.init_from} ... without --distribute "
+                       f"{MULTI_PROCESS}, then continue it on several with --resume")
     launch = processes.Launch.from_flags(args.coordinator, args.num_processes,
                                          args.process_id)
     key, key_source = control_link.run_key(launch, args.secret_file)
@@ -545,6 +645,8 @@ def _train(args, run, settings, replicas, team):
                            f"{error.strerror or error}.") from None
     callbacks = team.share(_callbacks(run, settings, image_shape) if owner else {})
     what = "Continuing" if args.resume else "Training"
+    if settings.get("init_from") and not args.resume:
+        what = f"Fine-tuning (from {settings['init_from']})"
     where = f" from {state.describe()}" if args.resume and state.global_step else ""
     print(
         f"{team.who}{what} {settings['model']} on {settings['dataset']} {image_shape}{where}: "
