@@ -72,13 +72,19 @@ def seed_noise(seeds, latent_dim, truncation=None):
             raise ValueError(f"seeds must be in 0..{MAX_SEED}, got {seed}.")
         rng = np.random.default_rng(seed)
         row = rng.standard_normal(latent_dim)
-        if truncation is not None:
-            outside = np.abs(row) > truncation
-            while outside.any():  # each pass keeps P(|z| <= t) of what is left
-                row[outside] = rng.standard_normal(int(outside.sum()))
-                outside = np.abs(row) > truncation
-        rows[i] = row
+        rows[i] = row if truncation is None else truncate(row, truncation, rng)
     return rows
+
+
+def truncate(noise, truncation, rng):
+    """A copy of ``noise`` whose components beyond ``truncation`` are drawn again from
+    ``rng`` (a NumPy generator) until they fall inside: a normal cut at ``truncation``."""
+    noise = np.array(noise, np.float32)
+    outside = np.abs(noise) > truncation
+    while outside.any():  # each pass keeps P(|z| <= t) of what is left
+        noise[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(noise) > truncation
+    return noise
 
 
 def slerp(a, b, fractions):
@@ -120,7 +126,7 @@ def missing_seeds(folder, seeds):
 def write_seed_images(folder, seeds, images):
     """``images`` (in [-1, 1]) as ``folder/seedNNNNNN.png``, each written whole
     (temporary file, then renamed: a kill leaves no half image to be taken as done;
-    ``files.write_bytes_fast``, no fsync per image)."""
+    ``files.write_bytes_fast``, no fsync per image); returns how many were written."""
     import io
 
     from PIL import Image
@@ -138,6 +144,7 @@ def write_seed_images(folder, seeds, images):
         files.write_bytes_fast(os.path.join(folder, SEED_FILE.format(seed=seed)),
                                encoded.getvalue())
     files.fsync_directory(folder)
+    return len(pixels)
 
 
 def save_animation(frames, path, seconds_per_frame=0.08, loop=True):
@@ -221,5 +228,6 @@ def timelapse(run_dir, path, seconds_per_frame=0.5):
     return len(frames)
 
 
-__all__ = ["walk_images", "epoch_grids", "timelapse", "parse_seeds", "check_truncation", "seed_noise", "slerp", "walk",
+__all__ = ["walk_images", "epoch_grids", "timelapse", "parse_seeds", "check_truncation",
+           "seed_noise", "truncate", "slerp", "walk",
            "missing_seeds", "write_seed_images", "save_animation", "label_frame"]

@@ -142,17 +142,12 @@ def _write_folder(gan, args, folder, seeds, label, name):
                 progress.update(written)
             share = -(-len(batch) // WRITERS)
             for j in range(0, len(batch), share):
-                pending.append(writers.submit(_write, folder, batch[j:j + share],
-                                              images[j:j + share], write_seed_images))
+                pending.append(writers.submit(write_seed_images, folder,
+                                              batch[j:j + share], images[j:j + share]))
         for future in pending:
             written += future.result()
     progress.update(written, done=True)
     return written
-
-
-def _write(folder, seeds, images, write_seed_images):
-    write_seed_images(folder, seeds, images)
-    return len(seeds)
 
 
 def _write_npz(gan, args, seeds, classes):

@@ -28,18 +28,6 @@ def _padded(rows, size):
     return np.concatenate([rows, np.repeat(rows[-1:], size - len(rows), axis=0)])
 
 
-def _truncated(noise, truncation, seed):
-    """``noise`` with its components beyond ``truncation`` drawn again until inside,
-    from NumPy's generator seeded with ``seed`` (so a seeded call stays reproducible)."""
-    noise = np.array(noise, np.float32)
-    rng = np.random.default_rng(seed)
-    outside = np.abs(noise) > truncation
-    while outside.any():
-        noise[outside] = rng.standard_normal(int(outside.sum()))
-        outside = np.abs(noise) > truncation
-    return noise
-
-
 class Sampler:
     """``call``, ``generate``, ``generate_from_noise`` and ``export`` of a GAN."""
 
@@ -96,7 +84,11 @@ class Sampler:
         else:
             noise = keras.random.normal((n, self.latent_dim), seed=int(seed))
         if truncation is not None and seeds is None:
-            noise = _truncated(ops.convert_to_numpy(noise), truncation, seed)
+            if seed is None:  # the model's own stream decides, as for the noise itself
+                seed = int(ops.convert_to_numpy(keras.random.randint(
+                    (), 0, 2**31 - 1, seed=self.seed_generator)))
+            noise = generation.truncate(ops.convert_to_numpy(noise), truncation,
+                                        np.random.default_rng(int(seed)))
         return self.generate_from_noise(noise, batch_size=batch_size, labels=labels)
 
     def _check_labels_wanted(self, labels):
