@@ -366,6 +366,48 @@ class StepAgreement:
             self.checkpoint.request_stop(f"{name}{where}")
 
 
+def distribution_scope(choice):
+    """One process's ``--distribute`` (auto, none, mirrored): a context in which models
+    are built and trained data-parallel over this machine's devices, and its replica
+    count."""
+    import contextlib
+
+    import keras
+
+    backend = keras.backend.backend()
+    if choice == "auto":
+        gpus = _gpu_count(backend)
+        choice = "mirrored" if gpus > 1 else "none"
+    if choice == "none":
+        return contextlib.nullcontext(), 1
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        strategy = tf.distribute.MirroredStrategy()
+        return strategy.scope(), strategy.num_replicas_in_sync
+    if backend == "jax":
+        distribution = keras.distribution.DataParallel()
+        return distribution.scope(), len(distribution.device_mesh.devices.flatten())
+    raise CliError(
+        f"--distribute {choice}: data-parallel training is not available on the {backend} "
+        "backend here; use --backend tensorflow or --backend jax, or --distribute none."
+    )
+
+
+def _gpu_count(backend):
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return len(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return sum(device.platform == "gpu" for device in jax.devices())
+    import torch
+
+    return torch.cuda.device_count()
+
+
 class Solo:
     """A run on this process alone, through the same questions a :class:`Team` answers:
     it owns the run directory, stops by its own signals, and has no one to agree with."""

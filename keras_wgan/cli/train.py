@@ -26,7 +26,7 @@ import signal
 import sys
 
 from keras_wgan import presets
-from keras_wgan.cli import choices
+from keras_wgan.cli import choices, finetune
 from keras_wgan.cli.common import (
     CliError,
     MODELS,
@@ -34,7 +34,7 @@ from keras_wgan.cli.common import (
     non_negative_int,
     positive_int,
 )
-from keras_wgan.cli.processes import MULTI_PROCESS, Solo
+from keras_wgan.cli.processes import MULTI_PROCESS, Solo, distribution_scope
 from keras_wgan.cli.run_directory import (
     BEST_FILE,
     SKIPPED_FILE,
@@ -334,7 +334,7 @@ def _build_gan(settings, image_shape, class_names=None):
         # Fine-tuning: the source's weights and the frozen layers before compile, which
         # builds the optimizers on the trainable variables.
         gan = _preset_gan(cls, settings, image_shape, augment, class_names, compile=False)
-        gan = _initialised_from(settings, gan, image_shape, class_names)
+        gan = finetune.initialised_from(settings, gan, image_shape, class_names)
         gan.compile(**presets.make_optimizers(TRAIN_PRESET, cls,
                                               **_preset_overrides(settings, image_shape,
                                                                   augment, class_names)))
@@ -363,46 +363,6 @@ def _preset_overrides(settings, image_shape, augment, class_names):
     )
 
 
-def _distribution_scope(choice):
-    """A context in which models are built and trained data-parallel, and its replica count."""
-    import contextlib
-
-    import keras
-
-    backend = keras.backend.backend()
-    if choice == "auto":
-        gpus = _gpu_count(backend)
-        choice = "mirrored" if gpus > 1 else "none"
-    if choice == "none":
-        return contextlib.nullcontext(), 1
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        strategy = tf.distribute.MirroredStrategy()
-        return strategy.scope(), strategy.num_replicas_in_sync
-    if backend == "jax":
-        distribution = keras.distribution.DataParallel()
-        return distribution.scope(), len(distribution.device_mesh.devices.flatten())
-    raise CliError(
-        f"--distribute {choice}: data-parallel training is not available on the {backend} "
-        "backend here; use --backend tensorflow or --backend jax, or --distribute none."
-    )
-
-
-def _gpu_count(backend):
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return len(tf.config.list_physical_devices("GPU"))
-    if backend == "jax":
-        import jax
-
-        return sum(device.platform == "gpu" for device in jax.devices())
-    import torch
-
-    return torch.cuda.device_count()
-
-
 def run_train(args):
     """Train (or, with --resume, continue) a run; see the module docstring for the files."""
     given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
@@ -414,89 +374,18 @@ def run_train(args):
                            f"that flag, or drop {flag_of(name)} to train on this machine.")
     run = RunDirectory.at(given, args.out, args.resume)
     with run.writer():
-        settings = run.settings_for(_with_source(given, args), args.resume, args.restart)
+        settings = run.settings_for(finetune.with_source(given, args), args.resume,
+                                    args.restart)
         if settings["distribute"] == MULTI_PROCESS:  # recorded; this launch is one machine
             print(f"{run.path} was trained with --distribute {MULTI_PROCESS}; continuing on "
                   f"this machine alone (add --distribute {MULTI_PROCESS} and its flags to "
                   "use several).", flush=True)
             settings["distribute"] = "auto"
         _check_tensorboard(settings)
-        scope, replicas = _distribution_scope(settings["distribute"])
+        scope, replicas = distribution_scope(settings["distribute"])
         _check_batch_size(settings, replicas)
         with scope:
             return _train(args, run, settings, replicas, Solo())
-
-
-# The settings that shape the nets: a fine-tuned run takes the source's, and refuses
-# flags that contradict them (the source's weights would not fit).
-NET_SETTINGS = ("model", "dim", "latent_dim", "image_size", "arch", "conditional",
-                "precision")
-
-
-def _with_source(given, args):
-    """``given`` with ``--init-from``'s net settings (the source run's config.json)
-    underneath; a flag that contradicts them is refused."""
-    if args.init_from is None:
-        if given.get("freeze_critic"):
-            raise CliError("--freeze-critic belongs to fine-tuning: add --init-from "
-                           "MODEL.keras (a trained model), or drop --freeze-critic")
-        return given
-    if args.resume:
-        raise CliError(f"--init-from starts a new run from a trained model; a fine-tuned "
-                       f"run continues with: {PROG} train --resume --out {args.out}")
-    from keras_wgan.cli.common import read_json
-    from keras_wgan.cli.sample import check_model_path
-
-    check_model_path(args.init_from)
-    config = read_json(os.path.join(os.path.dirname(os.path.abspath(args.init_from)),
-                                    "config.json"))
-    if config is None:
-        raise CliError(f"--init-from {args.init_from!r}: no config.json beside it, so its "
-                       "nets' settings are unknown; give a model.keras or best.keras of a "
-                       f"{PROG} train run directory")
-    source = {**choices.LEGACY, **config}
-    for key in NET_SETTINGS:
-        if key in given and given[key] != source.get(key):
-            raise CliError(
-                f"{flag_of(key)} {given[key]} contradicts --init-from {args.init_from!r}, "
-                f"whose nets have {flag_of(key)} {source.get(key)}: fine-tuning keeps the "
-                f"source's nets; drop {flag_of(key)}")
-    return {**{k: source[k] for k in NET_SETTINGS if k in source}, **given,
-            "init_from": os.path.abspath(args.init_from)}
-
-
-def _initialised_from(settings, gan, image_shape, class_names):
-    """``gan`` (built, uncompiled) with the weights of ``settings["init_from"]`` and its
-    critic's first ``freeze_critic`` weighted layers frozen; refusals name a mismatch."""
-    from keras_wgan.cli.common import load_gan
-
-    path = settings["init_from"]
-    source = load_gan(path, compile=False)
-    if tuple(source.sample_shape) != tuple(image_shape):
-        what = "channels" if source.sample_shape[:2] == tuple(image_shape[:2]) else "size"
-        raise CliError(
-            f"--init-from {path!r} makes {'x'.join(map(str, source.sample_shape))} images "
-            f"but --dataset {settings['dataset']!r} has {'x'.join(map(str, image_shape))} "
-            f"({what} differ): fine-tune on images of the source's shape, e.g. "
-            f"--image-size {source.sample_shape[0]}")
-    if source.num_classes != gan.num_classes:
-        raise CliError(
-            f"--init-from {path!r} has {source.num_classes or 'no'} classes but --dataset "
-            f"{settings['dataset']!r} has {len(class_names or []) or 'none'}: a conditional "
-            "source needs the same classes (a sub-folder per class)")
-    for name in ("generator", "critic", "ema_generator"):
-        mine, theirs = getattr(gan, name), getattr(source, name)
-        if mine is not None:
-            mine.set_weights((theirs if theirs is not None else source.generator)
-                             .get_weights())
-    weighted = [layer for layer in gan.critic.layers if layer.weights]
-    count = settings.get("freeze_critic") or 0
-    if count > len(weighted):
-        raise CliError(f"--freeze-critic {count}: the critic has {len(weighted)} layers "
-                       f"with weights; e.g. --freeze-critic {max(len(weighted) - 1, 0)}")
-    for layer in weighted[:count]:
-        layer.trainable = False
-    return gan
 
 
 def _check_tensorboard(settings):
@@ -539,6 +428,7 @@ def _run_multi_process(args, given):
                        f"would need the source model too): fine-tune with {PROG} train "
                        f"--init-from {args.init_from} ... without --distribute "
                        f"{MULTI_PROCESS}, then continue it on several with --resume")
+    given = finetune.with_source(given, args)  # refuses --freeze-critic alone
     launch = processes.Launch.from_flags(args.coordinator, args.num_processes,
                                          args.process_id)
     key, key_source = control_link.run_key(launch, args.secret_file)

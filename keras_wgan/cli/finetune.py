@@ -1,0 +1,82 @@
+"""Fine-tuning: ``train --init-from MODEL.keras [--freeze-critic N]``.
+
+A new run starts from a trained model's nets (and weight average) with the source run's
+net settings, read from the ``config.json`` beside the model; flags that contradict them
+are refused, and so is data of another image shape or class count. ``--freeze-critic N``
+freezes the critic's first N layers with weights (FreezeD, Mo et al. 2020) before the
+optimizers are built, so they are built on the trainable variables only and the saved
+file keeps the layers frozen on resume.
+"""
+
+import os
+
+from keras_wgan.cli import choices
+from keras_wgan.cli.common import PROG, CliError, load_gan, read_json
+from keras_wgan.cli.run_directory import flag as flag_of
+from keras_wgan.cli.sample import check_model_path
+
+# The settings that shape the nets: a fine-tuned run takes the source's, and refuses
+# flags that contradict them (the source's weights would not fit).
+NET_SETTINGS = ("model", "dim", "latent_dim", "image_size", "arch", "conditional",
+                "precision")
+
+
+def with_source(given, args):
+    """``given`` with ``--init-from``'s net settings (the source run's config.json)
+    underneath; a flag that contradicts them is refused."""
+    if args.init_from is None:
+        if given.get("freeze_critic"):
+            raise CliError("--freeze-critic belongs to fine-tuning: add --init-from "
+                           "MODEL.keras (a trained model), or drop --freeze-critic")
+        return given
+    if args.resume:
+        raise CliError(f"--init-from starts a new run from a trained model; a fine-tuned "
+                       f"run continues with: {PROG} train --resume --out {args.out}")
+    check_model_path(args.init_from)
+    config = read_json(os.path.join(os.path.dirname(os.path.abspath(args.init_from)),
+                                    "config.json"))
+    if config is None:
+        raise CliError(f"--init-from {args.init_from!r}: no config.json beside it, so its "
+                       "nets' settings are unknown; give a model.keras or best.keras of a "
+                       f"{PROG} train run directory")
+    source = {**choices.LEGACY, **config}
+    for key in NET_SETTINGS:
+        if key in given and given[key] != source.get(key):
+            raise CliError(
+                f"{flag_of(key)} {given[key]} contradicts --init-from {args.init_from!r}, "
+                f"whose nets have {flag_of(key)} {source.get(key)}: fine-tuning keeps the "
+                f"source's nets; drop {flag_of(key)}")
+    return {**{k: source[k] for k in NET_SETTINGS if k in source}, **given,
+            "init_from": os.path.abspath(args.init_from)}
+
+
+def initialised_from(settings, gan, image_shape, class_names):
+    """``gan`` (built, uncompiled) with the weights of ``settings["init_from"]`` and its
+    critic's first ``freeze_critic`` weighted layers frozen; refusals name a mismatch."""
+    path = settings["init_from"]
+    source = load_gan(path, compile=False)
+    if tuple(source.sample_shape) != tuple(image_shape):
+        what = "channels" if source.sample_shape[:2] == tuple(image_shape[:2]) else "size"
+        raise CliError(
+            f"--init-from {path!r} makes {'x'.join(map(str, source.sample_shape))} images "
+            f"but --dataset {settings['dataset']!r} has {'x'.join(map(str, image_shape))} "
+            f"({what} differ): fine-tune on images of the source's shape, e.g. "
+            f"--image-size {source.sample_shape[0]}")
+    if source.num_classes != gan.num_classes:
+        raise CliError(
+            f"--init-from {path!r} has {source.num_classes or 'no'} classes but --dataset "
+            f"{settings['dataset']!r} has {len(class_names or []) or 'none'}: a conditional "
+            "source needs the same classes (a sub-folder per class)")
+    for name in ("generator", "critic", "ema_generator"):
+        mine, theirs = getattr(gan, name), getattr(source, name)
+        if mine is not None:
+            mine.set_weights((theirs if theirs is not None else source.generator)
+                             .get_weights())
+    weighted = [layer for layer in gan.critic.layers if layer.weights]
+    count = settings.get("freeze_critic") or 0
+    if count > len(weighted):
+        raise CliError(f"--freeze-critic {count}: the critic has {len(weighted)} layers "
+                       f"with weights; e.g. --freeze-critic {max(len(weighted) - 1, 0)}")
+    for layer in weighted[:count]:
+        layer.trainable = False
+    return gan
