@@ -6,6 +6,7 @@ script, or ``python -m keras_wgan`` where it is not on the PATH), in a process o
 own, signalled by the PID it was started with.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -86,6 +87,23 @@ def assert_gone_within(text, seconds=5.0):
         time.sleep(0.1)
 
 
+def sigkill_and_wait(process, out):
+    """SIGKILL to ``process``; then no process naming ``out`` may stay alive."""
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert_gone_within(out)
+
+
+@contextlib.contextmanager
+def killing_what_is_left(out):
+    """Whatever the test's outcome, no process naming ``out`` outlives it."""
+    try:
+        yield
+    finally:
+        for pid in processes_naming(out):
+            os.kill(pid, signal.SIGKILL)
+
+
 def holder(out):
     with open(os.path.join(out, LOCK_FILE)) as f:
         return json.load(f)
@@ -101,16 +119,11 @@ def test_the_pid_started_with_backend_is_the_run_and_sigkill_ends_it(tmp_path, i
     other = "jax" if backend == "tensorflow" else "tensorflow"  # the flag must switch
     process = start([*program(), "--backend", backend, "train", *tiny(images, out),
                      *FOREVER], str(tmp_path / "log.txt"), env_backend=other)
-    try:
+    with killing_what_is_left(out):
         wait_for(os.path.join(out, "model.keras"), process, str(tmp_path / "log.txt"))
         assert holder(out)["pid"] == process.pid
         assert processes_naming(out) == [process.pid]
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        assert_gone_within(out)
-    finally:
-        for pid in processes_naming(out):
-            os.kill(pid, signal.SIGKILL)
+        sigkill_and_wait(process, out)
     with open(os.path.join(out, "config.json")) as f:
         assert json.load(f)["backend"] == backend
 
@@ -125,16 +138,11 @@ def test_a_backend_child_started_from_python_dies_with_its_parent(tmp_path, imag
               f"sys.exit(cli.main({argv!r}))")
     log = str(tmp_path / "log.txt")
     parent = start([sys.executable, "-c", script], log, env_backend="tensorflow")
-    try:
+    with killing_what_is_left(out):
         wait_for(os.path.join(out, "model.keras"), parent, log)
         child = holder(out)["pid"]
         assert child != parent.pid and child in processes_naming(out)
-        parent.send_signal(signal.SIGKILL)
-        parent.wait(timeout=30)
-        assert_gone_within(out)
-    finally:
-        for pid in processes_naming(out):
-            os.kill(pid, signal.SIGKILL)
+        sigkill_and_wait(parent, out)
 
 
 def test_a_second_train_on_the_same_out_is_refused_and_a_killed_run_resumes_at_once(
