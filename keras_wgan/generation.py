@@ -197,6 +197,21 @@ def walk_images(gan, seeds, steps, label=None, truncation=None, batch_size=256):
     return gan.generate_from_noise(noise, batch_size=batch_size, labels=labels)
 
 
+def class_walk_images(gan, seed, labels, steps, truncation=None, batch_size=256):
+    """The frames of a closed walk between classes at one seed's noise: ``steps`` images
+    from each class of ``labels`` to the next (their embeddings mixed linearly), the last
+    back to the first (``len(labels) * steps`` images in [-1, 1])."""
+    steps = checks.check_positive_int("steps", steps)
+    labels = [int(k) for k in labels]
+    if len(labels) < 2:
+        raise ValueError(f"a walk between classes needs at least 2 labels, got {labels}.")
+    fractions = np.tile(np.arange(steps) / steps, len(labels))
+    start = np.repeat(labels, steps)
+    end = np.repeat(labels[1:] + labels[:1], steps)
+    noise = np.repeat(seed_noise([seed], gan.latent_dim, truncation), len(start), axis=0)
+    return gan.generate_between_classes(noise, start, end, fractions, batch_size)
+
+
 def epoch_grids(run_dir):
     """``[(epoch, path)]`` of a run directory's sample grids (``samples/epoch_NNN.png``),
     in epoch order."""

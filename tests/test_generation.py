@@ -232,3 +232,59 @@ def test_a_conditional_model_gets_a_folder_per_class_and_label_picks_one(tmp_pat
     assert cli.main(["generate", model, "--out", only, "--n", "2", "--label", "bag"]) == 0
     assert os.listdir(only) == ["bag"]
     assert cli.main(["generate", model, "--out", only, "--label", "hat"]) == 2
+
+
+def test_a_class_walk_mixes_every_class_embedding_and_passes_through_each_class(tmp_path):
+    import keras
+
+    from keras_wgan import WGANGP
+    from keras_wgan.architectures import build_resnet_critic, build_resnet_generator
+
+    from testing.tiny import IMAGE_SHAPE
+
+    keras.utils.set_random_seed(0)
+    # The ResNet generator: a joined class embedding and class-conditional batch norms.
+    gan = WGANGP(build_resnet_generator(LATENT_DIM, IMAGE_SHAPE, 4, num_classes=3),
+                 build_resnet_critic(IMAGE_SHAPE, 4, num_classes=3), ema_decay=None,
+                 class_names=["shirt", "bag", "boot"])
+    tables = [layer for layer in gan.generator.layers
+              if isinstance(layer, keras.layers.Embedding)]
+    assert len(tables) > 1
+    rng = np.random.default_rng(0)
+    for table in tables:  # classes that differ (a fresh CBN has equal gains for all)
+        table.set_weights([rng.normal(size=table.get_weights()[0].shape).astype("float32")])
+    gan.compile()
+    model = str(tmp_path / "gan.keras")
+    gan.save(model)
+    frames = str(tmp_path / "frames")
+    assert cli.main(["interpolate", model, "--labels", "boot,shirt", "--seeds", "5",
+                     "--steps", "4", "--out", str(tmp_path / "walk.gif"),
+                     "--frames", frames]) == 0
+    assert len(os.listdir(frames)) == 8
+    walked = generation.class_walk_images(gan, 5, [2, 0], 4)
+    # Frames 0 and 4 are the classes' own images at the seed's noise.
+    for frame, label in ((0, 2), (4, 0)):
+        np.testing.assert_allclose(walked[frame], gan.generate(seeds=[5], labels=[label])[0],
+                                   atol=1e-5)
+        np.testing.assert_allclose(
+            pixels(os.path.join(frames, f"frame_{frame:04d}.png")).astype(int),
+            to_uint8(walked[frame : frame + 1])[0, ..., 0].astype(int), atol=1)
+    # Frame 1 (a quarter of the way from boot to shirt) against a reference made another
+    # way: the model's own tables with boot's row overwritten by the mixed rows.
+    saved_tables = [table.get_weights()[0] for table in tables]
+    for table, weights in zip(tables, saved_tables):
+        mixed = weights.copy()
+        mixed[2] = 0.75 * weights[2] + 0.25 * weights[0]
+        table.set_weights([mixed])
+    reference = gan.generate(seeds=[5], labels=[2])[0]
+    for table, weights in zip(tables, saved_tables):
+        table.set_weights([weights])
+    np.testing.assert_allclose(walked[1], reference, atol=1e-5)
+    assert np.abs(walked[1] - walked[0]).max() > 1e-2  # it moved
+    # The model itself is untouched by the walk.
+    np.testing.assert_allclose(walked[0], gan.generate(seeds=[5], labels=[2])[0], atol=1e-5)
+    # Refusals: --label with --labels, several seeds, an unknown class.
+    base = ["interpolate", model, "--out", str(tmp_path / "x.gif")]
+    assert cli.main(base + ["--labels", "boot,shirt", "--label", "bag"]) == 2
+    assert cli.main(base + ["--labels", "boot,shirt", "--seeds", "1,2"]) == 2
+    assert cli.main(base + ["--labels", "boot,hat"]) == 2

@@ -217,6 +217,20 @@ def test_keep_best_keeps_the_model_of_the_lowest_fd_epoch(labelled_dir, tmp_path
     grid = str(tmp_path / "grid.png")
     assert cli.main(["sample", os.path.join(out, "best.keras"), "--n", "4", "--out",
                      grid]) == 0
+    # --quality-every 2: epochs 2 and 4 scored, the others' quality_fd left empty.
+    every = str(tmp_path / "every")
+    assert cli.main(["train", "--dataset", str(labelled_dir), "--batch-size", "8", "--dim",
+                     "4", "--latent-dim", "8", "--image-size", "16", "--n-critic", "2",
+                     "--steps-per-epoch", "2", "--num-samples", "4", "--verbose", "0",
+                     "--keep-best", "--quality-every", "2", "--epochs", "4",
+                     "--out", every]) == 0
+    with open(os.path.join(every, "history.csv"), newline="") as f:
+        scored = [row["epoch"] for row in csv.DictReader(f) if row.get("quality_fd")]
+    assert scored == ["2", "4"]
+    assert read_best(os.path.join(every, "best.json"))["epoch"] in (2, 4)
+    assert cli.main(["train", "--dataset", str(labelled_dir), "--quality-every", "2",
+                     "--out", str(tmp_path / "refused")]) == 2
+    assert not os.path.exists(tmp_path / "refused")
 
 
 def test_keep_best_saves_the_epoch_with_the_lowest_figure_not_the_last(tmp_path):

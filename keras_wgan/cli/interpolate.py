@@ -2,7 +2,9 @@
 
 Spherical interpolation (:func:`keras_wgan.generation.walk`): ``--steps`` frames from each
 seed's noise to the next seed's, and from the last back to the first, so the animation
-loops without a jump. ``--frames DIR`` also writes each frame as a PNG.
+loops without a jump. A conditional model also walks between classes at one seed's noise
+(``--labels a,b``: their class embeddings mixed, :func:`~keras_wgan.generation.class_walk_images`).
+``--frames DIR`` also writes each frame as a PNG.
 """
 
 import os
@@ -20,10 +22,17 @@ def _seed_list(text):
         seeds = parse_seeds(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-    if len(seeds) < 2:
-        raise argparse.ArgumentTypeError(f"a walk needs at least 2 seeds, e.g. 3,17,42; "
-                                         f"got {text!r}")
     return seeds
+
+
+def _label_list(text):
+    import argparse
+
+    labels = [part.strip() for part in text.split(",") if part.strip()]
+    if len(labels) < 2:
+        raise argparse.ArgumentTypeError(f"a walk between classes needs at least 2 classes, "
+                                         f"e.g. sneaker,sandal or 7,5; got {text!r}")
+    return labels
 
 
 def add_parser(subparsers):
@@ -34,8 +43,9 @@ def add_parser(subparsers):
                     "and back to the first (spherical interpolation of their noise).",
     )
     p.add_argument("model_path", metavar="MODEL.keras", help="a model saved by train")
-    p.add_argument("--seeds", type=_seed_list, default=[0, 1, 2],
-                   help="the seeds to walk through, in order, e.g. 3,17,42; default 0,1,2")
+    p.add_argument("--seeds", type=_seed_list, default=None,
+                   help="the seeds to walk through, in order, e.g. 3,17,42; default 0,1,2 "
+                        "(with --labels: the one seed whose noise is kept; default 0)")
     p.add_argument("--steps", type=positive_int, default=30,
                    help="frames from each seed to the next; default 30")
     p.add_argument("--out", default="walk.gif", help="the animation: .gif or .webp; "
@@ -45,6 +55,9 @@ def add_parser(subparsers):
     p.add_argument("--label", default=None,
                    help="conditional models: the class to walk in (index or name); "
                         "default the first class")
+    p.add_argument("--labels", type=_label_list, default=None,
+                   help="conditional models: walk between these classes (names or indices, "
+                        "e.g. sneaker,sandal) at one seed's noise, looping back to the first")
     p.add_argument("--truncation", type=truncation_flag, default=None, metavar="T",
                    help="truncation of the seeds' noise; default off")
     p.add_argument("--fps", type=positive_int, default=25, help="frames per second; "
@@ -53,23 +66,50 @@ def add_parser(subparsers):
 
 
 def run_interpolate(args):
-    from keras_wgan.generation import save_animation, walk_images
+    from keras_wgan.generation import class_walk_images, save_animation, walk_images
     from keras_wgan.images import to_uint8, write_png
 
     check_model_path(args.model_path)
     if os.path.splitext(args.out)[1].lower() not in (".gif", ".webp"):
         raise CliError(f"--out {args.out!r}: an animation is written as .gif or .webp; "
                        f"e.g. {PROG} interpolate {args.model_path} --out walk.gif")
+    if args.labels is not None:
+        if args.label is not None:
+            raise CliError(f"give --label (walk between seeds in one class) or --labels (walk "
+                           f"between classes), not both: {PROG} interpolate {args.model_path} "
+                           f"--labels {','.join(args.labels)}")
+        seeds = args.seeds or [0]
+        if len(seeds) != 1:
+            raise CliError(f"--labels walks at one seed's noise, got --seeds "
+                           f"{','.join(map(str, seeds))}: {PROG} interpolate "
+                           f"{args.model_path} --labels {','.join(args.labels)} "
+                           f"--seeds {seeds[0]}")
+    else:
+        seeds = args.seeds or [0, 1, 2]
+        if len(seeds) < 2:
+            raise CliError(f"a walk needs at least 2 seeds, got --seeds {seeds[0]}: "
+                           f"{PROG} interpolate {args.model_path} --seeds {seeds[0]},"
+                           f"{seeds[0] + 1}")
     gan = load_gan(args.model_path, compile=False)
-    label = None
-    if args.label is not None:
-        if not gan.conditional:
-            raise CliError(f"--label {args.label}: {args.model_path!r} is unconditional; "
-                           f"drop --label: {PROG} interpolate {args.model_path}")
-        label = class_of(gan, args.label, args.model_path,
-                         f"{PROG} interpolate {args.model_path} --label {{label}}")
-    images = walk_images(gan, args.seeds, args.steps, label=label,
-                         truncation=args.truncation)
+    for flag, value in (("--label", args.label), ("--labels", args.labels)):
+        if value is not None and not gan.conditional:
+            shown = value if isinstance(value, str) else ",".join(value)
+            raise CliError(f"{flag} {shown}: {args.model_path!r} is unconditional; "
+                           f"drop {flag}: {PROG} interpolate {args.model_path}")
+    if args.labels is not None:
+        labels = [class_of(gan, label, args.model_path,
+                           f"{PROG} interpolate {args.model_path} --labels {{label}},"
+                           f"{args.labels[0]}") for label in args.labels]
+        images = class_walk_images(gan, seeds[0], labels, args.steps,
+                                   truncation=args.truncation)
+        what = f"{len(labels)} classes at seed {seeds[0]}"
+    else:
+        label = None if args.label is None else class_of(
+            gan, args.label, args.model_path,
+            f"{PROG} interpolate {args.model_path} --label {{label}}")
+        images = walk_images(gan, seeds, args.steps, label=label,
+                             truncation=args.truncation)
+        what = f"{len(seeds)} seeds"
     frames = to_uint8(images)
     try:
         save_animation(frames, args.out, seconds_per_frame=1.0 / args.fps)
@@ -79,6 +119,6 @@ def run_interpolate(args):
                           os.path.join(args.frames, f"frame_{i:04d}.png"))
     except OSError as error:
         raise CliError(f"cannot write {args.out!r}: {error.strerror or error}.") from None
-    print(f"Wrote {len(frames)} frames ({len(args.seeds)} seeds x {args.steps} steps, "
+    print(f"Wrote {len(frames)} frames ({what} x {args.steps} steps, "
           f"looping) to {args.out}" + (f" and {args.frames}" if args.frames else "") + ".")
     return 0

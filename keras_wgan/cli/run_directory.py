@@ -78,6 +78,7 @@ TRAIN_DEFAULTS = {
     "skip_bad_files": False,
     "tensorboard": None,
     "keep_best": False,
+    "quality_every": 1,  # --keep-best scores samples every this many epochs
     "init_from": None,  # --init-from: the source model (recorded, not a flag to resume)
     "freeze_critic": 0,
 }

@@ -230,6 +230,9 @@ def add_parser(subparsers):
                         "epoch (quality_* columns in history.csv) and keep the model of the "
                         f"lowest fd as --out/{BEST_FILE} (its epoch in best.json); the "
                         "yardstick is trained once per dataset and size, minutes on a CPU")
+    p.add_argument("--quality-every", type=positive_int, default=None, metavar="N",
+                   help="with --keep-best: score samples every N epochs instead of every "
+                        "epoch (the best model is one of the scored epochs)")
     again = p.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true",
                        help="continue the run in --out exactly where its last checkpoint "
@@ -376,6 +379,9 @@ def run_train(args):
     with run.writer():
         settings = run.settings_for(finetune.with_source(given, args), args.resume,
                                     args.restart)
+        if settings.get("quality_every", 1) != 1 and not settings.get("keep_best"):
+            raise CliError(f"--quality-every sets how often --keep-best scores samples: add "
+                           f"--keep-best, or drop --quality-every")
         if settings["distribute"] == MULTI_PROCESS:  # recorded; this launch is one machine
             print(f"{run.path} was trained with --distribute {MULTI_PROCESS}; continuing on "
                   f"this machine alone (add --distribute {MULTI_PROCESS} and its flags to "
@@ -617,7 +623,7 @@ def _callbacks(run, settings, image_shape):
 
 
 def _keep_best(run, settings, image_shape):
-    """The quality callback (every epoch) and :class:`KeepBest` after it."""
+    """The quality callback (every epoch, or every --quality-every) and :class:`KeepBest`."""
     from keras_wgan.callbacks import KeepBest, QualityMetrics
     from keras_wgan.data import DataUnavailableError
     from keras_wgan.evaluation import DomainYardstick
@@ -634,7 +640,8 @@ def _keep_best(run, settings, image_shape):
         raise CliError(f"--keep-best needs the dataset's yardstick: {error}; or drop "
                        "--keep-best") from None
     samples = min(QUALITY_SAMPLES, yardstick.train_images.shape[0])
-    return {"quality": QualityMetrics(yardstick, every_n_epochs=1, num_samples=samples,
+    return {"quality": QualityMetrics(yardstick, every_n_epochs=settings["quality_every"],
+                                      num_samples=samples,
                                       seed=settings["seed"]),
             "best": KeepBest(run.best_path)}
 

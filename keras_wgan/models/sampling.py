@@ -131,6 +131,60 @@ class Sampler:
             parts.append(images[: min(size, n - i)])
         return np.concatenate(parts, axis=0)
 
+    def generate_between_classes(self, noise, from_labels, to_labels, fractions,
+                                 batch_size=256):
+        """Images of a conditional model between two classes: row ``i`` is drawn with
+        every class embedding of the generator (the joined one and the conditional batch
+        norms' gains and biases) at ``(1 - f) * E[from] + f * E[to]``, ``f = fractions[i]``.
+
+        Labels are indices into embedding tables, so a class can only be mixed there: a
+        copy of the sampling generator gets one table row per image, the mixed rows (the
+        model itself is left as it was). A fraction of 0 gives ``from``'s image, 1 ``to``'s.
+        """
+        if not self.conditional:
+            raise ValueError(
+                f"walking between classes needs a conditional model; this "
+                f"{type(self).__name__} is unconditional: walk between seeds instead "
+                "(keras_wgan.generation.walk_images).")
+        noise = np.asarray(noise, np.float32)
+        n = noise.shape[0]
+        rows = {}
+        for name, value in (("from_labels", from_labels), ("to_labels", to_labels)):
+            if value is None:
+                raise ValueError(f"`{name}` is required: a class index, or one per row.")
+            rows[name] = conditioning.labels_to_generate(n, value, self.num_classes)
+        fractions = np.asarray(fractions, np.float64).reshape(-1)
+        if fractions.shape[0] != n or np.any((fractions < 0) | (fractions > 1)):
+            raise ValueError(f"`fractions` must be {n} numbers in [0, 1] (one per noise "
+                             f"row), got {fractions.shape[0]} in "
+                             f"[{fractions.min():.3g}, {fractions.max():.3g}].")
+        net = self.sampling_generator
+        tables = [layer for layer in net.layers
+                  if isinstance(layer, keras.layers.Embedding)]
+        if not tables:
+            raise ValueError("this conditional generator has no keras.layers.Embedding "
+                             "that reads its labels, so its classes cannot be mixed.")
+        mixed = keras.models.clone_model(net, clone_function=lambda layer: (
+            type(layer).from_config({**layer.get_config(), "input_dim": n})
+            if isinstance(layer, keras.layers.Embedding)
+            else type(layer).from_config(layer.get_config())))
+        a, b = np.asarray(rows["from_labels"]), np.asarray(rows["to_labels"])
+        f = fractions[:, None]
+        for layer in mixed.layers:
+            weights = net.get_layer(layer.name).get_weights()
+            if isinstance(layer, keras.layers.Embedding):
+                table = weights[0].astype(np.float64)
+                weights = [((1 - f) * table[a] + f * table[b]).astype(weights[0].dtype)]
+            layer.set_weights(weights)
+        images = []
+        size = max(batch_size, MIN_ROWS_PER_CALL)
+        for i in range(0, n, size):
+            count = min(size, n - i)
+            index = np.arange(i, i + count, dtype="int32")
+            inputs = [_padded(noise[i : i + size], size), _padded(index, size)]
+            images.append(np.asarray(mixed.predict_on_batch(inputs), np.float32)[:count])
+        return np.concatenate(images, axis=0)
+
     # ---------------------------------------------------------------- export
     EXPORT_BACKENDS = ("tensorflow", "jax")  # Keras' SavedModel export without torch_xla
 
