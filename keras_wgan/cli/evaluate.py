@@ -46,6 +46,10 @@ def add_parser(subparsers):
     p.add_argument("--real", default=None, metavar="DIR",
                    help="with --fake: the real images' folder (or dataset); default "
                         "--dataset")
+    p.add_argument("--features", choices=("domain", "inception"), default="domain",
+                   help="with --fake: the feature space of fd and kd: the domain yardstick's "
+                        "(offline; default) or InceptionV3's (ImageNet weights, downloaded "
+                        "once)")
     p.add_argument("--json", default=None, metavar="PATH",
                    help="also write the figures as JSON to PATH")
     p.set_defaults(func=run_evaluate)
@@ -66,6 +70,10 @@ def run_evaluate(args):
     """Print the yardstick's figures for a saved model beside the real-data floor."""
     if args.fake is not None:
         return _evaluate_folders(args)
+    if args.features != "domain":
+        raise CliError(f"--features {args.features} measures folders: add --fake DIR (e.g. "
+                       f"from keras-wgan generate MODEL.keras --out DIR --n 10000), or drop "
+                       "--features")
     if args.real is not None:
         raise CliError("--real goes with --fake DIR (a folder of images to score); for a "
                        "model, name its data with --dataset: keras-wgan evaluate MODEL.keras "
@@ -168,11 +176,15 @@ def _evaluate_folders(args):
         raise CliError(f"--fake {args.fake!r} is not a folder of images; e.g. make one "
                        "with: keras-wgan generate MODEL.keras --out fake --n 10000")
     real = args.real or args.dataset
-    print(f"Yardstick: {real}'s classifier (trained once on its training split and cached; "
-          "minutes on a CPU the first time).", flush=True)
+    if args.features == "inception":
+        print("Features: InceptionV3's (Keras' ImageNet weights, downloaded once); "
+              "comparable between runs of keras-wgan, not with published FIDs.", flush=True)
+    else:
+        print(f"Yardstick: {real}'s classifier (trained once on its training split and "
+              "cached; minutes on a CPU the first time).", flush=True)
     try:
         figures = compare_folders(real, args.fake, cache_dir=args.cache_dir, seed=args.seed,
-                                  verbose=0)
+                                  verbose=0, features=args.features)
     except (DataUnavailableError, FileNotFoundError, ValueError) as error:
         raise CliError(str(error)) from None
     floor = figures["floor"]

@@ -38,6 +38,7 @@ from keras_wgan.evaluation.inputs import check_images, check_labels
 __all__ = [
     "MODE_COVERAGE_FRACTION",
     "RELIABLE_FD_IMAGES",
+    "FOLDER_FEATURES",
     "compare_folders",
     "folder_images",
     "folder_shape",
@@ -344,27 +345,81 @@ def folder_shape(folder):
         return image.size[1], image.size[0], channels
 
 
-def compare_folders(real, fake, image_shape=None, cache_dir=None, seed=0, verbose=0):
-    """Frechet and kernel distance between two image folders, in the features of the
-    domain yardstick of ``real`` (trained once on its training split and cached): the
-    images of ``fake`` against ``real``'s held-out test images, beside the real floor.
+#: The feature spaces :func:`compare_folders` measures in.
+FOLDER_FEATURES = ("domain", "inception")
 
+
+def compare_folders(real, fake, image_shape=None, cache_dir=None, seed=0, verbose=0,
+                    features="domain", extractor=None):
+    """Frechet and kernel distance between two image folders: the images of ``fake``
+    against ``real``'s held-out test images, beside the floor of as many of ``real``'s
+    training images against the same.
+
+    ``features="domain"``: in the features of ``real``'s domain yardstick (trained once on
+    its training split and cached; offline). ``"inception"``: InceptionV3's pool features
+    (Keras' ImageNet weights, downloaded once; ``extractor`` an
+    :class:`~keras_wgan.evaluation.InceptionFeatures` of your own, e.g. smaller for
+    tests): the customary recipe, comparable between runs of this library only.
     ``image_shape``: the size both are compared at; by default ``fake``'s first image's.
     Returns a dict: ``fd``, ``kd``, ``kd_std``, ``num_fake``, ``num_real`` (the test
     images compared with), ``fd_reliable`` (both at least :data:`RELIABLE_FD_IMAGES`),
-    and ``floor`` (the same figures for as many real training images).
+    ``features`` and ``floor`` (the same figures for as many real training images).
     """
+    from keras_wgan.checks import check_choice
+
+    features = check_choice("features", features, FOLDER_FEATURES,
+                            hint="(the domain yardstick's, or InceptionV3's)")
     image_shape = tuple(image_shape) if image_shape is not None else folder_shape(fake)
-    yardstick = DomainYardstick.for_dataset(real, image_shape, cache_dir=cache_dir,
-                                            seed=seed, verbose=verbose)
     images = folder_images(fake, image_shape)
-    figures = yardstick.score(images, seed=seed)
-    num_real = int(yardstick.reference_features.shape[0])
-    floor = yardstick.floor(images.shape[0], seed=seed)
+    labelled = None  # the domain yardstick's classes are the data's, or rotations
+    if features == "inception":
+        figures, floor, num_real = _inception_figures(real, images, image_shape, extractor,
+                                                      seed)
+    else:
+        yardstick = DomainYardstick.for_dataset(real, image_shape, cache_dir=cache_dir,
+                                                seed=seed, verbose=verbose)
+        figures = yardstick.score(images, seed=seed)
+        num_real = int(yardstick.reference_features.shape[0])
+        floor = yardstick.floor(images.shape[0], seed=seed)
+        labelled = yardstick.labelled
     return {
         "fd": figures["fd"], "kd": figures["kd"], "kd_std": figures["kd_std"],
         "num_fake": int(images.shape[0]), "num_real": num_real,
         "fd_reliable": min(images.shape[0], num_real) >= RELIABLE_FD_IMAGES,
-        "image_shape": list(image_shape), "labelled": yardstick.labelled,
+        "image_shape": list(image_shape), "features": features,
+        "labelled": labelled,
         "floor": {key: floor[key] for key in ("fd", "kd", "kd_std", "num_images")},
     }
+
+
+def _inception_figures(real, images, image_shape, extractor, seed):
+    """fd/kd of ``images`` and of the real floor against ``real``'s test split, in
+    InceptionV3's features; a clear error when its weights cannot be had."""
+    from keras_wgan import data
+    from keras_wgan.evaluation.inception import InceptionFeatures
+
+    if extractor is None:
+        try:
+            extractor = InceptionFeatures(weights="imagenet")
+        except Exception as error:  # noqa: BLE001 (a download: URL, HTTP, OS errors)
+            raise ValueError(
+                f"InceptionV3's ImageNet weights are not available here ({error}); they "
+                "download once into ~/.keras/models. Without them, measure in the domain "
+                f"yardstick's features: keras-wgan evaluate --real {os.fspath(real)} "
+                "--fake DIR --features domain") from None
+    height, width, channels = image_shape
+    arrays = {split: data.load_labelled_arrays(real, split, image_size=(height, width),
+                                               channels=channels)[0]
+              for split in ("train", "test")}
+    reference = extractor(arrays["test"])
+
+    def figures(feats):
+        kd = kernel_distance(feats, reference, KID_NUM_SUBSETS, KID_SUBSET_SIZE, seed)
+        return {"fd": frechet_distance(feats, reference), "kd": kd.mean, "kd_std": kd.std,
+                "num_images": int(feats.shape[0])}
+
+    train = arrays["train"]
+    n = min(images.shape[0], train.shape[0])
+    chosen = np.sort(np.random.default_rng(seed).choice(train.shape[0], n, replace=False))
+    return figures(extractor(images)), figures(extractor(train[chosen])), \
+        int(reference.shape[0])
