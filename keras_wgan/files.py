@@ -97,27 +97,6 @@ def atomic_write(path, write, binary=False):
     return os.fspath(path)
 
 
-def write_bytes_fast(path, data):
-    """Write ``data`` to ``path`` through a temporary sibling and a rename, without the
-    ``fsync`` calls: whole or not at all for a kill or a crash of this process (the kernel
-    has the bytes), not for a power cut, after which a renamed file may be empty. For
-    many small files that can be made again (a folder of generated images, where an
-    fsync per file cost 3x the generation itself); their readers treat an empty file as
-    missing. Returns the path."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-    return path
-
-
 def write_text(path, text):
     """Write a string to ``path``, whole or not at all; returns the path."""
     return atomic_write(path, lambda f: f.write(text))

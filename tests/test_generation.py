@@ -145,9 +145,16 @@ def test_a_second_run_keeps_the_files_there_and_writes_the_rest(saved, tmp_path,
     reference = pixels(os.path.join(out, "seed000005.png"))
     for seed in (5, 6):  # as if interrupted before these were written
         os.remove(os.path.join(out, f"seed{seed:06d}.png"))
+    # ... and a kill in the middle of this one's bytes (no end chunk), and a power cut
+    # that left this one empty: both written again.
+    with open(os.path.join(out, "seed000007.png"), "r+b") as f:
+        f.truncate(os.path.getsize(f.name) - 5)
+    open(os.path.join(out, "seed000001.png"), "wb").close()
+    assert generation.missing_seeds(out, range(8)) == [1, 5, 6, 7]
     capsys.readouterr()
     assert cli.main(["generate", model, "--out", out, "--seeds", "0-7"]) == 0
-    assert "Wrote 2 images into" in capsys.readouterr().out  # and 6 kept
+    assert "Wrote 4 images into" in capsys.readouterr().out  # and 4 kept
+    assert generation.missing_seeds(out, range(8)) == []
     assert os.stat(kept).st_mtime_ns == before  # untouched
     np.testing.assert_array_equal(pixels(os.path.join(out, "seed000005.png")), reference)
     assert len(os.listdir(out)) == 8
