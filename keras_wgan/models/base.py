@@ -35,6 +35,7 @@ from keras import ops
 from keras_wgan import augment as augmentation
 from keras_wgan import checks, conditioning, losses
 from keras_wgan.backend import GANTrainer
+from keras_wgan.models.averaging import WeightAverage
 from keras_wgan.models.optimizers import OptimizerPair
 from keras_wgan.models.sampling import Sampler
 from keras_wgan.schedule import (
@@ -56,7 +57,7 @@ def _shape_tuple(shape):
     return tuple(None if d is None else int(d) for d in shape)
 
 
-class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
+class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Model):
     """Base class: a generator and a critic trained with a Wasserstein objective.
 
     Args:
@@ -169,14 +170,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
         self._critic_batch_coupled = _has_layer(critic, BATCH_COUPLED_LAYERS)
 
         self.seed_generator = keras.random.SeedGenerator(seed, name="seed_generator")
-        if ema_decay is not None:
-            self.ema_generator = keras.models.clone_model(generator)
-            self.ema_generator.set_weights(generator.get_weights())
-            # Updated by assignment, never by an optimizer: not a trainable weight.
-            self.ema_generator.trainable = False
-            self._pair_by_path(self.ema_generator, generator)  # checks the paths now
-        else:
-            self.ema_generator = None
+        self.ema_generator = self._weight_average_of(generator, ema_decay)
         self._prepare_networks(*(net for net in (generator, critic, self.ema_generator) if net))
         # Critic updates since the last generator update: a saved variable, so a
         # resumed run continues the block it was in.
@@ -525,6 +519,20 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
             fake = self._generate(self.generator, self.sample_noise(batch_size), labels, True)
         return ops.stop_gradient(fake)
 
+    def _critic_objective(self, scored, penalized, training, real_labels, fake_labels):
+        """The critic's loss, written once for training and ``evaluate``: ``-(E[D(real)]
+        - E[D(fake)])`` on the ``scored`` (real, fake) pair, plus the regularizer (WGAN-GP's
+        penalty, between the ``penalized`` pair) and the auxiliary classifier's term.
+        Returns ``(loss, fake_scores, wasserstein_estimate, extra metric values)``."""
+        real_scores, fake_scores, real_logits = self._critic_scores(
+            *scored, training, real_labels, fake_labels)
+        regularizer, extras = self.critic_regularizer(
+            *penalized, real_scores, training, labels=real_labels)
+        classifier, classifier_extras = self._classifier_term(real_logits, real_labels)
+        loss = losses.critic_loss(real_scores, fake_scores) + regularizer + classifier
+        return (loss, fake_scores, losses.wasserstein_estimate(real_scores, fake_scores),
+                {**extras, **classifier_extras})
+
     def _critic_update(self, real, real_labels=None):
         batch_size = ops.shape(real)[0]
         fake_labels = self._fake_labels(real_labels, batch_size)
@@ -535,16 +543,9 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
         penalized = (seen_real, seen_fake) if self._penalize_augmented else (real, fake)
 
         def loss_fn():
-            real_scores, fake_scores, real_logits = self._critic_scores(
-                seen_real, seen_fake, True, real_labels, fake_labels
-            )
-            regularizer, extras = self.critic_regularizer(
-                *penalized, real_scores, True, labels=real_labels
-            )
-            classifier, classifier_extras = self._classifier_term(real_logits, real_labels)
-            loss = losses.critic_loss(real_scores, fake_scores) + regularizer + classifier
-            extras = {**extras, **classifier_extras}
-            return loss, (losses.wasserstein_estimate(real_scores, fake_scores), extras)
+            loss, _, wasserstein, extras = self._critic_objective(
+                (seen_real, seen_fake), penalized, True, real_labels, fake_labels)
+            return loss, (wasserstein, extras)
 
         loss, (wasserstein, extras) = self._minimize(
             loss_fn, self.critic_optimizer, self.critic.trainable_variables
@@ -575,32 +576,6 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
         if self.ema_generator is not None:
             self._update_ema()
         self.pending_critic_updates.assign(0)
-
-    def _update_ema(self):
-        # Warm-up as in tf.train.ExponentialMovingAverage(num_updates=...): the decay
-        # grows as (1 + t) / (10 + t) up to ema_decay, so the average is not dominated
-        # by the random initial weights in short runs.
-        updates = ops.cast(self.generator_optimizer.iterations, "float32")
-        decay = ops.minimum(self.ema_decay, (1.0 + updates) / (10.0 + updates))
-        # Pairs rebuilt per call (at trace time on TF/JAX): a list of variables held as a
-        # model attribute would be tracked, and saved, as the model's own variables.
-        for average, weight in self._pair_by_path(self.ema_generator, self.generator):
-            if weight.trainable:
-                average.assign(decay * average + (1.0 - decay) * weight)
-            else:  # normalisation statistics: follow the live generator
-                average.assign(weight)
-
-    @staticmethod
-    def _pair_by_path(average_model, live_model):
-        """(average, live) variable pairs matched by path (the clone keeps layer names)."""
-        live = {v.path: v for v in live_model.weights}
-        if len(live) != len(live_model.weights):
-            raise ValueError(
-                "The generator's weights do not have unique paths (two layers share a "
-                "name?), so their moving average cannot be matched to them; give its "
-                "layers unique names or pass ema_decay=None."
-            )
-        return [(average, live[average.path]) for average in average_model.weights]
 
     def _train_step(self, data, host_decision=None):
         """One critic update on this batch; the generator update when a block completes.
@@ -667,21 +642,11 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, keras.Model):
         batch_size = ops.shape(real)[0]
         fake_labels = self._fake_labels(real_labels, batch_size)
         fake = self._generate(self.generator, self.sample_noise(batch_size), fake_labels, False)
-        real_scores, fake_scores, real_logits = self._critic_scores(
-            real, fake, False, real_labels, fake_labels
-        )
-        regularizer, extras = self.critic_regularizer(
-            real, fake, real_scores, False, labels=real_labels
-        )
-        classifier, classifier_extras = self._classifier_term(real_logits, real_labels)
-        extras = {**extras, **classifier_extras}
-        self.critic_loss_tracker.update_state(
-            losses.critic_loss(real_scores, fake_scores) + regularizer + classifier
-        )
+        loss, fake_scores, wasserstein, extras = self._critic_objective(
+            (real, fake), (real, fake), False, real_labels, fake_labels)
+        self.critic_loss_tracker.update_state(loss)
         self.generator_loss_tracker.update_state(losses.generator_loss(fake_scores))
-        self.wasserstein_tracker.update_state(
-            losses.wasserstein_estimate(real_scores, fake_scores)
-        )
+        self.wasserstein_tracker.update_state(wasserstein)
         return self._logs(extras)
 
     def _logs(self, extras):
