@@ -95,6 +95,7 @@ def run_cell(args, cell, full, subset):
     import numpy as np
 
     from keras_wgan import WGANGP, data
+    from keras_wgan.cli import choices
     from keras_wgan.evaluation import DomainYardstick
     from keras_wgan.images import save_image_grid
 
@@ -109,7 +110,7 @@ def run_cell(args, cell, full, subset):
                                 shuffle=True, seed=args.seed).repeat()
     keras.utils.set_random_seed(args.seed)
     gan = WGANGP.from_preset("fashion_mnist_32", nets=arch, image_shape=(64, 64, 3),
-                             dim=args.dim, augment=None if augment == "off" else augment,
+                             dim=args.dim, augment=choices.model_augment(augment),
                              seed=args.seed)
     budget = (0.1 if args.smoke else args.budget_minutes) * 60
 

@@ -57,7 +57,7 @@ Overrides change one setting and are checked here (``dim=32``, ``image_shape=(64
 ``learning_rate`` for both nets (the rate a decay starts from), ``lr_decay_steps``,
 ``width`` / ``depth`` for the MLPs), as are the class's own arguments (``gp_weight``,
 ``clip_value``, ``critic_schedule``, ``seed``, ...). The image recipes also take
-``nets``, the family of nets by name (``IMAGE_NETS``: ``"dcgan"``, the original
+``nets``, a registered family of image nets by name (``keras_wgan.architectures``: ``"dcgan"``, the original
 experiment's; ``"resnet"``, the WGAN-GP paper's ResNets, the same nets for both
 classes), so ``WGANGP.from_preset("fashion_mnist_32", nets="resnet")`` trains the
 library's recipe on the ResNets.
@@ -88,9 +88,6 @@ import inspect
 from keras_wgan import checks
 
 OPTIMIZER_CHOICES = ("library", "paper", "cifar10_resnet")
-NET_KINDS = ("dcgan", "resnet", "mlp")
-# The image families, interchangeable in an image recipe (the `nets` override).
-IMAGE_NETS = ("dcgan", "resnet")
 # Optimizers a recipe names besides the class's own ("library", "paper"): Keras class
 # name and config, the same for both nets.
 _NAMED_OPTIMIZERS = {
@@ -186,12 +183,15 @@ _PRESETS = {
     },
 }
 
-# Settings that shape the nets (the rest go to the model's constructor).
-_NET_SETTINGS = {
-    "dcgan": ("image_shape", "dim", "latent_dim", "num_classes", "auxiliary_classifier"),
-    "resnet": ("image_shape", "dim", "latent_dim", "num_classes", "auxiliary_classifier"),
-    "mlp": ("width", "depth", "latent_dim", "output_dim", "num_classes"),
-}
+
+
+def _net_settings(nets):
+    """The settings that shape the nets of family ``nets`` (the rest go to the model's
+    constructor): what the registry calls its builders with."""
+    from keras_wgan.architectures import registry
+
+    return registry.SETTINGS[registry.get(nets).data] + ("auxiliary_classifier",)
+
 _COMPILE_SETTINGS = ("optimizers", "learning_rate", "lr_decay_steps")
 # Keras compile() arguments from_preset passes on (optimizers come from the recipe).
 COMPILE_ARGUMENTS = ("steps_per_execution", "jit_compile", "run_eagerly")
@@ -257,10 +257,13 @@ def resolve(name, cls, **overrides):
     """The recipe's settings for ``cls`` with ``overrides`` applied and checked."""
     settings = get_preset(name, cls)
     where = f"{cls.__name__}.from_preset({name!r})"
+    from keras_wgan import architectures
+
     nets = settings.pop("nets")
     extra_model_args = _model_arguments(cls) - set(settings) - {"latent_dim", "num_classes"}
     allowed = set(settings) - {"description"} | {"class_names"} | extra_model_args
-    if nets in IMAGE_NETS:
+    image_families = architectures.names("images")
+    if nets in image_families:
         allowed.add("nets")
     unknown = sorted(set(overrides) - allowed)
     if unknown:
@@ -271,8 +274,9 @@ def resolve(name, cls, **overrides):
     overrides = dict(overrides)
     if "nets" in overrides:
         try:
-            nets = checks.check_choice("nets", overrides.pop("nets"), IMAGE_NETS,
-                                       hint="(the family of nets: keras_wgan.architectures)")
+            nets = checks.check_choice("nets", overrides.pop("nets"), image_families,
+                                       hint="(a registered family of image nets: "
+                                            "keras_wgan.architectures.names('images'))")
         except ValueError as error:
             raise ValueError(f"{where}: {error}") from None
     settings.update(overrides)
@@ -333,39 +337,11 @@ def make_optimizers(name, cls, **overrides):
 
 
 def _nets(nets, settings, model_key):
+    """The registry's family ``nets`` built for ``settings``; WGAN's nets may differ
+    (``clipping``: the original experiment's batch-normalised critic)."""
     from keras_wgan import architectures
 
-    k = settings.get("num_classes")
-    if nets == "mlp":
-        generator = architectures.build_mlp_generator(
-            settings["latent_dim"], settings["output_dim"], width=settings["width"],
-            depth=settings["depth"], num_classes=k,
-        )
-        critic = architectures.build_mlp_critic(
-            settings["output_dim"], width=settings["width"], depth=settings["depth"],
-            num_classes=k,
-        )
-        return generator, critic
-    dim, shape = settings["dim"], settings["image_shape"]
-    aux = settings.get("auxiliary_classifier", False)
-    if nets == "resnet":  # no batch norm in the critic: the same nets for both classes
-        generator = architectures.build_resnet_generator(
-            settings["latent_dim"], shape, dim, num_classes=k)
-        critic = architectures.build_resnet_critic(
-            shape, dim, num_classes=k, auxiliary_classifier=aux)
-        return generator, critic
-    clipping = model_key == "WGAN"
-    # The original experiment's two variants: WGAN's generator keeps its middle block
-    # `dim` wide and its critic batch-normalises; WGAN-GP's critic must not.
-    generator = architectures.build_generator(
-        settings["latent_dim"], shape, dim, middle_filters=dim if clipping else None,
-        num_classes=k,
-    )
-    critic = architectures.build_critic(
-        shape, dim, normalization="batch" if clipping else None, num_classes=k,
-        auxiliary_classifier=aux,
-    )
-    return generator, critic
+    return architectures.get(nets).build(settings, clipping=model_key == "WGAN")
 
 
 def _optimizers(cls, optimizers, learning_rate, lr_decay_steps=None, n_critic=1):
@@ -441,7 +417,7 @@ def build(cls, name, compile=True, **overrides):
     # The nets' own settings; latent_dim and num_classes also go to the model (checked
     # against the nets there).
     model_settings = {k: v for k, v in settings.items()
-                      if k not in _NET_SETTINGS[nets] or k in ("latent_dim", "num_classes")}
+                      if k not in _net_settings(nets) or k in ("latent_dim", "num_classes")}
     try:
         generator, critic = _nets(nets, settings, model_key)
         gan = cls(generator, critic, **model_settings)

@@ -32,34 +32,81 @@ def test_folder_facts_count_size_and_colour_from_headers(tmp_path):
     assert choices.folder_facts(tmp_path / "empty") is None
 
 
-UNSET = {"arch": None, "image_size": None, "augment": None}
+UNSET = {"arch": None, "dim": None, "image_size": None, "augment": None}
+PICTURES = choices.FolderFacts(500, (64, 64), True)
 
 
-@pytest.mark.parametrize("facts, expected", [
-    (None, {"arch": "dcgan", "image_size": 32, "augment": "off"}),  # TFDS, IDX, arrays
-    (choices.FolderFacts(500, (64, 64), True),
-     {"arch": "resnet", "image_size": 64, "augment": "color,translation,cutout"}),
-    (choices.FolderFacts(500, (128, 128), False),  # large grayscale: stages follow the size
-     {"arch": "resnet", "image_size": 128, "augment": "translation,cutout"}),
-    (choices.FolderFacts(20_000, (60, 70), True),  # rounded down to a ResNet size
-     {"arch": "resnet", "image_size": 56, "augment": "off"}),
-    (choices.FolderFacts(100, (30, 30), False), {"arch": "dcgan", "image_size": 24,
-                                                 "augment": "translation,cutout"}),
-    (choices.FolderFacts(100, (5, 5), True), {"arch": "resnet", "image_size": 8,
-                                              "augment": "color,translation,cutout"}),
+@pytest.mark.parametrize("facts, device, expected, rule", [
+    (None, "cpu", {"arch": "dcgan", "dim": 64, "image_size": 32, "augment": "off"},
+     "reference"),  # TFDS, IDX, arrays
+    (None, "gpu", {"arch": "dcgan", "dim": 64, "image_size": 32, "augment": "off"},
+     "reference"),
+    # Colour pictures: the CPU winner of the README table, the papers' choice on a GPU.
+    (PICTURES, "cpu", {"arch": "dcgan", "dim": 32, "image_size": 64, "augment": "off"},
+     "cpu-pictures"),
+    (PICTURES, "gpu", {"arch": "resnet", "dim": 64, "image_size": 64,
+                       "augment": "color,translation,cutout"}, "gpu-pictures"),
+    # Large grayscale pictures count as pictures: stages follow the size on a GPU.
+    (choices.FolderFacts(500, (128, 128), False), "gpu",
+     {"arch": "resnet", "dim": 64, "image_size": 128, "augment": "translation,cutout"},
+     "gpu-pictures"),
+    (choices.FolderFacts(500, (128, 128), False), "cpu",
+     {"arch": "dcgan", "dim": 32, "image_size": 128, "augment": "off"}, "cpu-pictures"),
+    # A large set: no augmentation on either; rounded down to a size the nets take.
+    (choices.FolderFacts(20_000, (60, 70), True), "gpu",
+     {"arch": "resnet", "dim": 64, "image_size": 56, "augment": "off"}, "gpu-pictures"),
+    (choices.FolderFacts(20_000, (60, 70), True), "cpu",
+     {"arch": "dcgan", "dim": 32, "image_size": 56, "augment": "off"}, "cpu-pictures"),
+    (choices.FolderFacts(100, (30, 30), False), "cpu",
+     {"arch": "dcgan", "dim": 64, "image_size": 24, "augment": "off"}, "cpu-grayscale"),
+    (choices.FolderFacts(100, (30, 30), False), "gpu",
+     {"arch": "dcgan", "dim": 64, "image_size": 24, "augment": "translation,cutout"},
+     "gpu-grayscale"),
+    (choices.FolderFacts(100, (5, 5), True), "gpu", {
+        "arch": "resnet", "dim": 64, "image_size": 8, "augment": "color,translation,cutout"},
+     "gpu-pictures"),
 ])
-def test_the_choices_follow_the_data(facts, expected):
-    chosen, reasons = choices.choose(UNSET, facts)
+def test_the_choices_follow_the_data_and_the_device(facts, device, expected, rule):
+    chosen, picked = choices.choose(UNSET, facts, device)
     assert chosen == expected
-    assert set(reasons) == set(expected) and all(reasons.values())
+    assert picked.name == rule and picked.why
     for key, value in expected.items():  # a setting given on the command line is kept
         given = {**UNSET, key: value}
-        assert key not in choices.choose(given, facts)[0]
+        assert key not in choices.choose(given, facts, device)[0]
+    # --arch given against the rule's: the family's own width, not the rule's.
+    other = "resnet" if expected["arch"] == "dcgan" else "dcgan"
+    assert choices.choose({**UNSET, "arch": other}, facts, device)[0]["dim"] == 64
 
 
-def test_sizes_each_net_accepts():
-    assert choices.image_sizes("dcgan", 40) == [8, 16, 24, 32, 40]
-    assert choices.image_sizes("resnet", 40) == [8, 10, 12, 14, 16, 20, 24, 28, 32, 40]
-    assert choices.fits("resnet", 28) and not choices.fits("dcgan", 28)
-    assert choices.fits("dcgan", 128) and choices.fits("resnet", 128)
-    assert not choices.fits("resnet", 36)
+def test_each_rule_cites_its_measurement_and_the_cpu_rows_agree_with_the_readme():
+    """choices.py and the README's colour table say the same: the rows each CPU rule cites
+    are in the table, with those figures."""
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    table = readme[readme.index("### Colour pictures at equal CPU time"):]
+
+    def fd(row):
+        return re.search(r"\| " + re.escape(row) + r" \|[^|]*\|[^|]*\| \**([0-9.]+)", table)[1]
+
+    assert (fd("DCGAN, plain, full"), fd("ResNet, DiffAugment, full")) == ("0.99", "5.85")
+    assert (fd("DCGAN, plain, 10%"), fd("ResNet, DiffAugment, 10%")) == ("1.99", "5.06")
+    cpu = choices.rule_for(PICTURES, "cpu")
+    assert "0.99 vs 5.85" in cpu.why and "README" in cpu.why
+    for rule in choices.RULES:
+        assert "README" in rule.why or "gpu_check" in rule.why
+    with pytest.raises(ValueError, match="`device` must be one of"):
+        choices.rule_for(None, "tpu")
+
+
+def test_sizes_each_family_accepts_from_the_registry():
+    from keras_wgan import architectures
+
+    dcgan, resnet = architectures.get("dcgan"), architectures.get("resnet")
+    assert dcgan.sizes(40) == [8, 16, 24, 32, 40]
+    assert resnet.sizes(40) == [8, 10, 12, 14, 16, 20, 24, 28, 32, 40]
+    assert resnet.accepts(28, 28) and not dcgan.accepts(28, 28)
+    assert dcgan.accepts(128, 128) and resnet.accepts(128, 128)
+    assert not resnet.accepts(36, 36) and resnet.accepts(32, 64)
+    assert dcgan.size_below(30) == 24 and resnet.size_below(36) == 32

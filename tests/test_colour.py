@@ -86,7 +86,11 @@ def test_the_yardstick_of_a_folder_without_classes_learns_turns(tmp_path):
 
 
 @pytest.mark.long
-def test_an_rgba_folder_trains_with_resnets_at_32_and_64_px_and_resumes(tmp_path, capsys):
+def test_an_rgba_folder_trains_with_resnets_at_32_and_64_px_and_resumes(tmp_path, capsys,
+                                                                         monkeypatch):
+    from keras_wgan.cli import train
+
+    monkeypatch.setattr(train, "device_kind", lambda: "gpu")  # a GPU's rule: the ResNets
     common = ["--batch-size", "4", "--dim", "4", "--latent-dim", "8", "--n-critic", "2",
               "--steps-per-epoch", "2", "--num-samples", "4", "--verbose", "0"]
     for size in (32, 64):
@@ -95,7 +99,7 @@ def test_an_rgba_folder_trains_with_resnets_at_32_and_64_px_and_resumes(tmp_path
         assert cli.main(["train", "--dataset", str(root), "--epochs", "1", "--out", out,
                          "--augment", "translation,cutout", *common]) == 0
         printed = capsys.readouterr().out
-        assert "resnet" in printed and f"{size}" in printed  # chosen from the data
+        assert f"--arch resnet, --image-size {size} (rule gpu-pictures: GPU" in printed
         with open(os.path.join(out, "config.json")) as f:
             config = json.load(f)
         assert (config["arch"], config["image_size"], config["augment"]) == \
@@ -132,8 +136,13 @@ def test_debian_oxygen_icons_are_a_labelled_colour_folder_of_64_px(tmp_path):
 
     facts = choices.folder_facts(OXYGEN)
     assert facts.colour and facts.size == (64, 64) and facts.count > 500
-    chosen, _ = choices.choose({"arch": None, "image_size": None, "augment": None}, facts)
-    assert chosen == {"arch": "resnet", "image_size": 64, "augment": choices.COLOUR_POLICY}
+    unset = {"arch": None, "dim": None, "image_size": None, "augment": None}
+    chosen, rule = choices.choose(unset, facts, "cpu")  # the README table's winner
+    assert chosen == {"arch": "dcgan", "dim": 32, "image_size": 64, "augment": "off"}
+    assert "0.99 vs 5.85" in rule.why
+    chosen, _ = choices.choose(unset, facts, "gpu")
+    assert chosen == {"arch": "resnet", "dim": 64, "image_size": 64,
+                      "augment": choices.COLOUR_POLICY}
     assert folder_is_labelled(OXYGEN)
     places = tmp_path / "places"
     places.mkdir()

@@ -179,12 +179,17 @@ def test_cli_builds_the_model_it_built_before(monkeypatch):
     # The flags' defaults are the recipe's and the values the CLI always had.
     # Size, nets and augmentation are left to the data (None); without a folder of images
     # (a TFDS name) they are the reference task's: 32 px, the DCGAN nets, no augmentation.
+    # The width too: the reference rule leaves it to the family, whose default is the
+    # recipe's.
     defaults = cli.train.TRAIN_DEFAULTS
-    assert (defaults["dim"], defaults["latent_dim"], defaults["n_critic"],
-            defaults["ema_decay"], defaults["paper_optimizers"]) == (64, 128, 5, 0.999, False)
-    assert (defaults["arch"], defaults["image_size"], defaults["augment"]) == (None,) * 3
-    chosen, _ = cli_choices.choose(defaults, None)
-    assert chosen == {"arch": "dcgan", "image_size": 32, "augment": cli_choices.OFF}
+    assert (defaults["latent_dim"], defaults["n_critic"],
+            defaults["ema_decay"], defaults["paper_optimizers"]) == (128, 5, 0.999, False)
+    assert (defaults["arch"], defaults["dim"], defaults["image_size"],
+            defaults["augment"]) == (None,) * 4
+    for device in ("cpu", "gpu"):
+        chosen, _ = cli_choices.choose(defaults, None, device)
+        assert chosen == {"arch": "dcgan", "dim": presets.get_preset("fashion_mnist_32")["dim"],
+                          "image_size": 32, "augment": cli_choices.OFF}
     defaults = dict(defaults, **chosen)
     shape = (16, 16, 3)
     for model, cls, overrides in (
@@ -306,8 +311,8 @@ def test_overrides_change_one_setting_each():
         (lambda: WGANGP.from_preset("fashion_mnist_32", dim=0), ValueError,
          "WGANGP.from_preset('fashion_mnist_32'): `dim` must be a positive integer, got 0."),
         (lambda: WGANGP.from_preset("fashion_mnist_32", image_shape=(30, 30, 1)), ValueError,
-         "WGANGP.from_preset('fashion_mnist_32'): `image_shape` height and width must be "
-         "divisible by 8"),
+         "WGANGP.from_preset('fashion_mnist_32'): `image_shape` (30, 30, 1): 30x30 does not "
+         "fit the dcgan nets, whose sizes are 8, 16, 24"),
         (lambda: WGANGP.from_preset("fashion_mnist_32", num_classes=1), ValueError,
          "`num_classes` must be an integer >= 2 or None, got 1. None builds the unconditional net."),
         (lambda: WGANGP.from_preset("toy", ema_decay=1.0), ValueError,
@@ -440,8 +445,8 @@ def test_nets_and_learning_rate_decay_are_settings_of_every_image_recipe():
         (lambda: WGANGP.from_preset("cifar10_resnet", lr_decay_steps=0),
          "`lr_decay_steps` must be a positive integer or None, got 0."),
         (lambda: WGANGP.from_preset("cifar10_resnet", image_shape=(30, 30, 3)),
-         "WGANGP.from_preset('cifar10_resnet'): `image_shape` must be (height, width, "
-         "channels) whose smaller side is 4 to 7 times a power of two"),
+         "WGANGP.from_preset('cifar10_resnet'): `image_shape` (30, 30, 3): 30x30 does not "
+         "fit the resnet nets"),
     ):
         with pytest.raises(ValueError) as info:
             call()

@@ -16,6 +16,7 @@ import keras
 from keras import layers
 
 from keras_wgan import checks
+from keras_wgan.architectures import sizes
 from keras_wgan.architectures.conditional import (
     check_num_classes,
     critic_head,
@@ -28,12 +29,27 @@ NORMALIZATIONS = (None, "batch", "layer")
 def _check_image_shape(image_shape):
     image_shape = checks.check_image_shape("image_shape", image_shape)
     height, width, _ = image_shape
-    if height % 8 or width % 8:
+    if not sizes.dcgan_fits(height, width):
         raise ValueError(
             "`image_shape` height and width must be divisible by 8 (three 2x "
             f"up/down-sampling stages), got {tuple(image_shape)!r}."
         )
     return image_shape
+
+
+def family_generator(latent_dim, image_shape, dim, num_classes=None, clipping=False):
+    """The registry's generator: WGAN's (``clipping``) keeps its middle block ``dim`` wide,
+    WGAN-GP's is ``2 * dim`` (the original experiment's two variants)."""
+    return build_generator(latent_dim, image_shape, dim, num_classes=num_classes,
+                           middle_filters=dim if clipping else None)
+
+
+def family_critic(image_shape, dim, num_classes=None, auxiliary_classifier=False,
+                  clipping=False):
+    """The registry's critic: batch-normalised for WGAN (``clipping``); never for WGAN-GP,
+    whose per-sample penalty batch statistics would couple."""
+    return build_critic(image_shape, dim, normalization="batch" if clipping else None,
+                        num_classes=num_classes, auxiliary_classifier=auxiliary_classifier)
 
 
 def build_generator(

@@ -52,3 +52,9 @@ def build_mlp_critic(input_dim, width=512, depth=3, name="mlp_critic", num_class
         x = layers.Dense(width, activation="relu", name=f"dense{i + 1}")(x)
     inputs, outputs = critic_head(x, points, num_classes, auxiliary_classifier)
     return keras.Model(inputs, outputs, name=name)
+
+
+def family_critic(output_dim, width, depth, num_classes=None, auxiliary_classifier=False):
+    """The registry's critic: it scores points of the generator's ``output_dim``."""
+    return build_mlp_critic(output_dim, width=width, depth=depth, num_classes=num_classes,
+                            auxiliary_classifier=auxiliary_classifier)

@@ -79,6 +79,7 @@ import keras
 from keras import layers
 
 from keras_wgan import checks
+from keras_wgan.architectures import sizes
 from keras_wgan.architectures.conditional import (
     batch_norm,
     check_num_classes,
@@ -86,8 +87,6 @@ from keras_wgan.architectures.conditional import (
     label_input,
 )
 
-# The first grid's side, in cells: the nets start from 4x4 to 7x7.
-MIN_BASE, MAX_BASE = 4, 7
 # Up to this many stages the CIFAR-10 schedule (constant width), from one more the
 # 64x64 schedule (widths doubling towards the coarse grid).
 CIFAR_MAX_STAGES = 3
@@ -99,20 +98,17 @@ CIFAR_PLAIN_BLOCKS = 2
 
 def valid_sizes(limit=128):
     """The image sides up to ``limit`` the nets accept (for a square image)."""
-    sides = {b * 2**n for b in range(MIN_BASE, MAX_BASE + 1) for n in range(1, 16)}
-    return sorted(side for side in sides if side <= limit)
+    return sizes.square_sizes(sizes.resnet_fits, limit)
 
 
 def stages_for(image_shape):
     """``(stages, (rows, cols))``: how many 2x stages and the first grid, for an image shape.
 
-    Refuses shapes that have none: the smaller side must be ``b * 2**n`` with ``b`` in
-    4..7 and ``n >= 1``, the other side a multiple of ``2**n``.
+    Refuses shapes that have none (:func:`keras_wgan.architectures.sizes.resnet_stages`).
     """
     height, width, _ = checks.check_image_shape("image_shape", image_shape)
-    smaller = min(height, width)
-    stages = (smaller // MIN_BASE).bit_length() - 1  # the largest n with 4 * 2**n <= side
-    if stages < 1 or smaller % 2**stages or max(height, width) % 2**stages:
+    stages = sizes.resnet_stages(height, width)
+    if stages is None:
         checks.refuse(
             "image_shape",
             "(height, width, channels) whose smaller side is 4 to 7 times a power of two "

@@ -1,37 +1,46 @@
-"""The settings `train` leaves to the data: the nets, the image size and the augmentation.
+"""The settings `train` leaves to the data and the device: nets, width, image size, augmentation.
 
-``--arch``, ``--image-size`` and ``--augment`` default to the data they train on. An
-image folder is looked at once (file headers only, no decoding): how many images, their
-size, colour or grayscale. Everything else (TFDS names, IDX files, arrays) keeps the
-reference task's choices: the DCGAN nets at 32x32, no augmentation.
+``--arch``, ``--dim``, ``--image-size`` and ``--augment`` default to the data they train
+on and to the machine. An image folder is looked at once (file headers only, no
+decoding): how many images, their size, colour or grayscale. Everything else (TFDS
+names, IDX files, arrays) keeps the reference task's choices: the DCGAN nets at 32x32,
+no augmentation. The device is whether Keras' backend sees a GPU.
 
-The rules (measured in ``benchmarks/colour_quality.py``, README "Colour images"):
+The rules (:data:`RULES`), each citing the measurement it follows:
 
-- **nets**: the WGAN-GP paper's ResNets for a folder of colour images or of images
-  larger than 32x32 (their stages follow the size; the DCGAN nets have three stages at
-  any size), the original experiment's DCGAN nets otherwise;
-- **image size**: a folder's most common image size, rounded down to one the nets
-  accept (DCGAN: a multiple of 8; ResNet: 4 to 7 times a power of two);
-- **augmentation**: DiffAugment's ``color,translation,cutout`` (``translation,cutout``
-  for grayscale, where colour changes nothing) for a folder of fewer than
-  :data:`SMALL_DATASET` images, where a critic would otherwise memorise the set; off
-  for larger sets.
+- **CPU, a folder of pictures** (colour, or larger than 32x32): the DCGAN nets at
+  ``dim=32``, no augmentation. README "Colour pictures at equal CPU time"
+  (``benchmarks/colour_quality.py``), rows "DCGAN, plain" against "ResNet, DiffAugment":
+  fd 0.99 vs 5.85 on the 470 icons, 1.99 vs 5.06 on their 10% at 6 CPU minutes; plain
+  DCGAN also beat DCGAN with DiffAugment (0.99 vs 2.59, 1.99 vs 2.55).
+- **GPU, a folder of pictures**: the WGAN-GP paper's ResNets, DiffAugment's
+  ``color,translation,cutout`` below :data:`SMALL_DATASET` images: the papers' choice,
+  kept until ``benchmarks/gpu_check.sh`` measures otherwise on a GPU.
+- **A grayscale folder up to 32x32**: the DCGAN nets (the reference task's); no
+  augmentation on a CPU (the rows above), ``translation,cutout`` below
+  :data:`SMALL_DATASET` images on a GPU (colour changes nothing in grayscale).
+- **Not a folder**: the reference task's DCGAN nets, 32x32, no augmentation (README
+  "Sample quality at equal CPU time").
 
-What was chosen is printed when training starts and recorded in ``config.json``, so
-``--resume`` continues with the same choices.
+The image size is a folder's most common size rounded down to one the nets accept
+(their registry entry, :mod:`keras_wgan.architectures`); the width is the rule's, else
+the family's default. What was chosen, and by which rule, is printed when training
+starts and recorded in ``config.json``, so ``--resume`` continues with the same choices.
 """
 
 import collections
 import os
 from dataclasses import dataclass
 
-ARCHS = ("dcgan", "resnet")
-# Below this many images augmentation is on by default (DiffAugment's gains are largest
-# at a few thousand images and vanish towards the full CIFAR-10's 50,000).
+# Below this many images augmentation is on by default on a GPU (DiffAugment's gains are
+# largest at a few thousand images and vanish towards the full CIFAR-10's 50,000).
 SMALL_DATASET = 10_000
 COLOUR_POLICY = "color,translation,cutout"
 GRAYSCALE_POLICY = "translation,cutout"
+# "No augmentation" as text (the --augment flag, config.json, start lines); a model's
+# ``augment`` is None then. model_augment / augment_setting are where the two meet.
 OFF = "off"
+DEVICES = ("cpu", "gpu")
 # What a run recorded before these settings existed was built with.
 LEGACY = {"arch": "dcgan", "augment": OFF, "image_size": 32, "precision": "float32"}
 REFERENCE_IMAGE_SIZE = 32  # Fashion-MNIST at 32x32, the reference task
@@ -77,49 +86,87 @@ def folder_facts(directory):
     return FolderFacts(count, sizes.most_common(1)[0][0], colour)
 
 
-def image_sizes(arch, limit=256):
-    """The square image sizes up to ``limit`` that the ``arch`` nets accept."""
-    if arch == "resnet":
-        from keras_wgan.architectures import resnet
-
-        return resnet.valid_sizes(limit)
-    return list(range(8, limit + 1, 8))
+def model_augment(setting):
+    """The model's ``augment`` for an ``--augment`` setting: None for ``off``."""
+    return None if setting in (None, OFF) else setting
 
 
-def fits(arch, size):
-    return size in image_sizes(arch, max(size, 8))
+def augment_setting(policy):
+    """The ``--augment`` setting for a model's ``augment``: ``off`` for None."""
+    return OFF if policy is None else policy
 
 
-def choose(settings, facts):
-    """``(choices, reasons)``: values for the settings left to the data (None in
-    ``settings``: arch, image_size, augment) and a few words on why, for each."""
-    choices, reasons = {}, {}
+@dataclass(frozen=True)
+class Rule:
+    """One measured rule: for a ``device`` and a kind of ``data``, the nets, their width
+    (None: the family's default), whether small sets get augmentation, and why."""
+
+    name: str
+    device: str
+    data: str
+    arch: str
+    dim: object
+    augment_small_sets: bool
+    why: str
+
+
+RULES = (
+    Rule("cpu-pictures", "cpu", "pictures", "dcgan", 32, False,
+         "CPU only: DCGAN nets at dim 32, no augmentation: they led fd 0.99 vs 5.85 "
+         "(ResNet with DiffAugment) at 6 CPU minutes, README table \"Colour pictures at "
+         "equal CPU time\""),
+    Rule("gpu-pictures", "gpu", "pictures", "resnet", None, True,
+         "GPU: the WGAN-GP paper's ResNets, DiffAugment below "
+         f"{SMALL_DATASET:,} images: the papers' choice, not yet measured on a GPU here "
+         "(benchmarks/gpu_check.sh)"),
+    Rule("cpu-grayscale", "cpu", "grayscale", "dcgan", None, False,
+         "CPU only: the reference task's DCGAN nets, no augmentation (it slowed learning "
+         "at equal CPU time, README \"Colour pictures at equal CPU time\")"),
+    Rule("gpu-grayscale", "gpu", "grayscale", "dcgan", None, True,
+         "GPU: the reference task's DCGAN nets, DiffAugment below "
+         f"{SMALL_DATASET:,} images (DiffAugment's paper; not yet measured on a GPU here, "
+         "benchmarks/gpu_check.sh)"),
+    Rule("reference", "any", "reference", "dcgan", None, False,
+         "the reference task's nets and size, no augmentation (README \"Sample quality "
+         "at equal CPU time\")"),
+)
+
+
+def rule_for(facts, device):
+    """The :class:`Rule` for a folder's ``facts`` (None: not a folder) on ``device``."""
+    if device not in DEVICES:
+        raise ValueError(f"`device` must be one of {DEVICES}, got {device!r}.")
+    if facts is None:
+        data = "reference"
+    elif facts.colour or min(facts.size) > DCGAN_MAX_SIZE:
+        data = "pictures"
+    else:
+        data = "grayscale"
+    return next(rule for rule in RULES if rule.data == data and rule.device in (device, "any"))
+
+
+def choose(settings, facts, device="cpu"):
+    """``(choices, rule)``: values for the settings left to the data and the device (None
+    in ``settings``: arch, dim, image_size, augment), and the :class:`Rule` that gave them."""
+    from keras_wgan import architectures
+
+    rule = rule_for(facts, device)
+    choices = {}
     if settings.get("arch") is None:
-        if facts is None:
-            choices["arch"], reasons["arch"] = "dcgan", "the reference task's nets"
-        elif facts.colour or min(facts.size) > DCGAN_MAX_SIZE:
-            choices["arch"] = "resnet"
-            reasons["arch"] = "colour images" if facts.colour else \
-                f"images larger than {DCGAN_MAX_SIZE}x{DCGAN_MAX_SIZE}"
-        else:
-            choices["arch"] = "dcgan"
-            reasons["arch"] = f"grayscale images up to {DCGAN_MAX_SIZE}x{DCGAN_MAX_SIZE}"
+        choices["arch"] = rule.arch
     arch = choices.get("arch", settings.get("arch"))
+    family = architectures.get(arch)
+    if settings.get("dim") is None:
+        choices["dim"] = rule.dim if rule.dim is not None and arch == rule.arch \
+            else family.default_width
     if settings.get("image_size") is None:
         if facts is None:
             choices["image_size"] = REFERENCE_IMAGE_SIZE
-            reasons["image_size"] = "the reference task's size"
         else:
-            native = min(facts.size)
-            fitting = [s for s in image_sizes(arch, max(native, 8)) if s <= max(native, 8)]
-            choices["image_size"] = fitting[-1]
-            reasons["image_size"] = f"the folder's images are {facts.size[0]}x{facts.size[1]}"
+            fitting = family.sizes(max(min(facts.size), 8))  # rounded down to a size it takes
+            choices["image_size"] = fitting[-1] if fitting else family.sizes(256)[0]
     if settings.get("augment") is None:
-        if facts is not None and facts.count < SMALL_DATASET:
-            choices["augment"] = COLOUR_POLICY if facts.colour else GRAYSCALE_POLICY
-            reasons["augment"] = f"{facts.count:,} images, fewer than {SMALL_DATASET:,}"
-        else:
-            choices["augment"] = OFF
-            reasons["augment"] = "a large dataset" if facts is not None else \
-                "the reference task"
-    return choices, reasons
+        small = facts is not None and facts.count < SMALL_DATASET
+        choices["augment"] = (COLOUR_POLICY if facts.colour else GRAYSCALE_POLICY) \
+            if rule.augment_small_sets and small else OFF
+    return choices, rule

@@ -376,7 +376,7 @@ def distribution_scope(choice):
 
     backend = keras.backend.backend()
     if choice == "auto":
-        gpus = _gpu_count(backend)
+        gpus = gpu_count(backend)
         choice = "mirrored" if gpus > 1 else "none"
     if choice == "none":
         return contextlib.nullcontext(), 1
@@ -394,7 +394,8 @@ def distribution_scope(choice):
     )
 
 
-def _gpu_count(backend):
+def gpu_count(backend):
+    """How many GPUs Keras' backend sees here."""
     if backend == "tensorflow":
         import tensorflow as tf
 

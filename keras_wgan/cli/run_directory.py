@@ -62,9 +62,9 @@ TRAIN_DEFAULTS = {
     "steps_per_epoch": None,
     "batch_size": 64,
     "image_size": None,  # the data's (cli/choices.py); 32 for the reference task
-    "arch": None,  # the data's: dcgan or resnet (cli/choices.py)
+    "arch": None,  # the data's and the device's: a registered family (cli/choices.py)
     "augment": None,  # the data's: a DiffAugment policy or "off" (cli/choices.py)
-    "dim": _RECIPE["dim"],
+    "dim": None,  # the data's and the device's rule, else the family's (cli/choices.py)
     "latent_dim": _RECIPE["latent_dim"],
     "n_critic": _RECIPE["n_critic"],
     "ema_decay": _RECIPE["ema_decay"],  # --ema-decay off: None (null in config.json)

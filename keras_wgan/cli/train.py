@@ -34,7 +34,7 @@ from keras_wgan.cli.common import (
     non_negative_int,
     positive_int,
 )
-from keras_wgan.cli.processes import MULTI_PROCESS, Solo, distribution_scope
+from keras_wgan.cli.processes import MULTI_PROCESS, Solo, distribution_scope, gpu_count
 from keras_wgan.cli.run_directory import (
     BEST_FILE,
     SKIPPED_FILE,
@@ -146,19 +146,23 @@ def add_parser(subparsers):
                    help="images are resized to this square size (--arch dcgan: a multiple "
                         "of 8; resnet: 4 to 7 times a power of two); default: an image "
                         f"folder's size, else {choices.REFERENCE_IMAGE_SIZE}")
-    p.add_argument("--arch", choices=choices.ARCHS, default=None,
-                   help="the nets: dcgan (the original experiment's) or resnet (the WGAN-GP "
-                        "paper's, stages following the image size); default: resnet for a "
-                        "folder of colour images, else dcgan")
+    p.add_argument("--arch", default=None, metavar="FAMILY",
+                   help="the nets, a registered family: dcgan (the original experiment's), "
+                        "resnet (the WGAN-GP paper's, stages following the image size), or "
+                        "your own (keras_wgan.architectures.register, or an entry point); "
+                        "`--arch list` lists them; default: chosen from the data and the "
+                        "device (a folder of pictures: dcgan on a CPU, resnet on a GPU)")
     p.add_argument("--augment", type=_policy, default=None, metavar="POLICY",
                    help="differentiable augmentation of what the critic sees (DiffAugment): "
                         "names from color, translation, cutout joined by commas, or off; "
-                        f"default: {choices.COLOUR_POLICY} ({choices.GRAYSCALE_POLICY} for "
-                        f"grayscale) for a folder of fewer than {choices.SMALL_DATASET:,} "
-                        "images, else off")
+                        f"default: on a GPU {choices.COLOUR_POLICY} ({choices.GRAYSCALE_POLICY} "
+                        f"for grayscale) for a folder of fewer than {choices.SMALL_DATASET:,} "
+                        "images; off on a CPU (it slowed learning at equal CPU time) and "
+                        "for larger sets")
     p.add_argument("--dim", type=positive_int, default=None,
-                   help=f"width of the nets (the original experiment used 128); "
-                        f"default {d['dim']}")
+                   help="width of the nets (the original experiment used 128); default: "
+                        "the data's and the device's rule (32 for pictures on a CPU), else "
+                        "the family's (`--arch list`; 64 for dcgan)")
     p.add_argument("--latent-dim", type=positive_int, default=None,
                    help=f"noise size; default {d['latent_dim']}")
     p.add_argument("--n-critic", type=positive_int, default=None,
@@ -354,7 +358,7 @@ def _preset_gan(cls, settings, image_shape, augment, class_names, compile=True):
 def _preset_overrides(settings, image_shape, augment, class_names):
     return dict(
         nets=settings.get("arch") or "dcgan",
-        augment=None if augment == choices.OFF else augment,
+        augment=choices.model_augment(augment),
         image_shape=image_shape,
         dim=settings["dim"],
         latent_dim=settings["latent_dim"],
@@ -368,7 +372,11 @@ def _preset_overrides(settings, image_shape, augment, class_names):
 
 def run_train(args):
     """Train (or, with --resume, continue) a run; see the module docstring for the files."""
+    if args.arch == "list":
+        return list_architectures()
     given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
+    if "arch" in given:
+        _family(given["arch"])
     if given.get("distribute") == MULTI_PROCESS:
         return _run_multi_process(args, given)
     for name in LAUNCH_FLAGS:
@@ -566,24 +574,59 @@ def _train(args, run, settings, replicas, team):
     return code
 
 
+def device_kind():
+    """"gpu" when Keras' backend sees a GPU, else "cpu": what the data-chosen settings
+    follow (cli/choices.py)."""
+    import keras
+
+    return "gpu" if gpu_count(keras.backend.backend()) else "cpu"
+
+
 def _choose_from_the_data(settings):
-    """Fill in (and say) the settings left to the data: --arch, --image-size, --augment."""
-    facts = None
-    if any(settings[key] is None for key in ("arch", "image_size", "augment")):
+    """Fill in (and say, with the rule that chose them) the settings left to the data and
+    the device: --arch, --dim, --image-size, --augment."""
+    facts, rule = None, None
+    left = [key for key in ("arch", "dim", "image_size", "augment") if settings[key] is None]
+    if left:
         facts = choices.folder_facts(settings["dataset"])
-    chosen, reasons = choices.choose(settings, facts)
-    settings.update(chosen)
-    if chosen:
-        said = "; ".join(f"{flag_of(key)} {chosen[key]} ({reasons[key]})" for key in chosen)
-        print(f"From the data: {said}.", flush=True)
-    arch, size = settings["arch"], settings["image_size"]
-    if not choices.fits(arch, size):
-        sizes = choices.image_sizes(arch, 128)
-        below = [s for s in sizes if s <= size] or sizes[:1]
-        raise CliError(
-            f"--image-size {size} does not fit --arch {arch}, whose sizes are "
-            f"{', '.join(map(str, sizes))}, ...; e.g. --image-size {below[-1]}"
-        )
+        chosen, rule = choices.choose(settings, facts, device_kind())
+        settings.update(chosen)
+        said = ", ".join(f"{flag_of(key)} {chosen[key]}" for key in chosen)
+        seen = "" if facts is None else (
+            f"; {facts.count:,} {'colour' if facts.colour else 'grayscale'} images of "
+            f"{facts.size[0]}x{facts.size[1]}")
+        print(f"From the data and the device: {said} (rule {rule.name}: {rule.why}{seen}).",
+              flush=True)
+    family = _family(settings["arch"])
+    size = settings["image_size"]
+    if not family.accepts(size, size):
+        raise CliError(f"--image-size {size} does not fit --arch {family.name}, whose sizes "
+                       f"are {family.sizes_text()}; e.g. --image-size "
+                       f"{family.size_below(size)}")
+
+
+def _family(name):
+    """The registered image family ``--arch name``; the refusal lists them."""
+    from keras_wgan import architectures
+
+    if name not in architectures.names("images"):
+        raise CliError(f"--arch {name}: no family of image nets by that name; registered: "
+                       f"{', '.join(architectures.names('images'))} (see them with: {PROG} "
+                       "train --arch list)")
+    return architectures.get(name)
+
+
+def list_architectures():
+    """``train --arch list``: the registered image families, their sizes and widths."""
+    from keras_wgan import architectures
+
+    print(f"{'family':<12}{'default --dim':>14}  sizes (square, up to 128)")
+    for name in architectures.names("images"):
+        family = architectures.get(name)
+        print(f"{name:<12}{family.default_width:>14}  "
+              f"{', '.join(map(str, family.sizes(128)))}")
+        print(f"{'':<28}{family.suits}")
+    return 0
 
 
 def _epoch_length(settings, dataset):
