@@ -47,9 +47,10 @@ Recipes (where each number comes from):
   folder and on a 10% subset: a ResNet generator update costs about 8 of theirs at
   64x64, and in CPU minutes augmentation slowed learning more than memorisation hurt.
   Otherwise the library's recipe (its optimizers, weight average 0.999,
-  ``n_critic=5``). On a GPU, or for long runs, the ResNets with augmentation
-  (``nets="resnet", augment="color,translation,cutout"``) are the papers' choice and
-  what ``keras-wgan train`` picks for such a folder.
+  ``n_critic=5``); ``keras-wgan train`` picks the same for such a folder on a CPU
+  (``cli/choices.py``, rule ``cpu-pictures``). On a GPU, or for long runs, the ResNets
+  with augmentation (``nets="resnet", augment="color,translation,cutout"``) are the
+  papers' choice and what it picks there.
 
 Overrides change one setting and are checked here (``dim=32``, ``image_shape=(64, 64,
 3)``, ``num_classes=10`` or ``class_names=[...]``, ``auxiliary_classifier=True``,

@@ -40,8 +40,44 @@ def test_classifier_trains_and_caches(stripes, trained):
     assert clf.num_classes == 2 and clf.image_shape == (32, 32, 1)
     assert clf.accuracy(xt, yt) > 0.9
     feats, probs = clf.features_and_probabilities(xt[:10])
-    assert feats.shape == (10, domain_classifier.CLASSIFIER_FEATURE_DIM)
+    assert feats.shape == (10, domain_classifier.FEATURE_DIM)
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
+
+
+def test_each_feature_block_has_unit_mean_variance_on_the_training_images(stripes, trained):
+    """Version 2's features: the dense layer and the convolutions' channel means, each
+    block scaled so that its mean variance over the training images is 1 (checked
+    against the unscaled layers' outputs, averaged with numpy), and the scales kept in
+    the saved file."""
+    import keras
+
+    (x, _), _ = stripes
+    clf, cache = trained
+    model = clf.model
+    raw = keras.Model(model.inputs, [model.get_layer("dense_features").output] + [
+        keras.ops.mean(model.get_layer(f"conv{i}").output, axis=(1, 2)) for i in (1, 2, 3)])
+    blocks = [np.asarray(b, np.float64) for b in raw.predict(x, verbose=0)]
+    features = clf.features(x)
+    start = 0
+    for block in blocks:
+        width = block.shape[1]
+        part = features[:, start:start + width]
+        assert np.mean(np.var(part, axis=0)) == pytest.approx(1.0, rel=1e-3)
+        scale = np.sqrt(np.mean(np.var(block, axis=0)))
+        np.testing.assert_allclose(part, block / scale, rtol=1e-3, atol=1e-4)
+        start += width
+    assert start == domain_classifier.FEATURE_DIM
+    loaded = domain_classifier.DomainClassifier.load(
+        domain_classifier.classifier_cache_path("stripes", cache))
+    np.testing.assert_allclose(loaded.features(x[:16]), features[:16], rtol=1e-4, atol=1e-5)
+
+
+def test_a_small_set_trains_for_enough_steps_and_a_large_one_for_three_epochs():
+    schedule = domain_classifier.training_schedule
+    assert schedule(60_000) == (3, 128)  # Fashion-MNIST: 1,407 steps
+    epochs, batch = schedule(470)  # the oxygen icons' training split
+    assert batch == 32 and epochs * -(-470 // 32) >= domain_classifier.CLASSIFIER_MIN_STEPS
+    assert schedule(10) == (domain_classifier.CLASSIFIER_MAX_EPOCHS, 32)  # capped
 
 
 def test_classifier_second_call_loads_without_training(stripes, trained, monkeypatch):

@@ -154,7 +154,7 @@ def test_on_a_cpu_a_colour_folder_gets_the_cpu_winner_and_the_start_line_says_wh
     printed = capsys.readouterr().out
     assert ("From the data and the device: --arch dcgan, --dim 32, --image-size 16, "
             "--augment off (rule cpu-pictures: CPU only: DCGAN nets at dim 32, no "
-            "augmentation: they led fd 0.99 vs 5.85") in printed
+            "augmentation: they led fd 64 vs 281") in printed
     assert "8 colour images of 16x16" in printed
     with open(os.path.join(out, "config.json")) as f:
         config = json.load(f)

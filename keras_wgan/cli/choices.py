@@ -10,9 +10,10 @@ The rules (:data:`RULES`), each citing the measurement it follows:
 
 - **CPU, a folder of pictures** (colour, or larger than 32x32): the DCGAN nets at
   ``dim=32``, no augmentation. README "Colour pictures at equal CPU time"
-  (``benchmarks/colour_quality.py``), rows "DCGAN, plain" against "ResNet, DiffAugment":
-  fd 0.99 vs 5.85 on the 470 icons, 1.99 vs 5.06 on their 10% at 6 CPU minutes; plain
-  DCGAN also beat DCGAN with DiffAugment (0.99 vs 2.59, 1.99 vs 2.55).
+  (``benchmarks/colour_quality.py``, yardstick version 2), rows "DCGAN, plain" against
+  "ResNet, DiffAugment": fd 64.3 vs 281.0 on the 470 icons, 130.4 vs 264.5 on their 10%
+  at 6 CPU minutes; plain DCGAN also beat DCGAN with DiffAugment (64.3 vs 161.0, 130.4
+  vs 164.1) and plain ResNet (272.5, 235.4).
 - **GPU, a folder of pictures**: the WGAN-GP paper's ResNets, DiffAugment's
   ``color,translation,cutout`` below :data:`SMALL_DATASET` images: the papers' choice,
   kept until ``benchmarks/gpu_check.sh`` measures otherwise on a GPU.
@@ -112,7 +113,7 @@ class Rule:
 
 RULES = (
     Rule("cpu-pictures", "cpu", "pictures", "dcgan", 32, False,
-         "CPU only: DCGAN nets at dim 32, no augmentation: they led fd 0.99 vs 5.85 "
+         "CPU only: DCGAN nets at dim 32, no augmentation: they led fd 64 vs 281 "
          "(ResNet with DiffAugment) at 6 CPU minutes, README table \"Colour pictures at "
          "equal CPU time\""),
     Rule("gpu-pictures", "gpu", "pictures", "resnet", None, True,

@@ -90,7 +90,6 @@ def run_evaluate(args):
 
     from keras_wgan.data import DataUnavailableError
     from keras_wgan.evaluation import DomainYardstick
-    from keras_wgan.evaluation.domain_classifier import CLASSIFIER_EPOCHS
 
     cache = DomainYardstick.cache_path(args.dataset, gan.sample_shape, args.cache_dir)
     cached = cache.exists()
@@ -99,8 +98,8 @@ def run_evaluate(args):
     else:
         print(f"Yardstick: no {args.dataset} classifier for {_shape(gan.sample_shape)} images "
               f"is cached yet, so one is trained now on the real training split "
-              f"({CLASSIFIER_EPOCHS} epochs; minutes on a CPU, once per machine and image "
-              f"size). It will be cached at {cache}.", flush=True)
+              "(minutes on a CPU, once per machine and image size). It will be cached "
+              f"at {cache}.", flush=True)
     try:
         yardstick = DomainYardstick.for_dataset(
             args.dataset, gan.sample_shape, data_dir=args.data_dir, cache_dir=args.cache_dir,

@@ -28,11 +28,13 @@ from keras_wgan.evaluation.distances import (
 )
 from keras_wgan.evaluation.domain_classifier import (
     CACHE_ENV_VAR,
+    FEATURE_DIM,
     YARDSTICK_VERSION,
     DomainClassifier,
     classifier_cache_path,
     default_cache_dir,
     load_or_train_classifier,
+    training_schedule,
 )
 from keras_wgan.evaluation.inception import (
     INCEPTION_FEATURE_DIM,
@@ -43,6 +45,7 @@ from keras_wgan.evaluation.inception import (
     fid_features,
 )
 from keras_wgan.evaluation.yardstick import (
+    FOLDER_FEATURES,
     MODE_COVERAGE_FRACTION,
     RELIABLE_FD_IMAGES,
     DomainYardstick,
@@ -57,6 +60,9 @@ from keras_wgan.evaluation.yardstick import (
 
 __all__ = [
     "RELIABLE_FD_IMAGES",
+    "FOLDER_FEATURES",
+    "FEATURE_DIM",
+    "training_schedule",
     "compare_folders",
     "folder_images",
     "folder_shape",
