@@ -394,6 +394,20 @@ def distribution_scope(choice):
     )
 
 
+def gpu_visible_before_jax_starts():
+    """Whether JAX will see a GPU, without starting its backend: an NVIDIA device node
+    here and a JAX CUDA plugin installed."""
+    import glob
+    import importlib.util
+
+    plugins = ("jax_cuda12_plugin", "jax_cuda13_plugin", "jax_plugins.xla_cuda12")
+    try:
+        plugin = any(importlib.util.find_spec(name) is not None for name in plugins)
+    except ModuleNotFoundError:
+        plugin = False
+    return plugin and bool(glob.glob("/dev/nvidia[0-9]*"))
+
+
 def gpu_count(backend):
     """How many GPUs Keras' backend sees here."""
     if backend == "tensorflow":

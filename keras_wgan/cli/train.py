@@ -34,7 +34,13 @@ from keras_wgan.cli.common import (
     non_negative_int,
     positive_int,
 )
-from keras_wgan.cli.processes import MULTI_PROCESS, Solo, distribution_scope, gpu_count
+from keras_wgan.cli.processes import (
+    MULTI_PROCESS,
+    Solo,
+    distribution_scope,
+    gpu_count,
+    gpu_visible_before_jax_starts,
+)
 from keras_wgan.cli.run_directory import (
     BEST_FILE,
     SKIPPED_FILE,
@@ -458,7 +464,8 @@ def _run_multi_process(args, given):
             run = held.enter_context(RunDirectory.at(given, args.out, args.resume).writer())
             settings = run.settings_for(given, args.resume, args.restart)
             _check_tensorboard(settings)
-            _choose_from_the_data(settings)  # once, from process 0's data, for all
+            # Once, from process 0's data and device, for all (before JAX starts).
+            _choose_from_the_data(settings, device_kind(runtime_started=False))
             resume_from = b""
             if args.resume and run.has_checkpoint():
                 with open(run.model_path, "rb") as f:
@@ -574,22 +581,27 @@ def _train(args, run, settings, replicas, team):
     return code
 
 
-def device_kind():
+def device_kind(runtime_started=True):
     """"gpu" when Keras' backend sees a GPU, else "cpu": what the data-chosen settings
-    follow (cli/choices.py)."""
+    follow (cli/choices.py). Before JAX's multi-process runtime starts, asking JAX would
+    start its backend (and the runtime could not), so then: a GPU device node and a JAX
+    GPU plugin installed."""
     import keras
 
-    return "gpu" if gpu_count(keras.backend.backend()) else "cpu"
+    backend = keras.backend.backend()
+    if not runtime_started and backend == "jax":
+        return "gpu" if gpu_visible_before_jax_starts() else "cpu"
+    return "gpu" if gpu_count(backend) else "cpu"
 
 
-def _choose_from_the_data(settings):
+def _choose_from_the_data(settings, device=None):
     """Fill in (and say, with the rule that chose them) the settings left to the data and
-    the device: --arch, --dim, --image-size, --augment."""
+    ``device`` (None: this process's): --arch, --dim, --image-size, --augment."""
     facts, rule = None, None
     left = [key for key in ("arch", "dim", "image_size", "augment") if settings[key] is None]
     if left:
         facts = choices.folder_facts(settings["dataset"])
-        chosen, rule = choices.choose(settings, facts, device_kind())
+        chosen, rule = choices.choose(settings, facts, device or device_kind())
         settings.update(chosen)
         said = ", ".join(f"{flag_of(key)} {chosen[key]}" for key in chosen)
         seen = "" if facts is None else (
