@@ -39,7 +39,7 @@ SMALL_DATASET = 10_000
 COLOUR_POLICY = "color,translation,cutout"
 GRAYSCALE_POLICY = "translation,cutout"
 # "No augmentation" as text (the --augment flag, config.json, start lines); a model's
-# ``augment`` is None then. model_augment / augment_setting are where the two meet.
+# ``augment`` is None then; model_augment is where the two meet.
 OFF = "off"
 DEVICES = ("cpu", "gpu")
 # What a run recorded before these settings existed was built with.
@@ -90,11 +90,6 @@ def folder_facts(directory):
 def model_augment(setting):
     """The model's ``augment`` for an ``--augment`` setting: None for ``off``."""
     return None if setting in (None, OFF) else setting
-
-
-def augment_setting(policy):
-    """The ``--augment`` setting for a model's ``augment``: ``off`` for None."""
-    return OFF if policy is None else policy
 
 
 @dataclass(frozen=True)

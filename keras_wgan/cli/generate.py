@@ -14,20 +14,9 @@ import time
 import numpy as np
 
 from keras_wgan.cli.common import CliError, PROG, load_gan, positive_int
-from keras_wgan.cli.sample import check_model_path, class_of, truncation_flag
+from keras_wgan.cli.sample import check_model_path, class_of, seeds_flag, truncation_flag
 
 FORMATS = ("png", "npz")
-
-
-def _seeds(text):
-    import argparse
-
-    from keras_wgan.generation import parse_seeds
-
-    try:
-        return parse_seeds(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_parser(subparsers):
@@ -45,7 +34,7 @@ def add_parser(subparsers):
     p.add_argument("--out", required=True,
                    help="folder to write (with --format npz: the .npz file)")
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--seeds", type=_seeds, default=None, metavar="SEEDS",
+    which.add_argument("--seeds", type=seeds_flag, default=None, metavar="SEEDS",
                        help="seeds, e.g. 0-9999 or 3,17,42 or 0-99,1000")
     which.add_argument("--n", type=positive_int, default=None,
                        help="seeds 0..N-1; default 64 (when --seeds is not given)")

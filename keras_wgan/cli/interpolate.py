@@ -10,19 +10,7 @@ loops without a jump. A conditional model also walks between classes at one seed
 import os
 
 from keras_wgan.cli.common import CliError, PROG, load_gan, positive_int
-from keras_wgan.cli.sample import check_model_path, class_of, truncation_flag
-
-
-def _seed_list(text):
-    import argparse
-
-    from keras_wgan.generation import parse_seeds
-
-    try:
-        seeds = parse_seeds(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return seeds
+from keras_wgan.cli.sample import check_model_path, class_of, seeds_flag, truncation_flag
 
 
 def _label_list(text):
@@ -43,7 +31,7 @@ def add_parser(subparsers):
                     "and back to the first (spherical interpolation of their noise).",
     )
     p.add_argument("model_path", metavar="MODEL.keras", help="a model saved by train")
-    p.add_argument("--seeds", type=_seed_list, default=None,
+    p.add_argument("--seeds", type=seeds_flag, default=None,
                    help="the seeds to walk through, in order, e.g. 3,17,42; default 0,1,2 "
                         "(with --labels: the one seed whose noise is kept; default 0)")
     p.add_argument("--steps", type=positive_int, default=30,

@@ -54,6 +54,18 @@ def run_sample(args):
     return 0
 
 
+def seeds_flag(text):
+    """``--seeds``: ranges and lists, e.g. ``0-9999`` or ``3,17,42``."""
+    import argparse
+
+    from keras_wgan.generation import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def truncation_flag(text):
     """``--truncation T``: a positive number."""
     import argparse

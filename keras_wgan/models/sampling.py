@@ -28,6 +28,24 @@ def _padded(rows, size):
     return np.concatenate([rows, np.repeat(rows[-1:], size - len(rows), axis=0)])
 
 
+def _predict_in_batches(net, noise, labels, batch_size):
+    """``net`` on ``noise`` (and ``labels``, or None) in batches of at least
+    MIN_ROWS_PER_CALL rows, as float32 numpy."""
+    n = noise.shape[0]
+    size = max(batch_size, MIN_ROWS_PER_CALL)
+    parts = []
+    for i in range(0, n, size):
+        rows = _padded(noise[i : i + size], size)
+        inputs = rows if labels is None else [
+            rows, _padded(np.asarray(labels[i : i + size]), size)]
+        # One compiled function for every batch (the last one padded to the same shape).
+        # float32 whatever the policy: a mixed_bfloat16 generator's images are bfloat16,
+        # which numpy code (image files, metrics) does not take.
+        images = np.asarray(net.predict_on_batch(inputs), np.float32)
+        parts.append(images[: min(size, n - i)])
+    return np.concatenate(parts, axis=0)
+
+
 class Sampler:
     """``call``, ``generate``, ``generate_from_noise`` and ``export`` of a GAN."""
 
@@ -116,20 +134,8 @@ class Sampler:
             labels = conditioning.labels_to_generate(
                 noise.shape[0], labels, self.num_classes
             )
-        noise = ops.convert_to_numpy(noise)
-        net, n = self.sampling_generator, noise.shape[0]
-        size = max(batch_size, MIN_ROWS_PER_CALL)
-        parts = []
-        for i in range(0, n, size):
-            rows = _padded(noise[i : i + size], size)
-            inputs = rows if labels is None else [
-                rows, _padded(np.asarray(labels[i : i + size]), size)]
-            # One compiled function for every batch (the last one padded to the same
-            # shape). float32 whatever the policy: a mixed_bfloat16 generator's images
-            # are bfloat16, which numpy code (image files, metrics) does not take.
-            images = np.asarray(net.predict_on_batch(inputs), np.float32)
-            parts.append(images[: min(size, n - i)])
-        return np.concatenate(parts, axis=0)
+        return _predict_in_batches(self.sampling_generator, ops.convert_to_numpy(noise),
+                                   labels, batch_size)
 
     def generate_between_classes(self, noise, from_labels, to_labels, fractions,
                                  batch_size=256):
@@ -176,14 +182,8 @@ class Sampler:
                 table = weights[0].astype(np.float64)
                 weights = [((1 - f) * table[a] + f * table[b]).astype(weights[0].dtype)]
             layer.set_weights(weights)
-        images = []
-        size = max(batch_size, MIN_ROWS_PER_CALL)
-        for i in range(0, n, size):
-            count = min(size, n - i)
-            index = np.arange(i, i + count, dtype="int32")
-            inputs = [_padded(noise[i : i + size], size), _padded(index, size)]
-            images.append(np.asarray(mixed.predict_on_batch(inputs), np.float32)[:count])
-        return np.concatenate(images, axis=0)
+        # Row i of the noise reads row i of the mixed tables.
+        return _predict_in_batches(mixed, noise, np.arange(n, dtype="int32"), batch_size)
 
     # ---------------------------------------------------------------- export
     EXPORT_BACKENDS = ("tensorflow", "jax")  # Keras' SavedModel export without torch_xla
