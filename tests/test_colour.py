@@ -88,9 +88,9 @@ def test_the_yardstick_of_a_folder_without_classes_learns_turns(tmp_path):
 @pytest.mark.long
 def test_an_rgba_folder_trains_with_resnets_at_32_and_64_px_and_resumes(tmp_path, capsys,
                                                                          monkeypatch):
-    from keras_wgan.cli import train
+    from keras_wgan.cli import choices
 
-    monkeypatch.setattr(train, "device_kind", lambda: "gpu")  # a GPU's rule: the ResNets
+    monkeypatch.setattr(choices, "device_kind", lambda: "gpu")  # a GPU's rule: the ResNets
     common = ["--batch-size", "4", "--dim", "4", "--latent-dim", "8", "--n-critic", "2",
               "--steps-per-epoch", "2", "--num-samples", "4", "--verbose", "0"]
     for size in (32, 64):

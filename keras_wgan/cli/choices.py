@@ -33,6 +33,8 @@ import collections
 import os
 from dataclasses import dataclass
 
+from keras_wgan.cli.common import PROG, CliError, flag
+
 # Below this many images augmentation is on by default on a GPU (DiffAugment's gains are
 # largest at a few thousand images and vanish towards the full CIFAR-10's 50,000).
 SMALL_DATASET = 10_000
@@ -166,3 +168,64 @@ def choose(settings, facts, device="cpu"):
         choices["augment"] = (COLOUR_POLICY if facts.colour else GRAYSCALE_POLICY) \
             if rule.augment_small_sets and small else OFF
     return choices, rule
+
+
+def device_kind(runtime_started=True):
+    """"gpu" when Keras' backend sees a GPU, else "cpu": what the data-chosen settings
+    follow. Before JAX's multi-process runtime starts, asking JAX would
+    start its backend (and the runtime could not), so then: a GPU device node and a JAX
+    GPU plugin installed."""
+    import keras
+
+    from keras_wgan.cli.processes import gpu_count, gpu_visible_before_jax_starts
+
+    backend = keras.backend.backend()
+    if not runtime_started and backend == "jax":
+        return "gpu" if gpu_visible_before_jax_starts() else "cpu"
+    return "gpu" if gpu_count(backend) else "cpu"
+
+
+def fill_in(settings, device=None):
+    """Fill in (and say, with the rule that chose them) the settings left to the data and
+    ``device`` (None: this process's): --arch, --dim, --image-size, --augment."""
+    left = [key for key in ("arch", "dim", "image_size", "augment") if settings[key] is None]
+    if left:
+        facts = folder_facts(settings["dataset"])
+        chosen, rule = choose(settings, facts, device or device_kind())
+        settings.update(chosen)
+        said = ", ".join(f"{flag(key)} {chosen[key]}" for key in chosen)
+        seen = "" if facts is None else (
+            f"; {facts.count:,} {'colour' if facts.colour else 'grayscale'} images of "
+            f"{facts.size[0]}x{facts.size[1]}")
+        print(f"From the data and the device: {said} (rule {rule.name}: {rule.why}{seen}).",
+              flush=True)
+    family = family_of(settings["arch"])
+    size = settings["image_size"]
+    if not family.accepts(size, size):
+        raise CliError(f"--image-size {size} does not fit --arch {family.name}, whose sizes "
+                       f"are {family.sizes_text()}; e.g. --image-size "
+                       f"{family.size_below(size)}")
+
+
+def family_of(name):
+    """The registered image family ``--arch name``; the refusal lists them."""
+    from keras_wgan import architectures
+
+    if name not in architectures.names("images"):
+        raise CliError(f"--arch {name}: no family of image nets by that name; registered: "
+                       f"{', '.join(architectures.names('images'))} (see them with: {PROG} "
+                       "train --arch list)")
+    return architectures.get(name)
+
+
+def list_families():
+    """``train --arch list``: the registered image families, their sizes and widths."""
+    from keras_wgan import architectures
+
+    print(f"{'family':<12}{'default --dim':>14}  sizes (square, up to 128)")
+    for name in architectures.names("images"):
+        family = architectures.get(name)
+        print(f"{name:<12}{family.default_width:>14}  "
+              f"{', '.join(map(str, family.sizes(128)))}")
+        print(f"{'':<28}{family.suits}")
+    return 0

@@ -79,3 +79,8 @@ def _as_cli_error(write, path, content):
         write(path, content)
     except OSError as error:
         raise CliError(f"cannot write {path}: {error.strerror or error}.") from None
+
+
+def flag(setting):
+    """The command-line flag of a setting: ``batch_size`` -> ``--batch-size``."""
+    return "--" + setting.replace("_", "-")

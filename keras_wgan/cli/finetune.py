@@ -12,7 +12,7 @@ import os
 
 from keras_wgan.cli import choices
 from keras_wgan.cli.common import PROG, CliError, load_gan, read_json
-from keras_wgan.cli.run_directory import flag as flag_of
+from keras_wgan.cli.common import flag as flag_of
 from keras_wgan.cli.sample import check_model_path
 
 # The settings that shape the nets: a fine-tuned run takes the source's, and refuses

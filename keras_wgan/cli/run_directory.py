@@ -34,6 +34,7 @@ from keras_wgan.cli.common import (
     PROG,
     CliError,
     default_backend,
+    flag,
     load_gan,
     read_json,
     write_json,
@@ -89,11 +90,6 @@ MODEL_SETTINGS = (
 )
 # Settings that make the data stream: fixed while a checkpoint is inside an epoch.
 STREAM_SETTINGS = ("dataset", "data_dir", "batch_size", "steps_per_epoch", "skip_bad_files")
-
-
-def flag(setting):
-    """The command-line flag of a setting: ``batch_size`` -> ``--batch-size``."""
-    return "--" + setting.replace("_", "-")
 
 
 def _ema_setting(settings):

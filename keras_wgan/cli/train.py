@@ -34,17 +34,15 @@ from keras_wgan.cli.common import (
     non_negative_int,
     positive_int,
 )
+from keras_wgan.cli.common import flag as flag_of
 from keras_wgan.cli.processes import (
     MULTI_PROCESS,
     Solo,
     distribution_scope,
-    gpu_count,
-    gpu_visible_before_jax_starts,
 )
 from keras_wgan.cli.run_directory import (
     BEST_FILE,
     SKIPPED_FILE,
-    flag as flag_of,
     TRAIN_DEFAULTS,
     TRAIN_PRESET,
     RunDirectory,
@@ -55,8 +53,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Flags of one launch of a multi-process run: not settings of the run (a resume may use
 # other machines), so not in config.json.
 LAUNCH_FLAGS = ("coordinator", "num_processes", "process_id", "secret_file")
-# --tensorboard: the per-step scalars are means over this many steps.
-TENSORBOARD_EVERY_N_STEPS = 10
+TENSORBOARD_EVERY_N_STEPS = 10  # --tensorboard: per-step scalars, means over this many
 
 
 def _checkpoint_every(text):
@@ -149,15 +146,14 @@ def add_parser(subparsers):
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help=f"default {d['batch_size']}")
     p.add_argument("--image-size", type=positive_int, default=None,
-                   help="images are resized to this square size (--arch dcgan: a multiple "
-                        "of 8; resnet: 4 to 7 times a power of two); default: an image "
-                        f"folder's size, else {choices.REFERENCE_IMAGE_SIZE}")
+                   help="images are resized to this square size, one the --arch family "
+                        "takes (`--arch list`); default: an image folder's size rounded "
+                        f"down to one, else {choices.REFERENCE_IMAGE_SIZE}")
     p.add_argument("--arch", default=None, metavar="FAMILY",
-                   help="the nets, a registered family: dcgan (the original experiment's), "
-                        "resnet (the WGAN-GP paper's, stages following the image size), or "
+                   help="the nets, a registered family (`--arch list`): dcgan, resnet, or "
                         "your own (keras_wgan.architectures.register, or an entry point); "
-                        "`--arch list` lists them; default: chosen from the data and the "
-                        "device (a folder of pictures: dcgan on a CPU, resnet on a GPU)")
+                        "default: chosen from the data and the device (a folder of "
+                        "pictures: dcgan on a CPU, resnet on a GPU)")
     p.add_argument("--augment", type=_policy, default=None, metavar="POLICY",
                    help="differentiable augmentation of what the critic sees (DiffAugment): "
                         "names from color, translation, cutout joined by commas, or off; "
@@ -379,10 +375,10 @@ def _preset_overrides(settings, image_shape, augment, class_names):
 def run_train(args):
     """Train (or, with --resume, continue) a run; see the module docstring for the files."""
     if args.arch == "list":
-        return list_architectures()
+        return choices.list_families()
     given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
     if "arch" in given:
-        _family(given["arch"])
+        choices.family_of(given["arch"])
     if given.get("distribute") == MULTI_PROCESS:
         return _run_multi_process(args, given)
     for name in LAUNCH_FLAGS:
@@ -394,8 +390,8 @@ def run_train(args):
         settings = run.settings_for(finetune.with_source(given, args), args.resume,
                                     args.restart)
         if settings.get("quality_every", 1) != 1 and not settings.get("keep_best"):
-            raise CliError(f"--quality-every sets how often --keep-best scores samples: add "
-                           f"--keep-best, or drop --quality-every")
+            raise CliError("--quality-every sets how often --keep-best scores samples: add "
+                           "--keep-best, or drop --quality-every")
         if settings["distribute"] == MULTI_PROCESS:  # recorded; this launch is one machine
             print(f"{run.path} was trained with --distribute {MULTI_PROCESS}; continuing on "
                   f"this machine alone (add --distribute {MULTI_PROCESS} and its flags to "
@@ -465,7 +461,7 @@ def _run_multi_process(args, given):
             settings = run.settings_for(given, args.resume, args.restart)
             _check_tensorboard(settings)
             # Once, from process 0's data and device, for all (before JAX starts).
-            _choose_from_the_data(settings, device_kind(runtime_started=False))
+            choices.fill_in(settings, choices.device_kind(runtime_started=False))
             resume_from = b""
             if args.resume and run.has_checkpoint():
                 with open(run.model_path, "rb") as f:
@@ -509,7 +505,7 @@ def _train(args, run, settings, replicas, team):
         print(f"{run.path} has no {os.path.basename(run.model_path)} yet: starting it at "
               "step 0 with its recorded settings.", flush=True)
 
-    _choose_from_the_data(settings)  # on several processes, process 0 chose already
+    choices.fill_in(settings)  # on several processes, process 0 chose already
     # The data stream is a function of the settings alone (seeded shuffling), so a
     # resumed run skips the batches it used and sees the ones it would have seen.
     skipped = []
@@ -581,66 +577,6 @@ def _train(args, run, settings, replicas, team):
     return code
 
 
-def device_kind(runtime_started=True):
-    """"gpu" when Keras' backend sees a GPU, else "cpu": what the data-chosen settings
-    follow (cli/choices.py). Before JAX's multi-process runtime starts, asking JAX would
-    start its backend (and the runtime could not), so then: a GPU device node and a JAX
-    GPU plugin installed."""
-    import keras
-
-    backend = keras.backend.backend()
-    if not runtime_started and backend == "jax":
-        return "gpu" if gpu_visible_before_jax_starts() else "cpu"
-    return "gpu" if gpu_count(backend) else "cpu"
-
-
-def _choose_from_the_data(settings, device=None):
-    """Fill in (and say, with the rule that chose them) the settings left to the data and
-    ``device`` (None: this process's): --arch, --dim, --image-size, --augment."""
-    facts, rule = None, None
-    left = [key for key in ("arch", "dim", "image_size", "augment") if settings[key] is None]
-    if left:
-        facts = choices.folder_facts(settings["dataset"])
-        chosen, rule = choices.choose(settings, facts, device or device_kind())
-        settings.update(chosen)
-        said = ", ".join(f"{flag_of(key)} {chosen[key]}" for key in chosen)
-        seen = "" if facts is None else (
-            f"; {facts.count:,} {'colour' if facts.colour else 'grayscale'} images of "
-            f"{facts.size[0]}x{facts.size[1]}")
-        print(f"From the data and the device: {said} (rule {rule.name}: {rule.why}{seen}).",
-              flush=True)
-    family = _family(settings["arch"])
-    size = settings["image_size"]
-    if not family.accepts(size, size):
-        raise CliError(f"--image-size {size} does not fit --arch {family.name}, whose sizes "
-                       f"are {family.sizes_text()}; e.g. --image-size "
-                       f"{family.size_below(size)}")
-
-
-def _family(name):
-    """The registered image family ``--arch name``; the refusal lists them."""
-    from keras_wgan import architectures
-
-    if name not in architectures.names("images"):
-        raise CliError(f"--arch {name}: no family of image nets by that name; registered: "
-                       f"{', '.join(architectures.names('images'))} (see them with: {PROG} "
-                       "train --arch list)")
-    return architectures.get(name)
-
-
-def list_architectures():
-    """``train --arch list``: the registered image families, their sizes and widths."""
-    from keras_wgan import architectures
-
-    print(f"{'family':<12}{'default --dim':>14}  sizes (square, up to 128)")
-    for name in architectures.names("images"):
-        family = architectures.get(name)
-        print(f"{name:<12}{family.default_width:>14}  "
-              f"{', '.join(map(str, family.sizes(128)))}")
-        print(f"{'':<28}{family.suits}")
-    return 0
-
-
 def _epoch_length(settings, dataset):
     """--steps-per-epoch, or one pass over the data cut to whole n_critic blocks (so that
     every epoch ends on a generator update; the leftover batches start the next epoch)."""
@@ -652,8 +588,7 @@ def _epoch_length(settings, dataset):
     return steps
 
 
-# --keep-best: samples scored after each epoch (at most; fewer when the data has fewer).
-QUALITY_SAMPLES = 2000
+QUALITY_SAMPLES = 2000  # --keep-best: samples scored (fewer when the data has fewer)
 
 
 def _callbacks(run, settings, image_shape):
@@ -683,8 +618,7 @@ def _keep_best(run, settings, image_shape):
     from keras_wgan.data import DataUnavailableError
     from keras_wgan.evaluation import DomainYardstick
 
-    cached = DomainYardstick.cache_path(settings["dataset"], image_shape).exists()
-    if not cached:
+    if not DomainYardstick.cache_path(settings["dataset"], image_shape).exists():
         print(f"--keep-best: training the {settings['dataset']} yardstick classifier once "
               "(minutes on a CPU; cached for later runs).", flush=True)
     try:
@@ -696,8 +630,7 @@ def _keep_best(run, settings, image_shape):
                        "--keep-best") from None
     samples = min(QUALITY_SAMPLES, yardstick.train_images.shape[0])
     return {"quality": QualityMetrics(yardstick, every_n_epochs=settings["quality_every"],
-                                      num_samples=samples,
-                                      seed=settings["seed"]),
+                                      num_samples=samples, seed=settings["seed"]),
             "best": KeepBest(run.best_path)}
 
 
