@@ -114,24 +114,48 @@ def test_a_builder_that_cannot_condition_is_refused_by_name(registered):
     assert gan.critic.name == "tiny_critic"
 
 
-def test_an_installed_package_registers_its_family_through_an_entry_point(tmp_path,
-                                                                          monkeypatch):
-    """A package on the path whose metadata names an entry point in the
-    ``keras_wgan.architectures`` group: its family is registered when the registry is read."""
-    package = tmp_path / "site"
-    (package / "my_nets").mkdir(parents=True)
-    (package / "my_nets" / "__init__.py").write_text(
-        "from keras_wgan.architectures import Architecture\n"
-        "def family():\n"
-        "    return Architecture('plugged', 'tests_registry_helpers:gen', "
-        "'tests_registry_helpers:crit', fits=lambda h, w: h % 2 == 0, default_width=5,\n"
-        "                        suits='from an entry point')\n")
-    info = package / "my_nets-1.0.dist-info"
+PLUGIN = """
+import keras
+from keras_wgan.architectures import Architecture
+
+
+def gen(latent_dim, image_shape, dim):
+    height, width, channels = image_shape
+    noise = keras.Input((latent_dim,))
+    x = keras.layers.Dense(height * width * channels, activation="tanh")(noise)
+    return keras.Model(noise, keras.layers.Reshape(image_shape)(x), name="plugged_generator")
+
+
+def crit(image_shape, dim):
+    images = keras.Input(image_shape)
+    x = keras.layers.Dense(dim, activation="relu")(keras.layers.Flatten()(images))
+    return keras.Model(images, keras.layers.Dense(1)(x), name="plugged_critic")
+
+
+def family():
+    return Architecture("plugged", "my_nets:gen", "my_nets:crit", fits=lambda h, w: h % 2 == 0,
+                        default_width=5, suits="from an entry point")
+"""
+
+
+def installed_plugin(root):
+    """A package ``my_nets`` with the metadata of an installed distribution whose entry
+    point in the ``keras_wgan.architectures`` group names its family ``plugged``."""
+    (root / "my_nets").mkdir(parents=True)
+    (root / "my_nets" / "__init__.py").write_text(PLUGIN)
+    info = root / "my_nets-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-nets\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(
         f"[{architectures.ENTRY_POINT_GROUP}]\nplugged = my_nets:family\n")
-    monkeypatch.syspath_prepend(str(package))
+    return root
+
+
+def test_an_installed_package_registers_its_family_through_an_entry_point(tmp_path,
+                                                                          monkeypatch):
+    """A package on the path whose metadata names an entry point in the
+    ``keras_wgan.architectures`` group: its family is registered when the registry is read."""
+    monkeypatch.syspath_prepend(str(installed_plugin(tmp_path / "site")))
     try:
         architectures.reload_plugins()
         assert "plugged" in architectures.names("images")
@@ -141,6 +165,35 @@ def test_an_installed_package_registers_its_family_through_an_entry_point(tmp_pa
         architectures.unregister("plugged")
         sys.modules.pop("my_nets", None)
     assert "plugged" not in architectures.names()
+
+
+@pytest.mark.processes
+def test_the_shell_command_lists_and_trains_an_installed_family(tmp_path):
+    """As a user types it: the installed ``keras-wgan`` script, ``--backend torch`` (the
+    environment naming another backend), a family that only an installed package's entry
+    point registers: listed by ``--arch list``, trained with ``--arch plugged``."""
+    import shutil
+    import subprocess
+
+    script = shutil.which("keras-wgan")
+    program = [script] if script else [sys.executable, "-m", "keras_wgan"]
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow",
+           "PYTHONPATH": os.pathsep.join(filter(None, [
+               str(installed_plugin(tmp_path / "site")), os.environ.get("PYTHONPATH")]))}
+    listed = subprocess.run(program + ["--backend", "torch", "train", "--arch", "list"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert "plugged" in listed.stdout and "from an entry point" in listed.stdout
+    data, out = write_pictures(tmp_path / "pictures"), str(tmp_path / "run")
+    trained = subprocess.run(
+        program + ["--backend", "torch", "train", "--dataset", str(data), "--arch", "plugged",
+                   "--epochs", "1", "--out", out, *COMMON],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
+    with open(os.path.join(out, "config.json")) as f:
+        config = json.load(f)
+    assert (config["arch"], config["dim"], config["image_size"]) == ("plugged", 5, 8)
+    assert "--dim 5, --image-size 8" in trained.stdout
 
 
 def test_on_a_cpu_a_colour_folder_gets_the_cpu_winner_and_the_start_line_says_why(
