@@ -7,6 +7,7 @@ the icon cells) runs here and prints its figures beside the CPU baselines it rep
 """
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -30,6 +31,15 @@ def test_gpu_check_smoke_runs_every_step_and_prints_the_summary(tmp_path):
     assert set(steps) == expected, steps
     assert all(word == "ok" for name, word in steps.items()
                if name != "colour" or icons), steps
-    # Each figure is printed beside the CPU baseline it replaces, with its source.
-    for figure in ("mixed_bfloat16", "jax", "torch", "cifar10_resnet", "generate"):
-        assert figure in printed.lower(), figure
+    # Each figure has its row in the summary, beside the CPU baseline it replaces and its
+    # source: "<figure> <unit> <this run> <CPU baseline> [n]".
+    rows = ["TF fit fp32, WGAN-GP DIM", "TF fit mixed_bfloat16, WGAN-GP DIM",
+            "JAX fit, WGAN-GP DIM", "PyTorch fit, WGAN-GP DIM", "cifar10_resnet recipe",
+            "keras-wgan generate, ResNet 64x64x3", "keras-wgan generate, DCGAN 32x32x1"]
+    if icons:
+        rows += ["icons fd, DCGAN plain, full set", "icons fd, ResNet+DiffAugment, full set"]
+    lines = printed.splitlines()
+    for row in rows:
+        found = [line for line in lines if line.startswith(row)]
+        assert found, row
+        assert re.search(r"\s[0-9.]+(\s\(\d+\))?\s{2,}\S.*\[\d\]$", found[-1]), found[-1]
