@@ -63,9 +63,17 @@ experiment's; ``"resnet"``, the WGAN-GP paper's ResNets, the same nets for both
 classes), so ``WGANGP.from_preset("fashion_mnist_32", nets="resnet")`` trains the
 library's recipe on the ResNets.
 
+The image recipes also take ``critic_norm``: None, or ``"spectral"`` (the critic's
+``Conv2D`` and ``Dense`` layers spectrally normalised, ``keras_wgan.architectures.spectral``);
+and every recipe the optimizer overrides ``critic_learning_rate`` /
+``generator_learning_rate`` (one net's rate: two time-scales) and ``beta_1`` / ``beta_2``
+(Adam's, both nets). ``WGANGP``'s ``penalty_at`` ("random" | "midpoint") and
+``penalty_every`` (a lazy penalty) are class arguments, overridable like the others.
+
 ``optimizers`` (``OPTIMIZER_CHOICES``): ``"library"``, the class's ``compile()``
 defaults; ``"paper"``, its ``paper_optimizers()``; ``"cifar10_resnet"``, Adam(2e-4,
-beta_1=0, beta_2=0.9) for both nets. ``lr_decay_steps=N`` (None: constant rates) makes
+beta_1=0, beta_2=0.9) for both nets; ``"adam"`` (Adam(1e-3, 0.5, 0.9)) and
+``"rmsprop"`` (RMSprop(1e-3)) for either class. ``lr_decay_steps=N`` (None: constant rates) makes
 both rates ``keras.optimizers.schedules.PolynomialDecay`` schedules, linear to 0: the
 generator's over its N updates; the critic's over ``n_critic * N`` of its own steps,
 as its optimizer steps ``n_critic`` times per generator update (with
@@ -88,13 +96,21 @@ import inspect
 
 from keras_wgan import checks
 
-OPTIMIZER_CHOICES = ("library", "paper", "cifar10_resnet")
+OPTIMIZER_CHOICES = ("library", "paper", "cifar10_resnet", "adam", "rmsprop")
 # Optimizers a recipe names besides the class's own ("library", "paper"): Keras class
 # name and config, the same for both nets.
 _NAMED_OPTIMIZERS = {
     # gan_cifar_resnet.py: tf.train.AdamOptimizer(LR * decay, beta1=0., beta2=0.9).
     "cifar10_resnet": ("Adam", {"learning_rate": 2e-4, "beta_1": 0.0, "beta_2": 0.9}),
+    # Either class with the other paper's optimizer kind at the library's rate (the
+    # recipe search's "optimizer" lever): WGAN-GP's Adam, WGAN's RMSprop.
+    "adam": ("Adam", {"learning_rate": 1e-3, "beta_1": 0.5, "beta_2": 0.9}),
+    "rmsprop": ("RMSprop", {"learning_rate": 1e-3}),
 }
+# Optional optimizer settings every recipe takes (None: the recipe's own): each net's
+# rate on its own (two time-scales, Heusel et al. 2017), and Adam's betas for both.
+OPTIMIZER_OVERRIDES = {"critic_learning_rate": None, "generator_learning_rate": None,
+                       "beta_1": None, "beta_2": None}
 
 # One dict per recipe: "nets" says which builders; the other keys are its settings,
 # each one overridable by name. "per_model" holds the settings of one class only.
@@ -107,6 +123,7 @@ _PRESETS = {
         "latent_dim": 128,
         "num_classes": None,
         "auxiliary_classifier": False,
+        "critic_norm": None,
         "n_critic": 5,
         "ema_decay": 0.999,
         "optimizers": "library",
@@ -123,6 +140,7 @@ _PRESETS = {
         "latent_dim": 128,
         "num_classes": None,
         "auxiliary_classifier": False,
+        "critic_norm": None,
         "n_critic": 5,
         "ema_decay": None,
         "optimizers": "paper",
@@ -156,6 +174,7 @@ _PRESETS = {
         "latent_dim": 128,
         "num_classes": None,
         "auxiliary_classifier": False,
+        "critic_norm": None,
         "n_critic": 5,
         "ema_decay": None,
         "learning_rate": None,
@@ -174,6 +193,7 @@ _PRESETS = {
         "latent_dim": 128,
         "num_classes": None,
         "auxiliary_classifier": False,
+        "critic_norm": None,
         "n_critic": 5,
         "ema_decay": 0.999,
         "augment": None,
@@ -191,9 +211,9 @@ def _net_settings(nets):
     constructor): what the registry calls its builders with."""
     from keras_wgan.architectures import registry
 
-    return registry.SETTINGS[registry.get(nets).data] + ("auxiliary_classifier",)
+    return registry.SETTINGS[registry.get(nets).data] + ("auxiliary_classifier", "critic_norm")
 
-_COMPILE_SETTINGS = ("optimizers", "learning_rate", "lr_decay_steps")
+_COMPILE_SETTINGS = ("optimizers", "learning_rate", "lr_decay_steps") + tuple(OPTIMIZER_OVERRIDES)
 # Keras compile() arguments from_preset passes on (optimizers come from the recipe).
 COMPILE_ARGUMENTS = ("steps_per_execution", "jit_compile", "run_eagerly")
 
@@ -219,7 +239,7 @@ def get_preset(name, cls=None):
             f"Unknown preset {name!r}; the presets are {', '.join(map(repr, _PRESETS))} "
             "(keras_wgan.presets.list_presets()), e.g. WGANGP.from_preset('fashion_mnist_32')."
         )
-    preset = copy.deepcopy(_PRESETS[name])
+    preset = {**copy.deepcopy(_PRESETS[name]), **OPTIMIZER_OVERRIDES}
     if cls is None:
         return preset
     per_model = preset.pop("per_model")[_model_key(cls)]
@@ -309,10 +329,23 @@ def _check(where, settings):
         settings["lr_decay_steps"] = checks.check_positive_int(
             "lr_decay_steps", settings["lr_decay_steps"], allow_none=True,
             hint="(generator updates to decay both rates linearly to 0 over; None: constant)")
-        if settings["learning_rate"] is not None:
-            settings["learning_rate"] = checks.check_positive_number(
-                "learning_rate", settings["learning_rate"],
-                hint="(for both nets; None keeps the recipe's own rates)")
+        for key, nets in (("learning_rate", "both nets"), ("critic_learning_rate", "the critic"),
+                          ("generator_learning_rate", "the generator")):
+            if settings[key] is not None:
+                settings[key] = checks.check_positive_number(
+                    key, settings[key],
+                    hint=f"(for {nets}; None keeps the recipe's own rate"
+                         f"{'s' if nets == 'both nets' else ''})")
+        for key in ("beta_1", "beta_2"):
+            if settings[key] is not None:
+                value = checks.check_non_negative_number(key, settings[key])
+                if value >= 1:
+                    raise ValueError(f"`{key}` must be in [0, 1), got {value!r}.")
+                settings[key] = value
+        if "critic_norm" in settings:
+            from keras_wgan.architectures import spectral
+
+            spectral.check_critic_norm(settings["critic_norm"])
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from None
 
@@ -333,25 +366,33 @@ def build_nets(name, cls, **overrides):
 def make_optimizers(name, cls, **overrides):
     """The recipe's two optimizers for ``cls``, fresh, as ``compile`` keyword arguments."""
     _, settings = resolve(name, cls, **overrides)
-    return _optimizers(cls, settings["optimizers"], settings["learning_rate"],
-                       settings["lr_decay_steps"], settings["n_critic"])
+    return _optimizers(cls, **{key: settings[key] for key in _COMPILE_SETTINGS},
+                       n_critic=settings["n_critic"])
 
 
 def _nets(nets, settings, model_key):
     """The registry's family ``nets`` built for ``settings``; WGAN's nets may differ
     (``clipping``: the original experiment's batch-normalised critic)."""
     from keras_wgan import architectures
+    from keras_wgan.architectures import spectral
 
-    return architectures.get(nets).build(settings, clipping=model_key == "WGAN")
+    generator, critic = architectures.get(nets).build(settings, clipping=model_key == "WGAN")
+    if settings.get("critic_norm") == "spectral":
+        critic = spectral.spectral_normalize(critic)
+    return generator, critic
 
 
-def _optimizers(cls, optimizers, learning_rate, lr_decay_steps=None, n_critic=1):
+def _optimizers(cls, optimizers, learning_rate, lr_decay_steps=None, n_critic=1,
+                critic_learning_rate=None, generator_learning_rate=None, beta_1=None,
+                beta_2=None):
     """The two optimizers a recipe names, fresh, as ``compile`` keyword arguments.
 
     ``optimizers``: the class's ``compile()`` defaults, its papers' optimizers or a
     named one (``_NAMED_OPTIMIZERS``); ``learning_rate`` replaces only the rate (both
     nets), keeping their other settings; ``lr_decay_steps`` makes it decay linearly to
     0 over that many generator updates (``n_critic`` times as many critic steps).
+    ``critic_learning_rate`` / ``generator_learning_rate`` replace one net's rate;
+    ``beta_1`` / ``beta_2`` Adam's betas (refused for another optimizer).
     """
     if optimizers == "paper":
         pair = cls.paper_optimizers()
@@ -366,6 +407,13 @@ def _optimizers(cls, optimizers, learning_rate, lr_decay_steps=None, n_critic=1)
                 for arg in ("critic_optimizer", "generator_optimizer")}
     if learning_rate is not None:
         pair = {arg: _with_rate(opt, learning_rate) for arg, opt in pair.items()}
+    for arg, rate in (("critic_optimizer", critic_learning_rate),
+                      ("generator_optimizer", generator_learning_rate)):
+        if rate is not None:
+            pair[arg] = _with_rate(pair[arg], rate)
+    betas = {k: v for k, v in (("beta_1", beta_1), ("beta_2", beta_2)) if v is not None}
+    if betas:
+        pair = {arg: _with_settings(opt, betas) for arg, opt in pair.items()}
     if lr_decay_steps is not None:
         steps = {"critic_optimizer": n_critic * lr_decay_steps,
                  "generator_optimizer": lr_decay_steps}
@@ -388,6 +436,19 @@ def _rate(optimizer):
     # The rate as it was written (2e-4, not its float32 value 1.9999999494757503e-04):
     # an optimizer's config reads it back from its float32 variable.
     return float(str(np.float32(optimizer.get_config()["learning_rate"])))
+
+
+def _with_settings(optimizer, settings):
+    """A fresh copy of ``optimizer`` with ``settings`` (Adam's betas) changed."""
+    config = optimizer.get_config()
+    missing = sorted(set(settings) - set(config))
+    if missing:
+        raise ValueError(
+            f"{', '.join(map(repr, missing))} apply to Adam, but this recipe's optimizer is "
+            f"{type(optimizer).__name__}; add optimizers='adam' (e.g. from_preset("
+            "'fashion_mnist_32', optimizers='adam', beta_1=0.0)).")
+    config.update({key: float(value) for key, value in settings.items()})
+    return type(optimizer).from_config(config)
 
 
 def _with_rate(optimizer, learning_rate):

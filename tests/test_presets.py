@@ -319,8 +319,9 @@ def test_overrides_change_one_setting_each():
          "WGANGP.from_preset('toy'): `ema_decay` must be in (0, 1), got 1.0."),
         (lambda: WGANGP.from_preset("toy", learning_rate=0), ValueError,
          "`learning_rate` must be a number > 0, got 0. (for both nets; None keeps the recipe's own rates)"),
-        (lambda: WGANGP.from_preset("toy", optimizers="adam"), ValueError,
-         "`optimizers` must be one of ['library', 'paper', 'cifar10_resnet'], got 'adam'."),
+        (lambda: WGANGP.from_preset("toy", optimizers="sgd"), ValueError,
+         "`optimizers` must be one of ['library', 'paper', 'cifar10_resnet', 'adam', "
+         "'rmsprop'], got 'sgd'."),
         (lambda: WGANGP.from_preset("toy", class_names=5), ValueError,
          "`class_names` must be a list of class names, got 5."),
         (lambda: WGANGP.from_preset("toy", compile=False, jit_compile=True), ValueError,

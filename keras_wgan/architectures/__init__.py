@@ -19,6 +19,10 @@ The builders, loaded on first use (they import Keras):
   class embedding joined to the noise, class-conditional batch norm, the projection
   critic head with an optional auxiliary classifier).
 - :mod:`.sizes`: the built-in families' size rules, plain arithmetic.
+- :mod:`.spectral`: spectral normalisation of any family's critic (``critic_norm=
+  "spectral"`` in the presets: ``spectral_normalize`` swaps its ``Conv2D`` / ``Dense``
+  layers for ``SpectralConv2D`` / ``SpectralDense``), safe under the penalty's double
+  gradient on every backend.
 
 Conventions: image builders take ``image_shape`` (H, W, C) and ``dim`` (the width); every
 builder takes ``num_classes`` (None: unconditional; K: ``G([noise, labels])`` and
@@ -45,6 +49,8 @@ _LAZY = {
     "NORMALIZATIONS": "dcgan", "build_critic": "dcgan", "build_generator": "dcgan",
     "build_mlp_critic": "mlp", "build_mlp_generator": "mlp",
     "build_resnet_critic": "resnet", "build_resnet_generator": "resnet",
+    "CRITIC_NORMS": "spectral", "SpectralConv2D": "spectral", "SpectralDense": "spectral",
+    "spectral_normalize": "spectral",
 }
 
 __all__ = [

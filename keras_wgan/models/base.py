@@ -34,6 +34,7 @@ from keras import ops
 # import hook loads the models while augment is still being initialised.
 from keras_wgan import augment as augmentation
 from keras_wgan import checks, conditioning, losses
+from keras_wgan.architectures import spectral
 from keras_wgan.backend import GANTrainer
 from keras_wgan.models.averaging import WeightAverage
 from keras_wgan.models.optimizers import OptimizerPair
@@ -168,6 +169,9 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
         # Real and fake batches can share one critic call unless a layer couples the
         # samples of a batch (batch statistics would then mix real and fake).
         self._critic_batch_coupled = _has_layer(critic, BATCH_COUPLED_LAYERS)
+        # A spectrally normalised critic (architectures/spectral.py): its power iteration
+        # runs once after each critic update, outside every gradient.
+        self._spectral_layers = spectral.spectral_layers(critic)
 
         self.seed_generator = keras.random.SeedGenerator(seed, name="seed_generator")
         self.ema_generator = self._weight_average_of(generator, ema_decay)
@@ -551,6 +555,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
             loss_fn, self.critic_optimizer, self.critic.trainable_variables
         )
         self.after_critic_update()
+        spectral.refresh(self._spectral_layers)
         self.critic_loss_tracker.update_state(loss)
         self.wasserstein_tracker.update_state(wasserstein)
         return extras
@@ -650,8 +655,11 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
         return self._logs(extras)
 
     def _logs(self, extras):
+        # A value is a tensor, or (value, weight) for a metric that some steps leave out
+        # (weight 0), such as a lazy penalty's.
         for name, value in extras.items():
-            self._extra_trackers[name].update_state(value)
+            value, weight = value if isinstance(value, tuple) else (value, None)
+            self._extra_trackers[name].update_state(value, sample_weight=weight)
         return {metric.name: metric.result() for metric in self.metrics}
 
     @property

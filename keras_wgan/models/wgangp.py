@@ -8,6 +8,9 @@ from keras import ops
 from keras_wgan import checks, losses
 from keras_wgan.models.base import WassersteinGAN
 
+# Where on the line between a real and a fake sample the penalty is taken.
+PENALTY_POINTS = ("random", "midpoint")
+
 
 @keras.saving.register_keras_serializable(package="keras_wgan")
 class WGANGP(WassersteinGAN):
@@ -16,6 +19,17 @@ class WGANGP(WassersteinGAN):
     The critic loss adds ``gp_weight * E[(||grad D(x_hat)||_2 - gp_target)^2]`` at
     ``x_hat = a*real + (1-a)*fake``, ``a ~ U(0, 1)`` per sample (``one_sided`` uses
     ``max(0, ||g|| - gp_target)^2``), plus ``drift_weight * E[D(real)^2]``.
+
+    Where and how often the penalty is taken:
+
+    - ``penalty_at="random"`` (the paper): ``a ~ U(0, 1)`` per sample;
+      ``"midpoint"``: ``a = 1/2``, the middle of each real/fake pair (Kim et al. 2018
+      report a lower FID on CIFAR-10 with it).
+    - ``penalty_every=k`` (lazy regularisation, Karras et al. 2020): the penalty on
+      every k-th critic update only (when the critic optimizer's iteration count is a
+      multiple of k), its weight times k so its average pull is unchanged; the other
+      updates skip the double gradient, most of a critic step's cost. The logged
+      ``gradient_penalty`` averages the steps that took it.
     Defaults: ``n_critic=5``, ``gp_weight=10`` as in the paper; Adam(1e-3, beta_1=0.5,
     beta_2=0.9) for both networks (the paper: 1e-4, ``paper_optimizers()``) with
     ``ema_decay=0.999``, which reach a given sample quality in far less CPU time on the
@@ -32,6 +46,8 @@ class WGANGP(WassersteinGAN):
         gp_target=1.0,
         one_sided=False,
         drift_weight=0.0,
+        penalty_at="random",
+        penalty_every=1,
         **kwargs,
     ):
         super().__init__(generator, critic, **kwargs)
@@ -41,6 +57,10 @@ class WGANGP(WassersteinGAN):
             raise ValueError(f"`one_sided` must be True or False, got {one_sided!r}.")
         self.one_sided = one_sided
         self.drift_weight = checks.check_non_negative_number("drift_weight", drift_weight)
+        self.penalty_at = checks.check_choice(
+            "penalty_at", penalty_at, PENALTY_POINTS,
+            hint="(random interpolates as in the paper, or each pair's midpoint)")
+        self.penalty_every = checks.check_positive_int("penalty_every", penalty_every)
         self.gradient_penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
         if self._critic_batch_coupled:
             warnings.warn(
@@ -70,27 +90,52 @@ class WGANGP(WassersteinGAN):
     def _extra_trackers(self):
         return {**super()._extra_trackers, "gradient_penalty": self.gradient_penalty_tracker}
 
-    def critic_regularizer(self, real, fake, real_scores, training, labels=None):
+    def _interpolation_weights(self, real):
+        """``a`` of ``a*real + (1-a)*fake`` per sample: U(0, 1), or 1/2 at the midpoint."""
         ones = (1,) * (len(real.shape) - 1)
+        if self.penalty_at == "midpoint":
+            return ops.full((ops.shape(real)[0],) + ones, 0.5, dtype=real.dtype)
         # Drawn in float32 (then cast): the same weights under every precision policy.
         alpha = self._replica_rows(
             lambda n: keras.random.uniform((n,) + ones, seed=self.seed_generator),
             ops.shape(real)[0],
         )
-        alpha = ops.cast(alpha, real.dtype)
-        # A conditional critic is differentiated with respect to the samples only, at
-        # the real samples' labels.
-        penalty, _ = losses.gradient_penalty(
-            lambda x, training: self._score(x, training, labels),
-            losses.interpolate(real, fake, alpha),
-            target=self.gp_target,
-            one_sided=self.one_sided,
-            training=training,
-        )
-        term = self.gp_weight * penalty
+        return ops.cast(alpha, real.dtype)
+
+    def penalty_due(self):
+        """Whether this critic update takes the penalty (every ``penalty_every``-th one)."""
+        done = ops.cast(self.critic_optimizer.iterations, "int32")
+        return ops.equal(done % self.penalty_every, 0)
+
+    def critic_regularizer(self, real, fake, real_scores, training, labels=None):
+        # Drawn before any conditional: the noise stream is the same whether or not a
+        # lazy step takes the penalty (and no random state changes inside a branch).
+        alpha = self._interpolation_weights(real)
+
+        def penalty():
+            # A conditional critic is differentiated with respect to the samples only,
+            # at the real samples' labels.
+            value, _ = losses.gradient_penalty(
+                lambda x, training: self._score(x, training, labels),
+                losses.interpolate(real, fake, alpha),
+                target=self.gp_target,
+                one_sided=self.one_sided,
+                training=training,
+            )
+            return value
+
+        if self.penalty_every == 1 or not training:
+            value = penalty()
+            term = self.gp_weight * value
+            logged = value
+        else:  # lazy: computed on due steps only, its weight times k
+            due = self.penalty_due()
+            value = ops.cond(due, penalty, lambda: ops.zeros((), "float32"))
+            term = (self.gp_weight * self.penalty_every) * value
+            logged = (value, ops.cast(due, "float32"))
         if self.drift_weight:
             term = term + self.drift_weight * losses.drift_penalty(real_scores)
-        return term, {"gradient_penalty": penalty}
+        return term, {"gradient_penalty": logged}
 
     def get_config(self):
         return {
@@ -99,4 +144,6 @@ class WGANGP(WassersteinGAN):
             "gp_target": self.gp_target,
             "one_sided": self.one_sided,
             "drift_weight": self.drift_weight,
+            "penalty_at": self.penalty_at,
+            "penalty_every": self.penalty_every,
         }
