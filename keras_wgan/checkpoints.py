@@ -352,7 +352,8 @@ def fit_resumable(model, make_dataset, *, epochs, steps_per_epoch, checkpoint, s
             saved with.
         checkpoint: the run's :class:`TrainingCheckpoint`.
         state: the :class:`TrainingState` to continue from.
-        callbacks, fit_kwargs: passed to each ``fit``.
+        callbacks: passed to each ``fit``.
+        **fit_kwargs: passed to each ``fit``.
 
     Returns the ``History`` objects of the ``fit`` calls (two when resuming inside an
     epoch: its remainder, then the rest). Stops early when the checkpoint's

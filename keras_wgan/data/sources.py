@@ -76,8 +76,9 @@ def load_dataset(
         Sources without splits (arrays, ``.npy``, a flat image folder) only
         serve ``"train"``: asking them for another split is an error rather
         than silently handing back the same data.
-      shuffle, seed: seeded shuffling, reshuffled on each iteration (epoch);
-        the same seed gives the same sequence of epochs.
+      shuffle: whether to shuffle, reshuffled on each iteration (epoch).
+      seed: the shuffling's seed; the same seed gives the same sequence of
+        epochs.
       data_dir: TFDS data directory; for fashion_mnist/mnist also the first
         place searched for IDX files.
       channels: 1, 3 or 4 to convert to; None keeps the native count (image

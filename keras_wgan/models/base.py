@@ -84,10 +84,11 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
         label_sampling: how fakes get their labels during training: ``"batch"``
             (default: the labels of the real batch they are scored against, so both
             sides show the same classes in the data's frequencies) or ``"uniform"``.
-        classifier_weight, generator_classifier_weight: weights of the auxiliary
-            classifier's cross-entropy (critics with a class-logits output only): on
-            real samples in the critic loss, on fakes and their labels in the generator
-            loss. Defaults 1.0 and 0.1, the WGAN-GP paper's conditional CIFAR-10 model.
+        classifier_weight: weight of the auxiliary classifier's cross-entropy on
+            real samples in the critic loss (critics with a class-logits output
+            only). Default 1.0, the WGAN-GP paper's conditional CIFAR-10 model.
+        generator_classifier_weight: weight of that cross-entropy on fakes and
+            their labels in the generator loss. Default 0.1, from the same model.
         class_names: optional names of the ``num_classes`` classes (saved with the
             model, so ``keras-wgan sample --label sneaker`` works from the file alone).
         augment: differentiable augmentation of what the critic sees (DiffAugment, see
