@@ -1,0 +1,112 @@
+"""examples/: every script runs with --smoke as a user types it, and says what it is.
+
+Each example is a complete program a user copies; ``--smoke`` runs it in seconds at tiny
+sizes. Here each runs in its own process (``python examples/NAME.py --smoke --out DIR``,
+with tiny data made in ``tmp_path`` where the script reads data), two at a time to use
+both cores, and must exit 0 and write the files its docstring promises. A new script in
+examples/ without an entry in ``RUNS`` fails ``test_every_example_is_run``.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from keras_wgan.images import write_png
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(ROOT, "examples")
+TIMEOUT_S = 300
+PARALLEL = 2
+
+
+def colour_folder(folder):
+    """40 small RGB pictures in two class sub-folders (ignored by an unconditional model)."""
+    rng = np.random.default_rng(1)
+    for i in range(40):
+        write_png(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8),
+                  os.path.join(folder, f"class{i % 2}", f"p{i:02d}.png"))
+    return folder
+
+
+def labelled_folder(folder):
+    """40 grayscale pictures, one sub-folder per class: the folder names are the classes."""
+    rng = np.random.default_rng(2)
+    for i in range(40):
+        name = ("sandal", "sneaker", "bag")[i % 3]
+        write_png(rng.integers(0, 256, (28, 28), dtype=np.uint8),
+                  os.path.join(folder, name, f"p{i:02d}.png"))
+    return folder
+
+
+# script -> (extra arguments given a data folder under tmp, files under --out it writes)
+RUNS = {
+    "fashion_mnist_wgan.py": (lambda tmp: [], ["model.keras", "history.csv",
+                                                "samples/epoch_001.png", "losses.png"]),
+    "fashion_mnist_wgan_gp.py": (lambda tmp: [], ["model.keras", "history.csv",
+                                                   "samples/epoch_001.png"]),
+    "colour_folder_64.py": (lambda tmp: ["--data", colour_folder(os.path.join(tmp, "pics"))],
+                            ["model.keras", "history.csv", "samples/epoch_001.png"]),
+    "draw_ten_sneakers.py": (
+        lambda tmp: ["--data", labelled_folder(os.path.join(tmp, "shoes")), "--label",
+                     "sneaker"],
+        ["model.keras", "samples/epoch_001.png", "sneakers.png"]),
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Run every example with --smoke, PARALLEL at a time; {script: (rc, output, out, s)}."""
+    root = tmp_path_factory.mktemp("examples")
+    pending = []
+    for script, (arguments, _) in RUNS.items():
+        work = root / script[:-3]
+        out = work / "out"
+        command = [sys.executable, os.path.join(EXAMPLES, script), "--smoke",
+                   "--out", str(out), *arguments(str(work))]
+        pending.append((script, command, out))
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    results, running = {}, []
+    while pending or running:
+        while pending and len(running) < PARALLEL:
+            script, command, out = pending.pop(0)
+            process = subprocess.Popen(command, cwd=str(root), env=env, text=True,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            running.append((script, process, out, time.monotonic()))
+        script, process, out, start = running.pop(0)
+        try:
+            output, _ = process.communicate(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+            output += f"\n[killed after {TIMEOUT_S} s]"
+        results[script] = (process.returncode, output, out, time.monotonic() - start)
+    return results
+
+
+def test_every_example_is_run():
+    scripts = sorted(name for name in os.listdir(EXAMPLES) if name.endswith(".py"))
+    assert scripts == sorted(RUNS)
+
+
+@pytest.mark.parametrize("script", sorted(RUNS))
+def test_example_runs_with_smoke_and_writes_its_files(runs, script):
+    returncode, output, out, seconds = runs[script]
+    assert returncode == 0, f"{script} --smoke failed after {seconds:.0f} s:\n{output[-3000:]}"
+    missing = [name for name in RUNS[script][1] if not (out / name).is_file()]
+    assert not missing, f"{script} did not write {missing} into --out:\n{output[-2000:]}"
+
+
+@pytest.mark.parametrize("script", sorted(RUNS))
+def test_example_docstring_says_what_how_and_how_long(script):
+    with open(os.path.join(EXAMPLES, script), encoding="utf-8") as f:
+        source = f.read()
+    assert source.startswith('"""'), f"{script} must open with its docstring"
+    docstring = source[3:source.index('"""', 3)]
+    assert f"python examples/{script}" in docstring  # the full-size command
+    assert "Time on 2 cores" in docstring
+    assert f"python examples/{script} --smoke" in docstring
+    assert "keras_wgan." in source or "from keras_wgan" in source
