@@ -88,9 +88,9 @@ def test_import_keras_wgan_is_enough_to_load_a_saved_model(tmp_path, imports):
                                atol=1e-6)
 
 
-def _readme_layers():
-    """The top-level units of keras_wgan in the order the README's architecture tree lists them."""
-    text = (ROOT / "README.md").read_text()
+def _architecture_notes_layers():
+    """The top-level units of keras_wgan in the order the architecture notes' tree lists them."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
     tree = text[text.index("\nkeras_wgan/\n"):]
     tree = tree[:tree.index("```")]
     names = re.findall(r"^  ([a-z_]+)(?:\.py|/)\s", tree, re.M)
@@ -115,12 +115,12 @@ def _imports_of(unit):
     return {"models" if name in public else name for name in found} - {unit, "__version__"}
 
 
-def test_every_module_imports_only_what_the_readme_lists_below_it():
-    layers = _readme_layers()
+def test_every_module_imports_only_what_the_architecture_notes_list_below_it():
+    layers = _architecture_notes_layers()
     on_disk = {p.stem for p in (ROOT / "keras_wgan").glob("*.py")} | {
         p.name for p in (ROOT / "keras_wgan").iterdir() if (p / "__init__.py").exists()}
     assert sorted(layers) == sorted(on_disk - {"__init__", "__main__"})
-    # The README names these two upward (and lazy) imports as its exceptions.
+    # The architecture notes name these two upward (and lazy) imports as their exceptions.
     allowed = {("models", "presets"), ("data", "toy")}
     upward = sorted(
         (unit, target)
@@ -129,7 +129,7 @@ def test_every_module_imports_only_what_the_readme_lists_below_it():
         if target in layers and layers.index(target) < layers.index(unit)
     )
     assert [pair for pair in upward if pair not in allowed] == []
-    assert set(upward) == allowed  # and both are still there (else the README says too much)
+    assert set(upward) == allowed  # and both are still there (else the notes say too much)
 
 
 def test_every_module_says_its_one_idea_in_its_first_line():

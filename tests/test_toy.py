@@ -253,7 +253,7 @@ def test_toy_unknown_name_and_args():
 
 
 def test_toy_sets_are_still_importable_from_data():
-    """The README's API tour lists toy_dataset under keras_wgan.data: the same objects."""
+    """The API overview (docs/reference/index.md) lists toy_dataset under keras_wgan.data: the same objects."""
     from keras_wgan import data
     from keras_wgan.data import toy_dataset
 
