@@ -84,50 +84,102 @@ def test_fd_statistics_path_matches_features_path():
     )
 
 
-def _fd_by_eigenvalues(a, b):
-    """FD via Tr sqrt(S1 S2) = sum sqrt(eig(R S2 R)), R = sqrt(S1) (PSD)."""
-    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    w, v = np.linalg.eigh(s1)
-    r = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-    eig = np.clip(np.linalg.eigvalsh(r @ s2 @ r), 0, None)
+def _fd_by_nuclear_norm(a, b):
+    """FD of two feature sets in closed form: with centred rows C_a / sqrt(n_a - 1), the
+    covariances are C_a^T C_a and C_b^T C_b, and Tr sqrt(S_a S_b) is the sum of the
+    singular values of C_a C_b^T (exact at any rank, no eigenvalue rounding)."""
+    ca = (a - a.mean(0)) / np.sqrt(len(a) - 1)
+    cb = (b - b.mean(0)) / np.sqrt(len(b) - 1)
+    nuclear = np.linalg.svd(ca @ cb.T, compute_uv=False).sum()
     diff = a.mean(0) - b.mean(0)
-    return diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(eig).sum()
+    return diff @ diff + np.sum(ca * ca) + np.sum(cb * cb) - 2 * nuclear
 
 
 @pytest.mark.parametrize("n, d", [(5, 20), (3, 50)])
-def test_fd_singular_covariances_stay_finite(n, d):
+def test_fd_singular_covariances_are_exact(n, d):
     rng = np.random.default_rng(5)
     a = rng.normal(size=(n, d))
     b = rng.normal(size=(n, d)) + 1.0
     fd = distances.frechet_distance(a, b)
-    assert np.isfinite(fd)
-    # The eps*I regulariser moves the answer by about eps * d only.
-    assert fd == pytest.approx(_fd_by_eigenvalues(a, b), abs=1e-3)
+    # No regulariser any more: the figure is the closed form's up to round-off.
+    assert fd == pytest.approx(_fd_by_nuclear_norm(a, b), rel=1e-9, abs=1e-9)
 
 
-def test_fd_dead_feature_and_constant_set_are_finite():
+def _random_covariance(rng, d, rank, scale=1.0):
+    """A covariance of the given rank and its factor: sigma = f f^T, f (d, rank)."""
+    factor = rng.normal(size=(d, rank)) * scale
+    return factor @ factor.T, factor
+
+
+@pytest.mark.parametrize("d, seed", [(3, 0), (8, 1), (20, 2)])
+def test_trace_of_the_root_matches_scipy_sqrtm_on_full_rank_covariances(d, seed):
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    rng = np.random.default_rng(seed)
+    s1, _ = _random_covariance(rng, d, d + 3)
+    s2, _ = _random_covariance(rng, d, d + 5, scale=0.3)
+    expected = np.trace(scipy_linalg.sqrtm(s1 @ s2)).real  # a general (Schur) root
+    assert distances.trace_sqrt_product(s1, s2) == pytest.approx(expected, rel=1e-9)
+    mu1, mu2 = rng.normal(size=d), rng.normal(size=d)
+    fd = distances.frechet_distance_from_statistics(mu1, s1, mu2, s2)
+    assert fd == pytest.approx(np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2)
+                               - 2 * expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("d, rank1, rank2", [(12, 3, 12), (12, 3, 5), (40, 9, 40)])
+def test_trace_of_the_root_is_exact_on_rank_deficient_covariances(d, rank1, rank2):
+    """Closed form: with sigma1 = A A^T and sigma2 = B B^T, the non-zero eigenvalues of
+    sigma1 sigma2 are those of (A^T B)(A^T B)^T, so Tr sqrt(sigma1 sigma2) is the sum of
+    A^T B's singular values (its nuclear norm)."""
+    rng = np.random.default_rng(d + rank1 + rank2)
+    s1, f1 = _random_covariance(rng, d, rank1)
+    s2, f2 = _random_covariance(rng, d, rank2, scale=0.5)
+    nuclear = np.linalg.svd(f1.T @ f2, compute_uv=False).sum()
+    assert distances.trace_sqrt_product(s1, s2) == pytest.approx(nuclear, rel=1e-9)
+    assert distances.trace_sqrt_product(s2, s1) == pytest.approx(nuclear, rel=1e-9)
+    fd = distances.frechet_distance_from_statistics(np.zeros(d), s1, np.zeros(d), s2)
+    assert fd == pytest.approx(np.trace(s1) + np.trace(s2) - 2 * nuclear, rel=1e-9)
+
+
+def test_fd_of_sets_of_different_ranks_has_no_eps_bias():
+    """The icon case in small: few held-out images (a low-rank covariance) against many
+    samples (full rank). Adding eps to the diagonals used to move fd by O(sqrt(eps))."""
+    rng = np.random.default_rng(11)
+    held_out = rng.normal(size=(8, 30))
+    samples = rng.normal(size=(600, 30)) * 0.8 + 0.1
+    mu1, s1 = distances.gaussian_statistics(held_out)
+    mu2, s2 = distances.gaussian_statistics(samples)
+    centred = (held_out - mu1) / np.sqrt(held_out.shape[0] - 1)  # s1 = centred^T centred
+    chol = np.linalg.cholesky(s2)  # s2 = chol chol^T
+    nuclear = np.linalg.svd(centred @ chol, compute_uv=False).sum()
+    expected = np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * nuclear
+    assert distances.frechet_distance(held_out, samples) == pytest.approx(expected, abs=1e-9)
+
+
+def test_fd_dead_feature_and_constant_set_are_exact():
     rng = np.random.default_rng(6)
     a = rng.normal(size=(100, 4))
     a[:, 2] = 0.0  # a feature that never fires
     const = np.ones((50, 4))
     assert abs(distances.frechet_distance(a, a)) < 1e-8  # a set is at distance 0 from itself
-    fd = distances.frechet_distance(a, const)
-    # Constant set: zero covariance, so eps*I is added to both; then
-    # sqrt((S_a + eps I) eps I) = sqrt(eps) sqrt(S_a + eps I), via eigenvalues.
-    eps = distances.FD_EPS
+    # A constant set has zero covariance, so the root's trace is 0 and fd is the mean
+    # term plus the other set's total variance, exactly.
+    expected = np.sum((a.mean(0) - 1.0) ** 2) + np.trace(np.cov(a, rowvar=False))
+    assert distances.frechet_distance(a, const) == pytest.approx(expected, rel=1e-12)
+    # The old regularised figure is one argument away.
+    eps = 1e-6
     lam = np.clip(np.linalg.eigvalsh(np.cov(a, rowvar=False)), 0, None) + eps
-    expected = (np.sum((a.mean(0) - 1.0) ** 2) + lam.sum() + 4 * eps
-                - 2 * np.sqrt(eps) * np.sqrt(lam).sum())
-    assert fd == pytest.approx(expected, rel=1e-9)
-    # ... which is within 2 sqrt(eps) Tr sqrt(S_a) of the eps-free value.
-    assert fd == pytest.approx(lam.sum() - 4 * eps + np.sum((a.mean(0) - 1.0) ** 2),
-                               abs=2 * np.sqrt(eps) * np.sqrt(lam).sum() + 1e-9)
+    regularised = (np.sum((a.mean(0) - 1.0) ** 2) + lam.sum() + 4 * eps
+                   - 2 * np.sqrt(eps) * np.sqrt(lam).sum())
+    assert distances.frechet_distance(a, const, eps=eps) == pytest.approx(regularised,
+                                                                           rel=1e-9)
 
 
 def test_fd_large_imaginary_part_raises():
     eye = np.eye(3)
     with pytest.raises(ValueError, match="imaginary"):
         distances.frechet_distance_from_statistics(np.zeros(3), eye, np.zeros(3), -eye)
+    with pytest.raises(ValueError, match="sigma1 is not positive semi-definite"):
+        distances.frechet_distance_from_statistics(np.zeros(3), -eye, np.zeros(3), eye)
 
 
 @pytest.mark.parametrize(
@@ -209,6 +261,44 @@ def test_kid_is_seeded_and_caps_subset_size():
         distances.kernel_distance(a, b, num_subsets=0)
     with pytest.raises(ValueError, match="different feature dimensions"):
         distances.kernel_distance(a, np.zeros((5, 4)))
+
+
+def test_kid_spread_of_small_sets_is_a_bootstrap_not_zero():
+    """With no more images than the subset size every subset is the whole set, so the
+    spread over subsets was exactly 0. The bootstrap's spread must be near the real
+    spread of the estimate over fresh draws of the images (measured here by drawing
+    them afresh), and the mean still the whole sets' value."""
+    rng = np.random.default_rng(21)
+    n, d = 60, 4
+
+    def draw():
+        return rng.normal(size=(n, d)), rng.normal(size=(n, d)) * 1.2 + 0.3
+
+    fresh = [distances._unbiased_mmd2(*draw()) for _ in range(150)]
+    true_spread = np.std(fresh)
+    spreads = []
+    for seed in range(6):
+        a, b = draw()
+        kd = distances.kernel_distance(a, b, num_subsets=60, subset_size=1000, seed=seed)
+        assert kd.mean == pytest.approx(distances._unbiased_mmd2(a, b), rel=1e-12)
+        spreads.append(kd.std)
+    assert min(spreads) > 0
+    assert 0.6 * true_spread < np.mean(spreads) < 1.6 * true_spread
+
+
+def test_kid_bootstrap_round_leaves_out_pairs_of_the_same_row():
+    """A round drawn with replacement averages k over pairs of different source rows:
+    with every row drawn (a permutation) it is the unbiased whole-set value."""
+    rng = np.random.default_rng(22)
+    a, b = rng.normal(size=(10, 3)), rng.normal(size=(10, 3)) + 0.5
+    rows = rng.permutation(10)
+    assert distances._resampled_mmd2(a, rows, b, rows[::-1]) == pytest.approx(
+        _mmd2_brute_force(a, b), rel=1e-10)
+    # Two copies of every row: the within-set means still see each distinct pair once
+    # per copy, so the value is unchanged.
+    twice = np.repeat(np.arange(10), 2)
+    doubled = distances._resampled_mmd2(a, twice, b, twice)
+    assert doubled == pytest.approx(_mmd2_brute_force(a, b), rel=1e-10)
 
 
 # --------------------------------------------------------------------------

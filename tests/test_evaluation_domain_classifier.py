@@ -72,6 +72,23 @@ def test_each_feature_block_has_unit_mean_variance_on_the_training_images(stripe
     np.testing.assert_allclose(loaded.features(x[:16]), features[:16], rtol=1e-4, atol=1e-5)
 
 
+def test_each_block_weighs_in_proportion_to_its_width(stripes, trained):
+    """The share of the features' total variance (what a distance sums over) that each
+    block carries on the training images: its width over 240, as the docstring says
+    (dense 53%, conv1 7%), not a quarter each."""
+    (x, _), _ = stripes
+    clf, _ = trained
+    variances = np.var(clf.features(x), axis=0)
+    shares, start = [], 0
+    for width in (domain_classifier.CLASSIFIER_FEATURE_DIM, *domain_classifier.CONV_FILTERS):
+        shares.append(variances[start:start + width].sum() / variances.sum())
+        start += width
+    expected = list(domain_classifier.FEATURE_BLOCK_SHARES.values())
+    np.testing.assert_allclose(shares, expected, rtol=2e-3)
+    np.testing.assert_allclose(expected, [128 / 240, 16 / 240, 32 / 240, 64 / 240])
+    assert list(domain_classifier.FEATURE_BLOCK_SHARES) == list(domain_classifier.FEATURE_BLOCKS)
+
+
 def test_a_small_set_trains_for_enough_steps_and_a_large_one_for_three_epochs():
     schedule = domain_classifier.training_schedule
     assert schedule(60_000) == (3, 128)  # Fashion-MNIST: 1,407 steps

@@ -1,7 +1,7 @@
 """Measuring generated images: one module per metric family, public names exported here.
 
 * :mod:`.distances`: Frechet distance (FID's statistic), kernel distance (KID's) and
-  the Inception score, from features or class probabilities; numpy and scipy only.
+  the Inception score, from features or class probabilities; numpy only.
 * :mod:`.inception`: InceptionV3 pool features and :func:`fid`, the usual recipe.
 * :mod:`.domain_classifier`: a small CNN trained once on the real training split and
   cached on disk, the offline feature extractor that knows the domain.
@@ -25,9 +25,11 @@ from keras_wgan.evaluation.distances import (
     gaussian_statistics,
     inception_score,
     kernel_distance,
+    trace_sqrt_product,
 )
 from keras_wgan.evaluation.domain_classifier import (
     CACHE_ENV_VAR,
+    FEATURE_BLOCK_SHARES,
     FEATURE_DIM,
     YARDSTICK_VERSION,
     DomainClassifier,
@@ -62,6 +64,7 @@ __all__ = [
     "RELIABLE_FD_IMAGES",
     "FOLDER_FEATURES",
     "FEATURE_DIM",
+    "FEATURE_BLOCK_SHARES",
     "training_schedule",
     "compare_folders",
     "folder_images",
@@ -78,6 +81,7 @@ __all__ = [
     "KernelDistance",
     "gaussian_statistics",
     "frechet_distance_from_statistics",
+    "trace_sqrt_product",
     "frechet_distance",
     "kernel_distance",
     "inception_score",
