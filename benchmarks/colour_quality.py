@@ -9,7 +9,7 @@ and with their icon-theme context (actions, apps, devices, mimetypes, places, ..
 labels, so the yardstick is the labelled one. Symlinks and byte-identical files are left
 out; the 10% subset is every tenth file in sorted order.
 
-Each cell trains ``WGANGP.from_preset("fashion_mnist_32", nets=..., augment=...)`` (the
+Each cell trains ``WGANGP.from_preset("fashion_mnist_32_v1", nets=..., augment=...)`` (then the
 CLI's recipe) at ``--dim`` for a budget of process CPU time, in its own process, and is
 scored against the full folder's held-out test split (every 5th file, never trained on:
 see ``keras_wgan.data.folders.folder_split_arrays``) with the offline domain yardstick
@@ -109,7 +109,7 @@ def run_cell(args, cell, full, subset):
     dataset = data.load_dataset(train_images, image_size=None, batch_size=batch,
                                 shuffle=True, seed=args.seed).repeat()
     keras.utils.set_random_seed(args.seed)
-    gan = WGANGP.from_preset("fashion_mnist_32", nets=arch, image_shape=(64, 64, 3),
+    gan = WGANGP.from_preset("fashion_mnist_32_v1", nets=arch, image_shape=(64, 64, 3),
                              dim=args.dim, augment=choices.model_augment(augment),
                              seed=args.seed)
     budget = (0.1 if args.smoke else args.budget_minutes) * 60

@@ -12,7 +12,7 @@ each a ``keras_wgan.presets`` recipe at ``--dim``):
 - ``original``: the original experiment's (and the papers') optimizers, no weight
   averaging (preset ``"original_experiment"``: WGAN RMSprop 5e-5; WGAN-GP Adam 1e-4,
   0.5, 0.9).
-- ``library``: the library's defaults (preset ``"fashion_mnist_32"``, as
+- ``library``: the library's defaults (preset ``"fashion_mnist_32_v1"``, then ``"fashion_mnist_32"``, as
   ``WGAN(g, c)`` / ``WGANGP(g, c)`` and a bare ``compile()``): the same optimizers at rate
   1e-3 and generator weight averaging (``ema_decay=0.999``). The figures this script
   printed chose those defaults.
@@ -129,12 +129,12 @@ def build_gan(model, recipe, args):
     if recipe == "original":  # the papers' optimizers, no weight average
         return cls.from_preset("original_experiment", **common)
     if recipe == "library":  # the library's defaults, untouched
-        return cls.from_preset("fashion_mnist_32", **common)
+        return cls.from_preset("fashion_mnist_32_v1", **common)
     if recipe == "conditional":
         from keras_wgan.data import CLASS_NAMES
 
         names = list(CLASS_NAMES.get(args.dataset, [str(k) for k in range(10)]))
-        return cls.from_preset("fashion_mnist_32", class_names=names, **common)
+        return cls.from_preset("fashion_mnist_32_v1", class_names=names, **common)
     # The defaults with the changes the recipe names.
     changes = dict(item.split("=") for item in recipe.split(","))
     ema = changes.get("ema")
@@ -143,8 +143,8 @@ def build_gan(model, recipe, args):
     rate = float(changes["rate"]) if "rate" in changes else None
     kind = changes.get("optimizer")
     if kind is None:  # the class's own optimizers, at the rate asked for
-        return cls.from_preset("fashion_mnist_32", learning_rate=rate, **common)
-    gan = cls.from_preset("fashion_mnist_32", compile=False, **common)
+        return cls.from_preset("fashion_mnist_32_v1", learning_rate=rate, **common)
+    gan = cls.from_preset("fashion_mnist_32_v1", compile=False, **common)
     optimizers = {}
     for arg in ("critic_optimizer", "generator_optimizer"):
         if kind == "adam":

@@ -27,12 +27,23 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # What each (recipe, class) was before this module, as the old code wrote it out.
 EXPECTED = {
-    # keras-wgan train's defaults (cli.py) and the quality benchmark's "library" recipe.
+    # keras-wgan train's defaults: the recipe search's winners (benchmarks/recipe_search.py).
     ("fashion_mnist_32", WGAN): dict(
+        nets=dict(kind="dcgan", image_shape=(32, 32, 1), dim=32, latent_dim=128),
+        model=dict(n_critic=5, ema_decay=0.999, clip_value=0.02),
+        optimizer=("RMSprop", {"learning_rate": 1e-3})),
+    ("fashion_mnist_32", WGANGP): dict(
+        nets=dict(kind="dcgan", image_shape=(32, 32, 1), dim=32, latent_dim=128),
+        model=dict(n_critic=1, ema_decay=0.999, gp_weight=10.0, penalty_at="midpoint",
+                   penalty_every=4),
+        optimizer=("Adam", {"learning_rate": 1e-3, "beta_1": 0.0, "beta_2": 0.99})),
+    # The defaults before the recipe search: the old cli.py's and the quality
+    # benchmark's "library" recipe.
+    ("fashion_mnist_32_v1", WGAN): dict(
         nets=dict(kind="dcgan", image_shape=(32, 32, 1), dim=64, latent_dim=128),
         model=dict(n_critic=5, ema_decay=0.999, clip_value=0.01),
         optimizer=("RMSprop", {"learning_rate": 1e-3})),
-    ("fashion_mnist_32", WGANGP): dict(
+    ("fashion_mnist_32_v1", WGANGP): dict(
         nets=dict(kind="dcgan", image_shape=(32, 32, 1), dim=64, latent_dim=128),
         model=dict(n_critic=5, ema_decay=0.999, gp_weight=10.0),
         optimizer=("Adam", {"learning_rate": 1e-3, "beta_1": 0.5, "beta_2": 0.9})),
@@ -112,7 +123,7 @@ def assert_optimizers(gan, kind, settings):
 
 def test_list_presets_names_each_recipe_with_a_description():
     listed = presets.list_presets()
-    assert list(listed) == ["fashion_mnist_32", "original_experiment", "toy", "cifar10_resnet",
+    assert list(listed) == ["fashion_mnist_32", "fashion_mnist_32_v1", "original_experiment", "toy", "cifar10_resnet",
                             "small_colour_64"]
     assert all(isinstance(text, str) and text for text in listed.values())
     assert presets.list_presets(WGAN) == listed
@@ -129,7 +140,7 @@ def test_recipe_settings_are_what_the_old_code_used(name, cls):
     assert settings["num_classes"] is None
     # get_preset hands out copies: changing one leaves the recipe alone.
     settings["n_critic"] = 99
-    assert presets.get_preset(name, cls)["n_critic"] == 5
+    assert presets.get_preset(name, cls)["n_critic"] == expected["model"]["n_critic"]
 
 
 @pytest.mark.parametrize("name, cls", CASES, ids=IDS)
@@ -302,7 +313,7 @@ def test_overrides_change_one_setting_each():
     "call, error, message",
     [
         (lambda: WGANGP.from_preset("seed_wgan_gp"), ValueError,
-         "Unknown preset 'seed_wgan_gp'; the presets are 'fashion_mnist_32', "
+         "Unknown preset 'seed_wgan_gp'; the presets are 'fashion_mnist_32', 'fashion_mnist_32_v1', "
          "'original_experiment', 'toy', 'cifar10_resnet'"),
         (lambda: WGANGP.from_preset("toy", dim=8), ValueError,
          "WGANGP.from_preset('toy'): unknown setting(s) 'dim'; this preset takes "),
@@ -321,7 +332,7 @@ def test_overrides_change_one_setting_each():
          "`learning_rate` must be a number > 0, got 0. (for both nets; None keeps the recipe's own rates)"),
         (lambda: WGANGP.from_preset("toy", optimizers="sgd"), ValueError,
          "`optimizers` must be one of ['library', 'paper', 'cifar10_resnet', 'adam', "
-         "'rmsprop'], got 'sgd'."),
+         "'rmsprop', 'progan'], got 'sgd'."),
         (lambda: WGANGP.from_preset("toy", class_names=5), ValueError,
          "`class_names` must be a list of class names, got 5."),
         (lambda: WGANGP.from_preset("toy", compile=False, jit_compile=True), ValueError,
@@ -369,17 +380,20 @@ def test_a_preset_model_trains_a_step_and_survives_saving(tmp_path, name, cls, o
     assert int(restored.critic_optimizer.iterations) == 1
 
 
-def test_the_small_colour_recipe_is_the_library_recipe_on_64_px_colour_dcgan_nets():
+def test_the_small_colour_recipe_is_the_measured_recipe_on_64_px_colour_dcgan_nets():
     """What colour_quality.py measured best on 2 CPU cores: the DCGAN nets at 64x64x3, dim
-    32, no augmentation, and otherwise the library's recipe."""
+    32, no augmentation, and the recipe that table measured (the class's compile()
+    optimizers, n_critic 5, weight average 0.999, the penalty at random points)."""
     from keras_wgan.architectures import build_critic, build_generator
 
     gan = WGANGP.from_preset("small_colour_64", seed=0)
-    library = WGANGP.from_preset("fashion_mnist_32", seed=0)
+    compiled = WGANGP(*presets.build_nets("small_colour_64", WGANGP))
+    compiled.compile()
     assert gan.sample_shape == (64, 64, 3) and gan.augment is None
-    assert (gan.n_critic, gan.ema_decay, gan.gp_weight) == \
-        (library.n_critic, library.ema_decay, library.gp_weight)
-    assert optimizer_settings(gan.critic_optimizer) == optimizer_settings(library.critic_optimizer)
+    assert (gan.n_critic, gan.ema_decay, gan.gp_weight, gan.penalty_at, gan.penalty_every) \
+        == (5, 0.999, 10.0, "random", 1)
+    assert optimizer_settings(gan.critic_optimizer) == \
+        optimizer_settings(compiled.critic_optimizer)
     expected = build_generator(128, (64, 64, 3), 32), build_critic((64, 64, 3), 32)
     assert [net.count_params() for net in (gan.generator, gan.critic)] == \
         [net.count_params() for net in expected]
