@@ -16,6 +16,8 @@ new version, never a truncated one. Append-only CSVs are appended to and flushed
   ends, with a small JSON state file that records how many epochs it holds;
   :func:`checkpoint_epochs` reads that back to resume with ``initial_epoch``.
   :mod:`keras_wgan.checkpoints` builds saves inside epochs and exact resumes on it.
+- :class:`MaxTime` (``max_time``): a wall-clock limit that stops the run as safely as
+  Ctrl-C (a save after the current step), as Lightning's ``max_time``.
 - ``position``: :class:`~keras_wgan.callbacks.position.EpochSteps` (whether an epoch ran
   to its end; the callbacks above name nothing after an epoch stopped inside) and
   :class:`~keras_wgan.callbacks.position.EpochProgress` (the progress bar at the run's
@@ -29,6 +31,7 @@ from keras_wgan.callbacks.epoch_checkpoint import (
     checkpoint_state_path,
 )
 from keras_wgan.callbacks.history import LossHistory
+from keras_wgan.callbacks.max_time import MaxTime
 from keras_wgan.callbacks.quality import QualityMetrics
 from keras_wgan.callbacks.samples import SampleGrid
 from keras_wgan.callbacks.tensorboard import GANTensorBoard
@@ -38,6 +41,7 @@ __all__ = [
     "GANTensorBoard",
     "KeepBest",
     "LossHistory",
+    "MaxTime",
     "QualityMetrics",
     "SampleGrid",
     "checkpoint_epochs",
