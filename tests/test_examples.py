@@ -42,7 +42,8 @@ def labelled_folder(folder):
     return folder
 
 
-# script -> (extra arguments given a data folder under tmp, files under --out it writes)
+# script -> (extra arguments given a work folder for its data, files under --out it writes
+# [, the environment it runs in: keras.distribution's example on JAX])
 RUNS = {
     "fashion_mnist_wgan.py": (lambda tmp: [], ["model.keras", "history.csv",
                                                 "samples/epoch_001.png", "losses.png"]),
@@ -54,6 +55,9 @@ RUNS = {
         lambda tmp: ["--data", labelled_folder(os.path.join(tmp, "shoes")), "--label",
                      "sneaker"],
         ["model.keras", "samples/epoch_001.png", "sneakers.png"]),
+    "your_own_nets.py": (lambda tmp: [], ["model.keras", "samples/epoch_001.png"]),
+    "several_devices.py": (lambda tmp: [], ["model.keras", "samples/epoch_001.png"],
+                           {"KERAS_BACKEND": "jax"}),
 }
 
 
@@ -62,18 +66,18 @@ def runs(tmp_path_factory):
     """Run every example with --smoke, PARALLEL at a time; {script: (rc, output, out, s)}."""
     root = tmp_path_factory.mktemp("examples")
     pending = []
-    for script, (arguments, _) in RUNS.items():
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for script, (arguments, _, *settings) in RUNS.items():
         work = root / script[:-3]
         out = work / "out"
         command = [sys.executable, os.path.join(EXAMPLES, script), "--smoke",
                    "--out", str(out), *arguments(str(work))]
-        pending.append((script, command, out))
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        pending.append((script, command, out, {**env, **(settings[0] if settings else {})}))
     results, running = {}, []
     while pending or running:
         while pending and len(running) < PARALLEL:
-            script, command, out = pending.pop(0)
-            process = subprocess.Popen(command, cwd=str(root), env=env, text=True,
+            script, command, out, environment = pending.pop(0)
+            process = subprocess.Popen(command, cwd=str(root), env=environment, text=True,
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             running.append((script, process, out, time.monotonic()))
         script, process, out, start = running.pop(0)
