@@ -73,6 +73,65 @@ def test_slerp_keeps_the_norm_of_equal_norm_points_and_a_walk_loops():
     np.testing.assert_allclose(frames[::5], points, rtol=1e-5, atol=1e-6)
 
 
+def _check_every_frame(frames, a, b):
+    """Each frame finite, of a norm between the two ends' (slerp keeps it typical), and
+    consecutive frames a similar step apart (no frames collapsed onto one point)."""
+    assert np.all(np.isfinite(frames))
+    norms = np.linalg.norm(frames, axis=1)
+    low, high = sorted((np.linalg.norm(a), np.linalg.norm(b)))
+    assert np.all(norms >= low * (1 - 1e-5)) and np.all(norms <= high * (1 + 1e-5))
+    steps = np.linalg.norm(np.diff(frames, axis=0), axis=1)
+    assert steps.min() > 0.5 * steps.max() > 0
+
+
+@pytest.mark.parametrize("nudge", [0.0, 1e-9])
+def test_slerp_between_opposite_points_turns_through_an_orthogonal_direction(nudge):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(16)
+    b = -a + nudge * rng.standard_normal(16)
+    fractions = np.linspace(0, 1, 21)
+    path = generation.slerp(a, b, fractions)
+    _check_every_frame(path, a, b)
+    np.testing.assert_allclose(path[0], a, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(path[-1], b, rtol=1e-5, atol=1e-6)
+    # Half a great circle: frame f is at angle f * pi from a, and orthogonal to it midway.
+    unit = a / np.linalg.norm(a)
+    angles = np.arccos(np.clip(path @ unit / np.linalg.norm(path, axis=1), -1, 1))
+    np.testing.assert_allclose(angles, fractions * np.pi, atol=1e-5)
+    # The same path every time (a walk must loop the same way).
+    np.testing.assert_array_equal(path, generation.slerp(a, b, fractions))
+
+
+def test_slerp_between_opposite_points_of_different_norms_and_in_one_dimension():
+    a = np.array([3.0, 0.0, 4.0, 0.0])
+    path = generation.slerp(a, -2 * a, np.linspace(0, 1, 9))
+    _check_every_frame(path, a, -2 * a)
+    np.testing.assert_allclose(np.linalg.norm(path[4]), 7.5, rtol=1e-6)  # mean of 5 and 10
+    assert abs(path[4] @ a) < 1e-5
+    line = generation.slerp(np.array([2.0]), np.array([-2.0]), np.linspace(0, 1, 5))
+    np.testing.assert_allclose(line[:, 0], [2, 1, 0, -1, -2], atol=1e-6)
+
+
+def test_a_walk_through_opposite_points_has_no_collapsed_frame():
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal(32)
+    points = np.stack([a, -a])  # both segments are half circles
+    frames = generation.walk(points, 12)
+    assert frames.shape == (24, 32)
+    _check_every_frame(np.concatenate([frames, frames[:1]]), a, a)
+    np.testing.assert_allclose(frames[::12], points, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("t", [1e-9, 0.01, generation.MIN_TRUNCATION * 0.99])
+def test_truncation_below_the_bound_is_refused_by_name(t):
+    with pytest.raises(ValueError, match=r"at least MIN_TRUNCATION=0\.05"):
+        generation.seed_noise([0], 4, truncation=t)
+    with pytest.raises(ValueError, match="MIN_TRUNCATION"):
+        generation.truncate(np.ones(3), t, np.random.default_rng(0))
+    cut = generation.seed_noise(range(4), 64, truncation=generation.MIN_TRUNCATION)
+    assert np.abs(cut).max() <= generation.MIN_TRUNCATION
+
+
 # ------------------------------------------------------------------ the model
 @pytest.mark.all_backends
 def test_an_image_depends_only_on_its_seed_not_on_the_batch():
