@@ -15,11 +15,13 @@
 #                of Python tracing tiny train steps), but those marked all_backends:
 #                lane 1, first;
 #   long         (--all only) the `long` runs: lane 2, first;
-#   tensorflow_all_backends, jax, processes, torch
+#   tensorflow_all_backends, jax, processes, torch, docs
 #                the TensorFlow run of the tests marked all_backends, the other
-#                backends' runs, and the TensorFlow tests marked `processes` (they start
-#                backends, replicas and workers of their own): whichever lane is free
-#                first takes the next one, in that order (the longest first).
+#                backends' runs, the TensorFlow tests marked `processes` (they start
+#                backends, replicas and workers of their own) and the docs test (marked
+#                `docs`: the site built --strict, the pages' code run; once, not per
+#                backend): whichever lane is free first takes the next one, in that
+#                order (the longest first).
 # Each test is collected by exactly one run (the others leave out `long`). Each run's
 # output and its seconds are printed in that order when all have ended.
 cd "$(dirname "$0")/.."
@@ -49,12 +51,13 @@ run() {  # run NAME: one pytest run, its output, exit status and seconds into $l
   local started=$SECONDS
   case $1 in
     tensorflow) KERAS_BACKEND=tensorflow python3 -m pytest -q \
-                  -m "not processes and not long and not all_backends" "${@:2}" ;;
+                  -m "not processes and not long and not all_backends and not docs" "${@:2}" ;;
     tensorflow_all_backends) KERAS_BACKEND=tensorflow python3 -m pytest -q -p no:cacheprovider \
                   -m "all_backends and not processes and not long" "${@:2}" ;;
     processes) KERAS_BACKEND=tensorflow python3 -m pytest -q -p no:cacheprovider \
                  -m "processes and not long" "${@:2}" ;;
     long) KERAS_BACKEND=tensorflow python3 -m pytest -q -p no:cacheprovider -m long "${@:2}" ;;
+    docs) KERAS_BACKEND=tensorflow python3 -m pytest -q -p no:cacheprovider -m "docs and not long" "${@:2}" ;;
     *) KERAS_BACKEND=$1 python3 -m pytest -q -p no:cacheprovider -m "not long" "${@:2}" ;;
   esac >"$logs/$1.log" 2>&1
   echo $? >"$logs/$1.rc"
@@ -63,16 +66,16 @@ run() {  # run NAME: one pytest run, its output, exit status and seconds into $l
 
 lane() {  # lane [FIRST]: FIRST, then each shared run no other lane has claimed (mkdir is atomic)
   [ -n "$1" ] && run "$1" "${@:2}"
-  for shared in tensorflow_all_backends jax processes torch; do
+  for shared in tensorflow_all_backends jax processes torch docs; do
     if mkdir "$logs/claim.$shared" 2>/dev/null; then
       run "$shared" "${@:2}"
     fi
   done
 }
 
-names="tensorflow tensorflow_all_backends jax processes torch"
+names="tensorflow tensorflow_all_backends jax processes torch docs"
 if [ $all = 1 ]; then
-  names="tensorflow long tensorflow_all_backends jax processes torch"
+  names="tensorflow long tensorflow_all_backends jax processes torch docs"
   lane long "$@" &
 else
   lane "" "$@" &
@@ -88,6 +91,7 @@ for name in $names; do
       echo "== KERAS_BACKEND=tensorflow (tests marked all_backends, in this process) $took" ;;
     processes) echo "== KERAS_BACKEND=tensorflow (tests that start processes of their own) $took" ;;
     long) echo "== KERAS_BACKEND=tensorflow (the long end-to-end runs) $took" ;;
+    docs) echo "== the docs (site, code blocks, command lines; KERAS_BACKEND=tensorflow) $took" ;;
     *) echo "== KERAS_BACKEND=$name $took" ;;
   esac
   cat "$logs/$name.log"
