@@ -59,7 +59,7 @@ def _blocks(page, langs):
 
 # -- the site -------------------------------------------------------------------------
 
-def test_the_site_builds_strict_and_its_cli_page_lists_every_command_and_flag(tmp_path):
+def test_the_site_builds_strict_with_every_command_flag_and_public_name(tmp_path):
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -78,6 +78,32 @@ def test_the_site_builds_strict_and_its_cli_page_lists_every_command_and_flag(tm
                 continue
             for flag in action.option_strings:
                 assert f"<code>{flag}" in cli_page, (name, flag)
+    _reference_is_complete(tmp_path / "site")
+
+
+REFERENCE = {  # module -> its API reference page (keras_wgan's names live under models)
+    "keras_wgan": "models", "keras_wgan.models": "models", "keras_wgan.callbacks": "callbacks",
+    "keras_wgan.data": "data", "keras_wgan.evaluation": "evaluation",
+    "keras_wgan.generation": "generation", "keras_wgan.architectures": "architectures",
+    "keras_wgan.checkpoints": "checkpoints", "keras_wgan.presets": "presets",
+}
+
+
+def _reference_is_complete(site):
+    """Every public name of each module has an entry (an id ending in .NAME) on its page."""
+    import importlib
+    import types
+
+    for module_name, page in REFERENCE.items():
+        module = importlib.import_module(module_name)
+        names = getattr(module, "__all__", None) or [
+            name for name, value in vars(module).items()
+            if not name.startswith("_") and not isinstance(value, types.ModuleType)
+            and getattr(value, "__module__", module_name) == module_name]
+        html = (site / "reference" / page / "index.html").read_text()
+        ids = {found.rsplit(".", 1)[-1] for found in re.findall(r'id="([\w.]+)"', html)}
+        missing = sorted(set(names) - ids - {"__version__"})
+        assert not missing, f"{module_name}: no entry on reference/{page}.md for {missing}"
 
 
 def _slug(heading):

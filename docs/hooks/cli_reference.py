@@ -1,4 +1,4 @@
-"""The CLI reference, written at build time from the argparse parsers themselves.
+"""Pages written at build time from the code: the CLI reference and the examples gallery.
 
 A page that holds the line ``<!-- cli-reference -->`` gets, in its place, every command of
 ``keras_wgan.cli.build_parser()`` with its description and a table of its flags (their
@@ -7,8 +7,12 @@ a flag added, renamed or moved to another module shows up on the next build.
 """
 
 import argparse
+import ast
+import pathlib
 
 MARKER = "<!-- cli-reference -->"
+GALLERY = "<!-- examples-gallery -->"
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 
 
 def _cell(text):
@@ -55,7 +59,22 @@ def cli_markdown():
     return "\n".join(lines)
 
 
+def gallery_markdown():
+    """A section per examples/*.py: its docstring (what it shows, its full-size command,
+    its time on 2 cores, its --smoke line), read without running the script."""
+    lines = []
+    for script in sorted(EXAMPLES.glob("*.py")):
+        doc = ast.get_docstring(ast.parse(script.read_text())) or ""
+        title, _, body = doc.partition("\n")
+        lines += [f"## {script.stem}", "", f"**{title.strip()}** `examples/{script.name}`", ""]
+        if body.strip():
+            lines += ["```text", body.strip("\n"), "```", ""]
+    return "\n".join(lines)
+
+
 def on_page_markdown(markdown, page, config, files):  # mkdocs hook
     if MARKER in markdown:
         markdown = markdown.replace(MARKER, cli_markdown())
+    if GALLERY in markdown:
+        markdown = markdown.replace(GALLERY, gallery_markdown())
     return markdown
