@@ -95,7 +95,7 @@ def run_cell(args, cell, full, subset):
     import numpy as np
 
     from keras_wgan import WGANGP, data
-    from keras_wgan.cli import choices
+    from keras_wgan.cli.training import choices
     from keras_wgan.evaluation import DomainYardstick
     from keras_wgan.images import save_image_grid
 

@@ -9,7 +9,7 @@ For each --dim it runs, one after the other, on JAX:
 - **2 processes**: the same under ``keras.distribution.DataParallel`` over two local
   processes joined by JAX's runtime (gloo collectives on the CPU), each feeding 32 rows
   of every global batch, with the CLI's per-step stop agreement
-  (``cli/processes.StepAgreement``'s broadcast of three integers) in each step;
+  (``cli/training/runtime.StepAgreement``'s broadcast of three integers) in each step;
 
 and prints seconds per generator update (the median over --updates, after --warmup
 updates) side by side. In the 2-process run each process also times, after training,
@@ -127,7 +127,7 @@ def time_collectives(report, n_critic, processes, repeats=5):
 
 def run(dim, processes, args, directory):
     report = os.path.join(directory, f"report_{dim}_{processes}.json")
-    from keras_wgan.cli.processes import free_port_pair
+    from keras_wgan.cli.training.launch import free_port_pair
 
     port = free_port_pair()
     env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}

@@ -57,8 +57,8 @@ Recipes (where each number comes from):
   optimizers, weight average 0.999, ``n_critic=5``, clip 0.01 (the recipe search's
   Fashion-MNIST winners, ``fashion_mnist_32``, are not yet measured on colour folders);
   ``keras-wgan train`` picks the same for such a folder on a CPU
-  (``cli/choices.py``, rule ``cpu-pictures``). On a GPU, or for long runs, the ResNets
-  with augmentation (``nets="resnet", augment="color,translation,cutout"``) are the
+  (``cli/training/choices.py``, rule ``cpu-pictures``). On a GPU, or for long runs, the
+  ResNets with augmentation (``nets="resnet", augment="color,translation,cutout"``) are the
   papers' choice and what it picks there.
 
 Overrides change one setting and are checked here (``dim=32``, ``image_shape=(64, 64,

@@ -127,9 +127,9 @@ def test_time_based_checkpoints(tmp_path):
 
     from keras_wgan import cli
 
-    assert cli.train._checkpoint_frequency("90s") == (None, 1.5)
-    assert cli.train._checkpoint_frequency("2m") == (None, 2.0)
-    assert cli.train._checkpoint_frequency("500") == (500, None)
+    assert cli.training.loop.checkpoint_frequency("90s") == (None, 1.5)
+    assert cli.training.loop.checkpoint_frequency("2m") == (None, 2.0)
+    assert cli.training.loop.checkpoint_frequency("500") == (500, None)
     gan = tiny_image_gan()
     gan.compile()
     for minutes, saved in ((1e-9, [1, 2, 3]), (60.0, [None, None, None])):

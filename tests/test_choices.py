@@ -1,4 +1,4 @@
-"""What `train` leaves to the data (cli/choices.py): folder facts from file headers, and
+"""What `train` leaves to the data (cli/training/choices.py): folder facts from file headers, and
 the nets, image size and augmentation chosen from them. No training here; the CLI runs
 on colour folders are in test_colour.py."""
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_wgan.cli import choices
+from keras_wgan.cli.training import choices
 
 
 def write_images(folder, n, size, mode, rng):

@@ -1,6 +1,6 @@
-"""``cli/processes.py`` in this process: the launch flags, the start-up agreement over
-the control link (two threads on loopback), and the refusals. The runs themselves,
-with JAX's runtime, are in ``test_multi_process.py``."""
+"""``cli/training``'s launch and control link in this process: the launch flags, the
+start-up agreement over the control link (two threads on loopback), and the refusals.
+The runs themselves, with JAX's runtime, are in ``test_multi_process.py``."""
 
 import threading
 import time
@@ -8,26 +8,27 @@ import time
 import pytest
 
 from keras_wgan import cli
-from keras_wgan.cli import control_link, processes
+from keras_wgan.cli.training import connection, control_link
+from keras_wgan.cli.training import launch as launching
 from keras_wgan.cli.common import CliError
 
 KEY = b"the run's key"
 
 
 def test_the_launch_comes_from_the_flags_or_keras_environment_variables(monkeypatch):
-    launch = processes.Launch.from_flags("10.0.0.1:1234", 4, 2)
+    launch = launching.Launch.from_flags("10.0.0.1:1234", 4, 2)
     assert (launch.host, launch.port, launch.control_port) == ("10.0.0.1", 1234, 1235)
     assert not launch.is_owner
     assert launch.flags() == (" --distribute multi-process --coordinator 10.0.0.1:1234 "
                               "--num-processes 4 --process-id 2")
-    monkeypatch.setenv(processes.ENV_ADDRESSES, "10.0.0.7:99,10.0.0.8:99")
-    monkeypatch.setenv(processes.ENV_NUM_PROCESSES, "2")
-    monkeypatch.setenv(processes.ENV_PROCESS_ID, "0")
-    launch = processes.Launch.from_flags(None, None, None)
+    monkeypatch.setenv(launching.ENV_ADDRESSES, "10.0.0.7:99,10.0.0.8:99")
+    monkeypatch.setenv(launching.ENV_NUM_PROCESSES, "2")
+    monkeypatch.setenv(launching.ENV_PROCESS_ID, "0")
+    launch = launching.Launch.from_flags(None, None, None)
     assert (launch.coordinator, launch.num_processes, launch.process_id) == (
         "10.0.0.7:99", 2, 0)
     assert launch.is_owner and launch.from_environment and launch.flags() == ""
-    assert processes.ENV_PROCESS_ID in launch.resume_note()
+    assert launching.ENV_PROCESS_ID in launch.resume_note()
 
 
 @pytest.mark.parametrize("flags, expected", [
@@ -39,11 +40,11 @@ def test_the_launch_comes_from_the_flags_or_keras_environment_variables(monkeypa
 ])
 def test_incomplete_or_wrong_launch_flags_are_refused_with_an_example(monkeypatch, flags,
                                                                       expected):
-    for name in (processes.ENV_ADDRESSES, processes.ENV_NUM_PROCESSES,
-                 processes.ENV_PROCESS_ID):
+    for name in (launching.ENV_ADDRESSES, launching.ENV_NUM_PROCESSES,
+                 launching.ENV_PROCESS_ID):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(CliError, match="e.g. keras-wgan train") as error:
-        processes.Launch.from_flags(*flags)
+        launching.Launch.from_flags(*flags)
     assert expected in str(error.value)
 
 
@@ -73,11 +74,11 @@ def _join(launch, hello, result):
 
 
 def test_process_0_sends_the_settings_and_checkpoint_to_a_process_with_the_same_command():
-    port = processes.free_port_pair()
-    owner = processes.Launch("127.0.0.1", port, 2, 0)
+    port = launching.free_port_pair()
+    owner = launching.Launch("127.0.0.1", port, 2, 0)
     hello = {"process_id": 0, "command": {"--dim": 4}, "versions": {"keras": "3"}}
     result = {}
-    other = threading.Thread(target=_join, args=(processes.Launch("127.0.0.1", port, 2, 1),
+    other = threading.Thread(target=_join, args=(launching.Launch("127.0.0.1", port, 2, 1),
                                                  {**hello, "process_id": 1}, result))
     other.start()
     checkpoint = bytes(range(256)) * 1000  # a payload larger than one socket read
@@ -89,16 +90,16 @@ def test_process_0_sends_the_settings_and_checkpoint_to_a_process_with_the_same_
 
 
 def test_a_different_command_is_refused_on_process_0_and_on_the_other():
-    port = processes.free_port_pair()
+    port = launching.free_port_pair()
     hello = {"process_id": 0, "command": {"--dim": 4}, "versions": {"keras": "3"}}
     result = {}
     other = threading.Thread(target=_join, args=(
-        processes.Launch("127.0.0.1", port, 2, 1),
+        launching.Launch("127.0.0.1", port, 2, 1),
         {**hello, "process_id": 1, "command": {"--dim": 8}}, result))
     other.start()
     with pytest.raises(CliError, match="process 1 runs with --dim 8 where process 0 runs "
                                        "with --dim 4"):
-        with control_link.ControlLink.open(processes.Launch("127.0.0.1", port, 2, 0), KEY) as link:
+        with control_link.ControlLink.open(launching.Launch("127.0.0.1", port, 2, 0), KEY) as link:
             link.agree(hello, {"dim": 4}, b"")
     other.join(timeout=30)
     assert result["error"].startswith("process 1 runs with --dim 8")
@@ -155,13 +156,13 @@ def _rogue(port, authkey):
 def test_a_client_without_the_key_gets_nothing_and_the_run_goes_on(capfd, authkey):
     """A stray client connects first; process 0 drops it before sending a byte of the
     run, then agrees with the real process exactly as if the stray had never come."""
-    port = processes.free_port_pair()
+    port = launching.free_port_pair()
     hello = {"process_id": 0, "command": {"--dim": 4}, "versions": {"keras": "3"}}
     checkpoint = b"CHECKPOINT" * 1000
     agreed = {}
 
     def owner():
-        with control_link.ControlLink.open(processes.Launch("127.0.0.1", port, 2, 0),
+        with control_link.ControlLink.open(launching.Launch("127.0.0.1", port, 2, 0),
                                            KEY) as link:
             link.agree(hello, {"dim": 4, "out": "secret-run"}, checkpoint)
             agreed["done"] = True
@@ -171,7 +172,7 @@ def test_a_client_without_the_key_gets_nothing_and_the_run_goes_on(capfd, authke
     first.start()
     received = _rogue(port, authkey)
     result = {}
-    _join(processes.Launch("127.0.0.1", port, 2, 1), {**hello, "process_id": 1}, result)
+    _join(launching.Launch("127.0.0.1", port, 2, 1), {**hello, "process_id": 1}, result)
     first.join(timeout=60)
     assert agreed == {"done": True}
     assert result["joined"] == ({"dim": 4, "out": "secret-run"}, checkpoint)
@@ -183,13 +184,13 @@ def test_a_client_without_the_key_gets_nothing_and_the_run_goes_on(capfd, authke
 
 
 def test_a_process_with_another_secret_is_refused_and_told_which_flag(tmp_path):
-    port = processes.free_port_pair()
-    launch = processes.Launch("127.0.0.1", port, 2, 0)
+    port = launching.free_port_pair()
+    launch = launching.Launch("127.0.0.1", port, 2, 0)
     secret = tmp_path / "secret"
     secret.write_text("s3cret\n")
-    ours, source = control_link.run_key(launch, str(secret))
+    ours, source = connection.run_key(launch, str(secret))
     assert source == f"--secret-file {secret}"
-    theirs, _ = control_link.run_key(launch)
+    theirs, _ = connection.run_key(launch)
     assert ours != theirs
     result = {}
     owner = threading.Thread(target=lambda: result.setdefault("owner", _owner_of(launch,
@@ -198,7 +199,7 @@ def test_a_process_with_another_secret_is_refused_and_told_which_flag(tmp_path):
     owner.start()
     with pytest.raises(CliError, match="did not accept this process's key.*same "
                                        "--secret-file or \\$KERAS_WGAN_SECRET"):
-        with control_link.ControlLink.open(processes.Launch("127.0.0.1", port, 2, 1),
+        with control_link.ControlLink.open(launching.Launch("127.0.0.1", port, 2, 1),
                                            theirs):
             pass
     assert "owner" not in result  # process 0 still waits for a process with its key
@@ -214,20 +215,20 @@ def _owner_of(launch, key):
 
 def test_the_key_comes_from_the_secret_file_the_variable_or_the_launch(tmp_path,
                                                                        monkeypatch):
-    launch = processes.Launch("10.0.0.1", 1234, 2, 0)
-    monkeypatch.delenv(control_link.SECRET_VARIABLE, raising=False)
-    derived, source = control_link.run_key(launch)
+    launch = launching.Launch("10.0.0.1", 1234, 2, 0)
+    monkeypatch.delenv(connection.SECRET_VARIABLE, raising=False)
+    derived, source = connection.run_key(launch)
     assert "derived from the coordinator and process count" in source
-    assert control_link.run_key(processes.Launch("10.0.0.1", 1234, 2, 1))[0] == derived
-    assert control_link.run_key(processes.Launch("10.0.0.1", 1234, 3, 0))[0] != derived
-    monkeypatch.setenv(control_link.SECRET_VARIABLE, "from the environment")
-    key, source = control_link.run_key(launch)
+    assert connection.run_key(launching.Launch("10.0.0.1", 1234, 2, 1))[0] == derived
+    assert connection.run_key(launching.Launch("10.0.0.1", 1234, 3, 0))[0] != derived
+    monkeypatch.setenv(connection.SECRET_VARIABLE, "from the environment")
+    key, source = connection.run_key(launch)
     assert key != derived and source == "$KERAS_WGAN_SECRET"
     (tmp_path / "empty").write_text("\n")
     with pytest.raises(CliError, match="is empty; e.g. python3 -c"):
-        control_link.run_key(launch, str(tmp_path / "empty"))
+        connection.run_key(launch, str(tmp_path / "empty"))
     with pytest.raises(CliError, match="No such file or directory; give every machine"):
-        control_link.run_key(launch, str(tmp_path / "missing"))
+        connection.run_key(launch, str(tmp_path / "missing"))
 
 
 def test_process_0_listens_on_the_coordinator_address_only():
@@ -235,8 +236,8 @@ def test_process_0_listens_on_the_coordinator_address_only():
     addresses (the wildcard bind it replaced answered on all of them)."""
     import socket
 
-    port = processes.free_port_pair()
-    launch = processes.Launch("127.0.0.1", port, 2, 0)
+    port = launching.free_port_pair()
+    launch = launching.Launch("127.0.0.1", port, 2, 0)
     started = threading.Event()
 
     def owner():
@@ -260,20 +261,20 @@ def test_process_0_listens_on_the_coordinator_address_only():
 def test_the_launch_comes_from_a_slurm_job_and_says_where_each_value_came_from():
     env = {"SLURM_JOB_ID": "4242", "SLURM_STEP_NODELIST": "gpu[07-09,12],login1",
            "SLURM_NTASKS": "4", "SLURM_PROCID": "3"}
-    launch = processes.Launch.from_flags(None, None, None, environ=env)
-    port = processes.SLURM_PORT_BASE + 4242 % processes.SLURM_PORT_SPAN
+    launch = launching.Launch.from_flags(None, None, None, environ=env)
+    port = launching.SLURM_PORT_BASE + 4242 % launching.SLURM_PORT_SPAN
     assert (launch.coordinator, launch.num_processes, launch.process_id) == (
         f"gpu07:{port}", 4, 3)
     assert launch.describe() == (
         f"Launch: coordinator gpu07:{port} (SLURM: first node of SLURM_STEP_NODELIST, port "
         "from SLURM_JOB_ID), 4 processes (SLURM_NTASKS), this is process 3 (SLURM_PROCID).")
     # Flags first, then Keras' variables, then SLURM's.
-    env[processes.ENV_NUM_PROCESSES] = "4"
-    launch = processes.Launch.from_flags("10.0.0.1:99", None, None, environ=env)
+    env[launching.ENV_NUM_PROCESSES] = "4"
+    launch = launching.Launch.from_flags("10.0.0.1:99", None, None, environ=env)
     assert launch.describe() == ("Launch: coordinator 10.0.0.1:99 (--coordinator), 4 "
-                                 f"processes ({processes.ENV_NUM_PROCESSES}), this is "
+                                 f"processes ({launching.ENV_NUM_PROCESSES}), this is "
                                  "process 3 (SLURM_PROCID).")
     for nodes, first in (("node001", "node001"), ("a,b", "a"), ("n[3,7-9]", "n3"),
                          ("login1,gpu[1-2]", "login1")):
         env["SLURM_STEP_NODELIST"] = nodes
-        assert processes.Launch.from_flags(None, 4, 0, environ=env).host == first
+        assert launching.Launch.from_flags(None, 4, 0, environ=env).host == first

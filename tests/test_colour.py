@@ -88,9 +88,9 @@ def test_the_yardstick_of_a_folder_without_classes_learns_turns(tmp_path):
 @pytest.mark.long
 def test_an_rgba_folder_trains_with_resnets_at_32_and_64_px_and_resumes(tmp_path, capsys,
                                                                          monkeypatch):
-    from keras_wgan.cli import choices
+    from keras_wgan.cli.training import devices
 
-    monkeypatch.setattr(choices, "device_kind", lambda: "gpu")  # a GPU's rule: the ResNets
+    monkeypatch.setattr(devices, "device_kind", lambda: "gpu")  # a GPU's rule: the ResNets
     common = ["--batch-size", "4", "--dim", "4", "--latent-dim", "8", "--n-critic", "2",
               "--steps-per-epoch", "2", "--num-samples", "4", "--verbose", "0"]
     for size in (32, 64):
@@ -131,7 +131,7 @@ OXYGEN = "/usr/share/icons/oxygen/base/64x64"
                            "(apt-get install oxygen-icon-theme)")
 def test_debian_oxygen_icons_are_a_labelled_colour_folder_of_64_px(tmp_path):
     """The colour benchmark's real pictures: RGBA icons in context folders."""
-    from keras_wgan.cli import choices
+    from keras_wgan.cli.training import choices
     from keras_wgan.data.folders import folder_is_labelled
 
     facts = choices.folder_facts(OXYGEN)

@@ -24,7 +24,8 @@ import time
 import numpy as np
 import pytest
 
-from keras_wgan.cli import control_link, processes
+from keras_wgan.cli.training import control_link
+from keras_wgan.cli.training import launch as launching
 
 # Several Python processes per test, and an end-to-end run that stays long.
 pytestmark = [pytest.mark.processes, pytest.mark.long]
@@ -75,8 +76,8 @@ def start(folder, argv, backend="jax", flag=False, env=None):
 def slurm_job(process_id, count=2):
     """A faked SLURM job step on this machine whose derived coordinator port (and the
     next one) is free: the variables ``srun`` gives task ``process_id``."""
-    for job in range(1000, 1000 + processes.SLURM_PORT_SPAN):
-        port = processes.SLURM_PORT_BASE + job % processes.SLURM_PORT_SPAN
+    for job in range(1000, 1000 + launching.SLURM_PORT_SPAN):
+        port = launching.SLURM_PORT_BASE + job % launching.SLURM_PORT_SPAN
         try:
             for candidate in (port, port + 1):
                 with socket.socket() as probe:
@@ -146,7 +147,7 @@ def pair(tmp_path_factory, data):
     """The reference run on one device, and the same run on two processes, whose control
     port a stray client (no key) reaches first: the run must not notice."""
     root = tmp_path_factory.mktemp("pair")
-    port = processes.free_port_pair()
+    port = launching.free_port_pair()
     folders = {name: str(root / name) for name in ("one", "p0", "p1")}
     running = {
         "one": start(folders["one"], argv(data, "--epochs", "1", "--distribute", "none")),
@@ -271,7 +272,7 @@ def test_a_killed_process_stops_the_other_which_names_it_and_the_run_resumes_alo
         in log
     assert "keras-wgan train --resume --out run --epochs 3" in log
     assert "or on this machine alone:" in log
-    port = processes.SLURM_PORT_BASE + int(job["SLURM_JOB_ID"]) % processes.SLURM_PORT_SPAN
+    port = launching.SLURM_PORT_BASE + int(job["SLURM_JOB_ID"]) % launching.SLURM_PORT_SPAN
     assert (f"Launch: coordinator localhost:{port} (SLURM: first node of "
             "SLURM_STEP_NODELIST, port from SLURM_JOB_ID), 2 processes (SLURM_NTASKS), this "
             "is process 0 (SLURM_PROCID).") in log
@@ -307,7 +308,7 @@ def test_a_mixed_precision_run_resumes_on_two_processes_and_ctrl_c_on_process_0_
                                       "--precision", "mixed_bfloat16"), backend="tensorflow")
     code, log = finish(first, folders["p0"])
     assert code == 0, log[-3000:]
-    port = processes.free_port_pair()
+    port = launching.free_port_pair()
     again = ["train", "--resume", "--out", "run", "--epochs", "500"]
     owner = start(folders["p0"], again + multi(port, 0))
     other = start(folders["p1"], again + multi(port, 1))
@@ -350,7 +351,7 @@ def test_a_mixed_precision_run_resumes_on_two_processes_and_ctrl_c_on_process_0_
 
 
 def test_processes_with_different_commands_are_refused_naming_the_flag(tmp_path, data):
-    port = processes.free_port_pair()
+    port = launching.free_port_pair()
     folders = {name: str(tmp_path / name) for name in ("p0", "p1")}
     owner = start(folders["p0"], argv(data, "--epochs", "1", *multi(port, 0)))
     other = start(folders["p1"], argv(data, "--epochs", "1", "--dim", "8", *multi(port, 1)))
@@ -365,7 +366,7 @@ def test_processes_with_different_commands_are_refused_naming_the_flag(tmp_path,
 def test_a_machine_whose_copy_of_the_data_differs_is_refused_on_every_process(tmp_path):
     """Each machine reads its own copy of `--dataset ./idx`; process 1's holds other
     images, which would silently train other batches: both processes refuse."""
-    port = processes.free_port_pair()
+    port = launching.free_port_pair()
     folders = {name: str(tmp_path / name) for name in ("p0", "p1")}
     write_labelled_idx(os.path.join(folders["p0"], "idx"))
     write_labelled_idx(os.path.join(folders["p1"], "idx"), seed=1)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from keras_wgan import cli
-from keras_wgan.cli.run_directory import LOCK_FILE
+from keras_wgan.cli.training.run_directory import LOCK_FILE
 
 pytestmark = pytest.mark.processes  # each test starts training processes of its own
 

@@ -15,7 +15,7 @@ import pytest
 from testing import run_model_saving_test, run_serialization_test
 
 from keras_wgan import WGAN, WGANGP, WassersteinGAN, cli, presets, toy
-from keras_wgan.cli import choices as cli_choices
+from keras_wgan.cli.training import choices as cli_choices
 from keras_wgan.architectures import (
     build_critic,
     build_generator,
@@ -209,7 +209,7 @@ def test_cli_builds_the_model_it_built_before(monkeypatch):
     ):
         settings = dict(defaults, model=model, dim=4, latent_dim=8, seed=5, **overrides)
         names = ["a", "b", "c"] if model == "wgan" else None
-        gan = cli.train._build_gan(settings, shape, names)
+        gan = cli.training.model.build_gan(settings, shape, names)
         # The old _build_gan, written out.
         keras.utils.set_random_seed(5)
         generator, critic = old_nets(cls, "dcgan", 8, shape, 4, num_classes=3 if names else None)

@@ -191,13 +191,15 @@ def test_nan_stops_at_its_step_and_keeps_the_last_good_model(runs, tmp_path, cap
                                                              monkeypatch):
     import tensorflow as tf
 
-    seeded = cli.train._seeded_data
+    from keras_wgan.cli.training import data
+
+    seeded = data.seeded_data
 
     def poisoned(settings, *args):  # batch 6 of the stream (global step 6) is NaN
         data = seeded(settings, *args).repeat().enumerate()
         return data.map(lambda i, x: tf.where(i == 5, float("nan"), x))
 
-    monkeypatch.setattr(cli.train, "_seeded_data", poisoned)
+    monkeypatch.setattr(data, "seeded_data", poisoned)
     out = str(tmp_path / "run")
     assert cli.main(runs.train + ["--out", out]) == 1
     err = capsys.readouterr().err

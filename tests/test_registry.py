@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from keras_wgan import architectures, cli
-from keras_wgan.cli import choices
+from keras_wgan.cli.training import devices
 
 TINY = "tiny_test_family"
 
@@ -64,7 +64,7 @@ COMMON = ["--batch-size", "4", "--latent-dim", "4", "--n-critic", "2", "--steps-
 
 def test_a_family_registered_from_python_trains_saves_and_resumes_from_the_cli(
         registered, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(choices, "device_kind", lambda: "cpu")
+    monkeypatch.setattr(devices, "device_kind", lambda: "cpu")
     data, out = write_pictures(tmp_path / "pictures"), str(tmp_path / "run")
     assert cli.main(["train", "--arch", "list"]) == 0
     listed = capsys.readouterr().out
@@ -200,7 +200,7 @@ def test_on_a_cpu_a_colour_folder_gets_the_cpu_winner_and_the_start_line_says_wh
         tmp_path, capsys, monkeypatch):
     """What a user on a laptop gets for `train --dataset ICONS`: the README table's CPU
     winner (DCGAN at dim 32, no augmentation), with the rule and its figures printed."""
-    monkeypatch.setattr(choices, "device_kind", lambda: "cpu")  # the same on a GPU runner
+    monkeypatch.setattr(devices, "device_kind", lambda: "cpu")  # the same on a GPU runner
     data, out = write_pictures(tmp_path / "icons", size=16), str(tmp_path / "run")
     assert cli.main(["train", "--dataset", str(data), "--epochs", "1", "--out", out,
                      *COMMON]) == 0

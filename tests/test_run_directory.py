@@ -13,7 +13,7 @@ import pytest
 from keras_wgan.checkpoints import TrainingState
 from keras_wgan.cli.common import CliError
 from keras_wgan.cli.common import default_backend
-from keras_wgan.cli.run_directory import TRAIN_DEFAULTS, RunDirectory
+from keras_wgan.cli.training.run_directory import TRAIN_DEFAULTS, RunDirectory
 
 
 def recorded(tmp_path, **settings):
@@ -152,11 +152,11 @@ def test_the_lock_refuses_a_second_writer_naming_the_holder_and_ends_with_its_pr
     import subprocess
     import sys
 
-    from keras_wgan.cli.run_directory import LOCK_FILE
+    from keras_wgan.cli.training.run_directory import LOCK_FILE
 
     out = str(tmp_path / "run")
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from keras_wgan.cli.run_directory import "
+        [sys.executable, "-c", "import sys, time; from keras_wgan.cli.training.run_directory import "
          f"RunDirectory\nwith RunDirectory({out!r}).writer():\n print('held', flush=True)\n"
          " time.sleep(600)"], stdout=subprocess.PIPE, text=True)
     try:

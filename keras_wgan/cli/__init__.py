@@ -1,4 +1,4 @@
-"""The ``keras-wgan`` command line: train, sample, generate, interpolate, timelapse, ...
+"""The ``keras-wgan`` command line: eight commands, one module each.
 
 Its commands: ``train``, ``sample``, ``generate``, ``interpolate``, ``timelapse``,
 ``evaluate``, ``nearest`` and ``demo``.
@@ -11,10 +11,15 @@ argument errors answer at once, without any framework's start-up lines; the comm
 import TensorFlow through :mod:`keras_wgan.cli.startup`, which keeps its start-up lines
 off the terminal.
 
-Each subcommand is one module (``train``, ``sample``, ``evaluate``, ``demo``) whose
-``add_parser(subparsers)`` registers its flags and sets ``func`` to its ``run_<name>(args)``;
-:data:`SUBCOMMANDS` lists the adders and ``common`` holds what they share. ``run_*`` functions return an exit code and raise :class:`CliError` for a
-user mistake, which :func:`main` turns into a one-line message and exit code 2.
+Each subcommand is one module (``train``, ``sample``, ``generate``, ``interpolate``,
+``timelapse``, ``evaluate``, ``nearest``, ``demo``) whose ``add_parser(subparsers)``
+registers its flags and sets ``func`` to its ``run_<name>(args)``; :data:`SUBCOMMANDS`
+lists the adders, ``common`` holds what they share (the error type, shared flags,
+loading a model) and ``startup`` keeps TensorFlow's start-up lines off the terminal.
+``train`` is the command line of a run whose machinery lives in the ``training``
+package beside it (the run directory, the choices, the loop, the process team).
+``run_*`` functions return an exit code and raise :class:`CliError` for a user
+mistake, which :func:`main` turns into a one-line message and exit code 2.
 
 Backends: every subcommand runs on the Keras backend named by ``KERAS_BACKEND``
 (tensorflow, jax or torch; Keras' default otherwise) or by ``--backend``. Keras fixes its

@@ -1,4 +1,5 @@
-"""What every subcommand shares: the user-error type, argument types, files, loading a model."""
+"""What every subcommand shares: the user-error type, argument types and shared flags,
+files, loading a model and checking its path, a conditional model's class lookup."""
 
 import json
 import os
@@ -84,3 +85,86 @@ def _as_cli_error(write, path, content):
 def flag(setting):
     """The command-line flag of a setting: ``batch_size`` -> ``--batch-size``."""
     return "--" + setting.replace("_", "-")
+
+
+# ---------------------------------------------------------------- shared flags
+
+
+def add_label_flag(parser, what):
+    """``--label``: a conditional model's class, by index or name; ``what`` ends the help."""
+    parser.add_argument("--label", default=None, help=f"conditional models: {what}")
+
+
+def add_truncation_flag(parser, help=None):
+    """``--truncation T``, the truncation trick, with the same help wherever it is."""
+    parser.add_argument(
+        "--truncation", type=truncation_flag, default=None, metavar="T",
+        help=help or ("truncation trick: noise components beyond T drawn again (below 1: "
+                      "more typical, less varied images); default off"))
+
+
+def add_seeds_flag(parser, help):
+    """``--seeds``: ranges and lists of noise seeds (see :func:`seeds_flag`)."""
+    parser.add_argument("--seeds", type=seeds_flag, default=None, metavar="SEEDS", help=help)
+
+
+def seeds_flag(text):
+    """``--seeds``: ranges and lists, e.g. ``0-9999`` or ``3,17,42``."""
+    import argparse
+
+    from keras_wgan.generation import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def truncation_flag(text):
+    """``--truncation T``: a positive number."""
+    import argparse
+
+    from keras_wgan.generation import check_truncation
+
+    try:
+        return check_truncation(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number, e.g. 0.7 (components of the noise beyond it are "
+            f"drawn again), got {text!r}") from None
+
+
+# ------------------------------------------------------------------ models
+
+
+def check_model_path(path):
+    """Refuse a model path that is missing or not a file, in one line."""
+    if not os.path.exists(path):
+        raise CliError(f"model file {path!r} does not exist.")
+    if not os.path.isfile(path):
+        raise CliError(f"{path!r} is not a file (expected a .keras model file).")
+
+
+def class_of(gan, label, model_path, example):
+    """The class index of ``label`` (an index or a name) in a conditional ``gan``; the
+    refusal lists its classes and ends with ``example``, a command whose ``{label}`` is
+    filled with a class that works."""
+    from keras_wgan.conditioning import class_index
+
+    names = gan.class_names or [str(k) for k in range(gan.num_classes)]
+    try:
+        return class_index(label, gan.class_names, gan.num_classes)
+    except ValueError:
+        classes = ", ".join(f"{i} {name!r}" for i, name in enumerate(names))
+        raise CliError(
+            f"--label {label} is not a class of {model_path!r}, whose classes are "
+            f"{classes}; pass a name or an index, e.g. "
+            f"{example.format(label=_as_argument(names[-1]))}"
+        ) from None
+
+
+def _as_argument(name):
+    """A class name as a shell word (quoted when it has spaces or shell characters)."""
+    import shlex
+
+    return shlex.quote(name)

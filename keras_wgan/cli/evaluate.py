@@ -7,6 +7,7 @@ import numpy as np
 
 from keras_wgan.cli.common import (
     CliError,
+    check_model_path,
     load_gan,
     non_negative_int,
     positive_int,
@@ -81,8 +82,7 @@ def run_evaluate(args):
     if args.model_path is None:
         raise CliError("give a model to score (keras-wgan evaluate runs/x/model.keras) or a "
                        "folder of images: keras-wgan evaluate --real REAL_DIR --fake DIR")
-    if not os.path.isfile(args.model_path):
-        raise CliError(f"model file {args.model_path!r} does not exist.")
+    check_model_path(args.model_path)
     gan = load_gan(args.model_path, compile=False)
     if len(gan.sample_shape) != 3:
         raise CliError(f"{args.model_path!r} does not generate images (sample shape "

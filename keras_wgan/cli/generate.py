@@ -13,8 +13,17 @@ import time
 
 import numpy as np
 
-from keras_wgan.cli.common import CliError, PROG, load_gan, positive_int
-from keras_wgan.cli.sample import check_model_path, class_of, seeds_flag, truncation_flag
+from keras_wgan.cli.common import (
+    PROG,
+    CliError,
+    add_label_flag,
+    add_seeds_flag,
+    add_truncation_flag,
+    check_model_path,
+    class_of,
+    load_gan,
+    positive_int,
+)
 
 FORMATS = ("png", "npz")
 
@@ -34,16 +43,12 @@ def add_parser(subparsers):
     p.add_argument("--out", required=True,
                    help="folder to write (with --format npz: the .npz file)")
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--seeds", type=seeds_flag, default=None, metavar="SEEDS",
-                       help="seeds, e.g. 0-9999 or 3,17,42 or 0-99,1000")
+    add_seeds_flag(which, "seeds, e.g. 0-9999 or 3,17,42 or 0-99,1000")
     which.add_argument("--n", type=positive_int, default=None,
                        help="seeds 0..N-1; default 64 (when --seeds is not given)")
-    p.add_argument("--label", default=None,
-                   help="conditional models: the class, by index or name; default every "
-                        "class, each in a sub-folder named after it")
-    p.add_argument("--truncation", type=truncation_flag, default=None, metavar="T",
-                   help="truncation trick: noise components beyond T drawn again (below 1: "
-                        "more typical, less varied images); default off")
+    add_label_flag(p, "the class, by index or name; default every class, each in a "
+                      "sub-folder named after it")
+    add_truncation_flag(p)
     p.add_argument("--batch-size", type=positive_int, default=256,
                    help="images per generator call; default 256")
     p.add_argument("--format", choices=FORMATS, default="png",

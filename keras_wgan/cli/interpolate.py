@@ -9,8 +9,17 @@ loops without a jump. A conditional model also walks between classes at one seed
 
 import os
 
-from keras_wgan.cli.common import CliError, PROG, load_gan, positive_int
-from keras_wgan.cli.sample import check_model_path, class_of, seeds_flag, truncation_flag
+from keras_wgan.cli.common import (
+    PROG,
+    CliError,
+    add_label_flag,
+    add_seeds_flag,
+    add_truncation_flag,
+    check_model_path,
+    class_of,
+    load_gan,
+    positive_int,
+)
 
 
 def _label_list(text):
@@ -31,23 +40,19 @@ def add_parser(subparsers):
                     "and back to the first (spherical interpolation of their noise).",
     )
     p.add_argument("model_path", metavar="MODEL.keras", help="a model saved by train")
-    p.add_argument("--seeds", type=seeds_flag, default=None,
-                   help="the seeds to walk through, in order, e.g. 3,17,42; default 0,1,2 "
-                        "(with --labels: the one seed whose noise is kept; default 0)")
+    add_seeds_flag(p, "the seeds to walk through, in order, e.g. 3,17,42; default 0,1,2 "
+                      "(with --labels: the one seed whose noise is kept; default 0)")
     p.add_argument("--steps", type=positive_int, default=30,
                    help="frames from each seed to the next; default 30")
     p.add_argument("--out", default="walk.gif", help="the animation: .gif or .webp; "
                                                      "default walk.gif")
     p.add_argument("--frames", default=None, metavar="DIR",
                    help="also write every frame as DIR/frame_NNNN.png")
-    p.add_argument("--label", default=None,
-                   help="conditional models: the class to walk in (index or name); "
-                        "default the first class")
+    add_label_flag(p, "the class to walk in (index or name); default the first class")
     p.add_argument("--labels", type=_label_list, default=None,
                    help="conditional models: walk between these classes (names or indices, "
                         "e.g. sneaker,sandal) at one seed's noise, looping back to the first")
-    p.add_argument("--truncation", type=truncation_flag, default=None, metavar="T",
-                   help="truncation of the seeds' noise; default off")
+    add_truncation_flag(p, "truncation of the seeds' noise; default off")
     p.add_argument("--fps", type=positive_int, default=25, help="frames per second; "
                                                                 "default 25")
     p.set_defaults(func=run_interpolate)

@@ -4,12 +4,17 @@ Samples beside their nearest training images, and the distance ratio against hel
 real images (:mod:`keras_wgan.evaluation.memorisation`).
 """
 
-import os
 
 import numpy as np
 
-from keras_wgan.cli.common import CliError, PROG, load_gan, non_negative_int, positive_int
-from keras_wgan.cli.sample import check_model_path
+from keras_wgan.cli.common import (
+    PROG,
+    CliError,
+    check_model_path,
+    load_gan,
+    non_negative_int,
+    positive_int,
+)
 
 NEIGHBOURS = 3
 

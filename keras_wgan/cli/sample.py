@@ -4,7 +4,17 @@ import os
 
 import numpy as np
 
-from keras_wgan.cli.common import CliError, PROG, load_gan, non_negative_int, positive_int
+from keras_wgan.cli.common import (
+    PROG,
+    CliError,
+    add_label_flag,
+    add_truncation_flag,
+    check_model_path,
+    class_of,
+    load_gan,
+    non_negative_int,
+    positive_int,
+)
 
 
 def add_parser(subparsers):
@@ -22,12 +32,9 @@ def add_parser(subparsers):
                    help="images per row; default a near-square grid")
     p.add_argument("--batch-size", type=positive_int, default=256,
                    help="images generated per batch; default 256")
-    p.add_argument("--label", default=None,
-                   help="conditional models: the class to draw, by index or name (e.g. 7 "
-                        "or sneaker); default one row per class")
-    p.add_argument("--truncation", type=truncation_flag, default=None, metavar="T",
-                   help="truncation trick: noise components beyond T drawn again (below 1: "
-                        "more typical, less varied images); default off")
+    add_label_flag(p, "the class to draw, by index or name (e.g. 7 or sneaker); default "
+                      "one row per class")
+    add_truncation_flag(p)
     p.set_defaults(func=run_sample)
 
 
@@ -54,58 +61,6 @@ def run_sample(args):
     return 0
 
 
-def seeds_flag(text):
-    """``--seeds``: ranges and lists, e.g. ``0-9999`` or ``3,17,42``."""
-    import argparse
-
-    from keras_wgan.generation import parse_seeds
-
-    try:
-        return parse_seeds(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def truncation_flag(text):
-    """``--truncation T``: a positive number."""
-    import argparse
-
-    from keras_wgan.generation import check_truncation
-
-    try:
-        return check_truncation(float(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a positive number, e.g. 0.7 (components of the noise beyond it are "
-            f"drawn again), got {text!r}") from None
-
-
-def check_model_path(path):
-    """Refuse a model path that is missing or not a file, in one line."""
-    if not os.path.exists(path):
-        raise CliError(f"model file {path!r} does not exist.")
-    if not os.path.isfile(path):
-        raise CliError(f"{path!r} is not a file (expected a .keras model file).")
-
-
-def class_of(gan, label, model_path, example):
-    """The class index of ``label`` (an index or a name) in a conditional ``gan``; the
-    refusal lists its classes and ends with ``example``, a command whose ``{label}`` is
-    filled with a class that works."""
-    from keras_wgan.conditioning import class_index
-
-    names = gan.class_names or [str(k) for k in range(gan.num_classes)]
-    try:
-        return class_index(label, gan.class_names, gan.num_classes)
-    except ValueError:
-        classes = ", ".join(f"{i} {name!r}" for i, name in enumerate(names))
-        raise CliError(
-            f"--label {label} is not a class of {model_path!r}, whose classes are "
-            f"{classes}; pass a name or an index, e.g. "
-            f"{example.format(label=_as_argument(names[-1]))}"
-        ) from None
-
-
 def _sample_labels(gan, args):
     """The labels ``sample`` asks for, the grid's columns and words for the summary line."""
     if not gan.conditional:
@@ -124,10 +79,3 @@ def _sample_labels(gan, args):
     per_class = args.columns or max(1, args.n // gan.num_classes)
     labels = np.repeat(np.arange(gan.num_classes), per_class)
     return labels, per_class, f", one row per class ({', '.join(names)})"
-
-
-def _as_argument(name):
-    """A class name as a shell word (quoted when it has spaces or shell characters)."""
-    import shlex
-
-    return shlex.quote(name)

@@ -13,7 +13,7 @@ Everything ``keras-wgan train`` knows about ``--out`` lives here, each rule once
   nothing deleted); the model's settings cannot change on ``--resume``; inside an
   epoch the data stream cannot change either; ``--epochs`` is the total target;
 - **one writer**: ``train`` holds an advisory lock on ``train.lock`` while it writes
-  (:meth:`RunDirectory.writer`); a second ``train`` on the folder is refused at once,
+  (:meth:`RunDirectory.writer`, :mod:`.lock`); a second ``train`` on the folder is refused at once,
   naming the holder. Readers (``sample``, ``evaluate``) need no lock: every file is
   replaced atomically (``keras_wgan.files``).
 
@@ -21,15 +21,9 @@ Every refusal is a :class:`CliError` that names the flag and a command that work
 """
 
 import contextlib
-import errno
-import json
 import os
-import socket
-import sys
-import time
 
 from keras_wgan import presets
-from keras_wgan.cli.choices import LEGACY
 from keras_wgan.cli.common import (
     PROG,
     CliError,
@@ -40,14 +34,14 @@ from keras_wgan.cli.common import (
     write_json,
     write_text,
 )
+from keras_wgan.cli.training.choices import LEGACY
+from keras_wgan.cli.training.lock import LOCK_FILE, LockFile
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 SAMPLES_DIR = "samples"
 SKIPPED_FILE = "skipped_files.txt"
 BEST_FILE = "best.keras"  # --keep-best: the model of the epoch with the lowest fd
-# Held (fcntl.flock) by the one `train` writing the folder; it names its holder.
-LOCK_FILE = "train.lock"
 
 # The recipe `train` builds (keras_wgan.presets), changed by the flags; its settings are
 # the flags' defaults.
@@ -62,10 +56,10 @@ TRAIN_DEFAULTS = {
     "epochs": 20,
     "steps_per_epoch": None,
     "batch_size": 64,
-    "image_size": None,  # the data's (cli/choices.py); 32 for the reference task
-    "arch": None,  # the data's and the device's: a registered family (cli/choices.py)
-    "augment": None,  # the data's: a DiffAugment policy or "off" (cli/choices.py)
-    "dim": None,  # the data's and the device's rule, else the family's (cli/choices.py)
+    "image_size": None,  # the data's (training/choices.py); 32 for the reference task
+    "arch": None,  # the data's and the device's: a registered family (training/choices.py)
+    "augment": None,  # the data's: a DiffAugment policy or "off" (training/choices.py)
+    "dim": None,  # the data's and the device's rule, else the family's (training/choices.py)
     "latent_dim": _RECIPE["latent_dim"],
     "n_critic": _RECIPE["n_critic"],
     "ema_decay": _RECIPE["ema_decay"],  # --ema-decay off: None (null in config.json)
@@ -336,7 +330,7 @@ class RunDirectory:
         Where the file system cannot lock, a warning says so and the run goes on.
         """
         created = self._create_folders()
-        handle = _LockFile(self.lock_path)
+        handle = LockFile(self.lock_path)
         try:
             handle.acquire(self.path)
             yield self
@@ -359,92 +353,3 @@ class RunDirectory:
             raise CliError(f"cannot create --out {self.path!r}: "
                            f"{error.strerror or error}.") from None
         return created
-
-
-# The errors of a file system that cannot lock (some network and FUSE file systems).
-_CANNOT_LOCK = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL,
-                getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)}
-
-
-class _LockFile:
-    """``train.lock``: open, ``flock`` it without waiting, write who holds it."""
-
-    def __init__(self, path):
-        self.path = path
-        self.fd = None
-
-    def acquire(self, out):
-        try:
-            import fcntl
-        except ImportError:  # not POSIX
-            print(f"warning: cannot lock --out {out!r} on this system (no fcntl): nothing "
-                  "stops a second `train` from writing it at the same time.", file=sys.stderr)
-            return
-        for _ in range(10):  # the file can be replaced while we wait for it (see release)
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError:  # an unwritable folder: its first write says so, with the file
-                return
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = _read_holder(fd)
-                os.close(fd)
-                raise CliError(_in_use(out, holder)) from None
-            except OSError as error:
-                os.close(fd)
-                if error.errno in _CANNOT_LOCK:
-                    print(f"warning: the file system of --out {out!r} cannot lock files "
-                          f"({error.strerror}): nothing stops a second `train` from writing "
-                          "it at the same time.", file=sys.stderr)
-                    return
-                raise
-            try:
-                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                self.fd = fd
-                self._write_holder()
-                return
-            os.close(fd)  # released and removed by its holder meanwhile: take the new one
-        raise CliError(f"cannot lock {self.path}: it keeps being replaced.")
-
-    def _write_holder(self):
-        holder = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time(),
-                  "command": " ".join([PROG, *sys.argv[1:]])}
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, json.dumps(holder).encode() + b"\n", 0)
-
-    def release(self):
-        """Remove the file, then unlock: a process that opened it meanwhile sees that its
-        file is gone and opens the next one (the check after ``flock``)."""
-        if self.fd is None:
-            return
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-        os.close(self.fd)  # closing the last descriptor releases the lock
-        self.fd = None
-
-
-def _read_holder(fd):
-    try:
-        return json.loads(os.pread(fd, 4096, 0).decode())
-    except (OSError, ValueError):
-        return {}
-
-
-def _in_use(out, holder):
-    """The refusal of a second writer: who holds ``out`` and what works instead."""
-    if holder.get("pid"):
-        started = time.localtime(holder.get("started") or time.time())
-        today = time.strftime("%Y-%m-%d") == time.strftime("%Y-%m-%d", started)
-        since = time.strftime("%H:%M" if today else "%Y-%m-%d %H:%M", started)
-        who = f"PID {holder['pid']} on host {holder.get('host', '?')} since {since}"
-        if holder.get("command"):
-            who += f" ({holder['command']})"
-    else:
-        who = "another process (it has not written its details yet)"
-    return (f"--out {out!r} is in use by {who}: one run directory has one writer; stop "
-            f"it or choose another --out, e.g. {PROG} train --out {out.rstrip(os.sep)}-2 "
-            f"(once it has stopped: {PROG} train --resume --out {out})")

@@ -34,6 +34,7 @@ import os
 from dataclasses import dataclass
 
 from keras_wgan.cli.common import PROG, CliError, flag
+from keras_wgan.cli.training import devices
 
 # Below this many images augmentation is on by default on a GPU (DiffAugment's gains are
 # largest at a few thousand images and vanish towards the full CIFAR-10's 50,000).
@@ -172,28 +173,13 @@ def choose(settings, facts, device="cpu"):
     return choices, rule
 
 
-def device_kind(runtime_started=True):
-    """"gpu" when Keras' backend sees a GPU, else "cpu": what the data-chosen settings
-    follow. Before JAX's multi-process runtime starts, asking JAX would
-    start its backend (and the runtime could not), so then: a GPU device node and a JAX
-    GPU plugin installed."""
-    import keras
-
-    from keras_wgan.cli.processes import gpu_count, gpu_visible_before_jax_starts
-
-    backend = keras.backend.backend()
-    if not runtime_started and backend == "jax":
-        return "gpu" if gpu_visible_before_jax_starts() else "cpu"
-    return "gpu" if gpu_count(backend) else "cpu"
-
-
 def fill_in(settings, device=None):
     """Fill in (and say, with the rule that chose them) the settings left to the data and
     ``device`` (None: this process's): --arch, --dim, --image-size, --augment."""
     left = [key for key in ("arch", "dim", "image_size", "augment") if settings[key] is None]
     if left:
         facts = folder_facts(settings["dataset"])
-        chosen, rule = choose(settings, facts, device or device_kind())
+        chosen, rule = choose(settings, facts, device or devices.device_kind())
         settings.update(chosen)
         said = ", ".join(f"{flag(key)} {chosen[key]}" for key in chosen)
         seen = "" if facts is None else (

@@ -1,12 +1,9 @@
 """The control link of a multi-process run: beside JAX's runtime, for what it cannot do.
 
 Process 0 listens on the coordinator's address, port + 1 (that interface only, not every
-interface). Every connection is authenticated first, by the standard library's
-``multiprocessing.connection`` challenge (HMAC of a random message with a shared key,
-both ways): a client without the run's key is dropped before a byte of the run is sent,
-and the run goes on as if it had never connected (:func:`run_key` says where the key
-comes from). Messages are the library's length-prefixed byte messages: a JSON header,
-then the payload (a checkpoint) as a message of its own.
+interface). Every connection is authenticated first (:mod:`.connection`: the key, the
+handshake, the messages): a client without the run's key is dropped before a byte of
+the run is sent, and the run goes on as if it had never connected.
 
 At start-up each process shows process 0 its command line and package versions
 (:func:`versions`; :func:`difference` names the first mismatch, which every process
@@ -19,18 +16,20 @@ reaches the others with its message and exit code.
 """
 
 import contextlib
-import hashlib
-import json
 import multiprocessing
-import multiprocessing.connection
 import os
 import socket
-import struct
 import sys
 import threading
 import time
 
 from keras_wgan.cli.common import PROG, CliError
+from keras_wgan.cli.training.connection import (
+    SECRET_VARIABLE,
+    Connection,
+    address_family,
+    authenticated,
+)
 
 # Heartbeats on the control link: one every HEARTBEAT_EVERY_S from a thread that runs
 # while the main thread computes (JAX releases the GIL), so a healthy process never goes
@@ -42,41 +41,7 @@ SILENCE_LIMIT_S = 30.0
 STARTUP_TIMEOUT_S = 300.0
 # Exit code of a process whose peer was lost (EX_TEMPFAIL: resume when all are back).
 LOST_PEER_EXIT = 75
-# How long a connection may take to prove it holds the key: a client that connects and
-# says nothing holds up the start-up this long at most.
-HANDSHAKE_TIMEOUT_S = 5.0
-# The run's secret, when not in a --secret-file: the variable that holds it.
-SECRET_VARIABLE = "KERAS_WGAN_SECRET"
 
-
-def run_key(launch, secret_file=None):
-    """``(key, where it came from)``: the key every connection must prove it holds.
-
-    ``--secret-file PATH`` (the file's bytes) or ``$KERAS_WGAN_SECRET``: a real secret,
-    which keeps out anyone who does not have it. Without either, a key derived from what
-    every process of the run already shares, the coordinator's address and the process
-    count: it keeps out strays (another run's processes on a reused port, port scanners,
-    other protocols), not someone who can read the command line.
-    """
-    if secret_file is not None:
-        try:
-            with open(secret_file, "rb") as f:
-                secret = f.read().strip()
-        except OSError as error:
-            raise CliError(f"--secret-file {secret_file!r}: {error.strerror or error}; give "
-                           "every machine a copy of the same file, e.g. made by: "
-                           "python3 -c 'import secrets; print(secrets.token_hex(32))' "
-                           f"> {secret_file}") from None
-        if not secret:
-            raise CliError(f"--secret-file {secret_file!r} is empty; e.g. python3 -c 'import "
-                           f"secrets; print(secrets.token_hex(32))' > {secret_file}")
-        return hashlib.sha256(secret).digest(), f"--secret-file {secret_file}"
-    if os.environ.get(SECRET_VARIABLE):
-        return (hashlib.sha256(os.environ[SECRET_VARIABLE].encode()).digest(),
-                f"${SECRET_VARIABLE}")
-    shared = f"keras-wgan control link|{launch.coordinator}|{launch.num_processes}"
-    return (hashlib.sha256(shared.encode()).digest(),
-            "derived from the coordinator and process count (no --secret-file)")
 
 def versions():
     """The package versions every process must share."""
@@ -129,66 +94,6 @@ def _exit_now(error):
     os._exit(code)
 
 
-def _authenticated(sock, key, owner):
-    """``sock`` as a ``multiprocessing.connection.Connection`` once both ends proved they
-    hold ``key`` (each answers the other's challenge, as ``Listener``/``Client`` do);
-    raises ``multiprocessing.AuthenticationError`` or ``OSError`` otherwise."""
-    seconds = int(HANDSHAKE_TIMEOUT_S)
-    sock.settimeout(None)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", seconds, 0))
-    connection = multiprocessing.connection.Connection(sock.detach())
-    try:
-        if owner:
-            multiprocessing.connection.deliver_challenge(connection, key)
-            multiprocessing.connection.answer_challenge(connection, key)
-        else:
-            multiprocessing.connection.answer_challenge(connection, key)
-            multiprocessing.connection.deliver_challenge(connection, key)
-    except BaseException:
-        connection.close()
-        raise
-    with socket.socket(fileno=os.dup(connection.fileno())) as view:  # no timeout from now
-        view.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 0))
-    return connection
-
-
-class _Connection:
-    """One authenticated peer: a JSON header, then its payload as a second message."""
-
-    def __init__(self, connection, process_id=None):
-        self.connection = connection
-        self.process_id = process_id
-        self.send_lock = threading.Lock()
-        self.last_heard = time.monotonic()
-
-    def fileno(self):
-        return self.connection.fileno()
-
-    def send(self, message, payload=b""):
-        header = json.dumps({**message, "payload": len(payload)}).encode()
-        with self.send_lock:
-            self.connection.send_bytes(header)
-            if payload:
-                self.connection.send_bytes(payload)
-
-    def receive(self):
-        """The next message and its payload; (None, b"") when the peer closed."""
-        try:
-            message = json.loads(self.connection.recv_bytes())
-            size = message.pop("payload", 0)
-            payload = self.connection.recv_bytes() if size else b""
-        except (EOFError, OSError, ValueError):
-            return None, b""
-        if len(payload) != size:
-            return None, b""
-        self.last_heard = time.monotonic()
-        return message, payload
-
-    def close(self):
-        with contextlib.suppress(OSError):
-            self.connection.close()
-
-
 class ControlLink:
     """Process 0's connections to every other process, or another's to process 0.
 
@@ -201,7 +106,7 @@ class ControlLink:
     def __init__(self, launch, key):
         self.launch = launch
         self.key = key
-        self.peers = {}  # process id -> _Connection
+        self.peers = {}  # process id -> Connection
         self.save_lock = threading.Lock()  # held while process 0 writes a checkpoint
         self._on_stop_request = None  # owner: called with (reason, process id)
         self._describe_loss = None  # called with the lost id: the lines to print
@@ -233,7 +138,7 @@ class ControlLink:
     def _accept_all(self):
         address = (self.launch.host, self.launch.control_port)
         try:
-            server = socket.create_server(address, family=_family(self.launch.host))
+            server = socket.create_server(address, family=address_family(self.launch.host))
         except OSError as error:
             raise CliError(
                 f"process 0 cannot listen on {self.launch.host}:{self.launch.control_port} "
@@ -252,14 +157,14 @@ class ControlLink:
                 except socket.timeout:
                     continue
                 try:
-                    connection = _authenticated(sock, self.key, owner=True)
+                    connection = authenticated(sock, self.key, owner=True)
                 except (multiprocessing.AuthenticationError, OSError, EOFError):
                     print(f"warning: a connection from {where[0]} to the control link was "
                           "dropped: it did not prove it holds the run's key (a stray "
                           "client, or a process with another --secret-file).",
                           file=sys.stderr, flush=True)
                     continue
-                self._pending.append(_Connection(connection))
+                self._pending.append(Connection(connection))
         finally:
             server.close()
 
@@ -275,14 +180,14 @@ class ControlLink:
                     raise CliError(self._startup_timeout(None)) from None
                 time.sleep(0.5)
         try:
-            connection = _authenticated(sock, self.key, owner=False)
+            connection = authenticated(sock, self.key, owner=False)
         except (multiprocessing.AuthenticationError, OSError, EOFError):
             raise CliError(
                 f"process 0 at {address[0]}:{address[1]} did not accept this process's key "
                 f"(or did not prove it holds it): every machine needs the same secret, the "
                 f"same --secret-file or ${SECRET_VARIABLE} (or neither, and the same "
                 "--coordinator and --num-processes)") from None
-        self.peers[0] = _Connection(connection, 0)
+        self.peers[0] = Connection(connection, 0)
 
     def _startup_timeout(self, joined):
         waited = f"{STARTUP_TIMEOUT_S:.0f} s"
@@ -467,11 +372,3 @@ class ControlLink:
                     connection.send({"bye": True})
         for connection in connections:
             connection.close()
-
-
-def _family(host):
-    """The address family of ``host`` (an IPv6 literal or a name that only has one)."""
-    try:
-        return socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][0]
-    except OSError:
-        return socket.AF_INET

@@ -10,10 +10,9 @@ file keeps the layers frozen on resume.
 
 import os
 
-from keras_wgan.cli import choices
-from keras_wgan.cli.common import PROG, CliError, load_gan, read_json
+from keras_wgan.cli.common import PROG, CliError, check_model_path, load_gan, read_json
 from keras_wgan.cli.common import flag as flag_of
-from keras_wgan.cli.sample import check_model_path
+from keras_wgan.cli.training import choices
 
 # The settings that shape the nets: a fine-tuned run takes the source's, and refuses
 # flags that contradict them (the source's weights would not fit).

@@ -1,0 +1,57 @@
+"""A run's model: the ``TRAIN_PRESET`` recipe built with the run's settings, compiled.
+
+A fine-tuned run (``--init-from``) takes the source's weights and freezes the critic's
+first layers before ``compile`` builds the optimizers (see :mod:`.finetune`).
+"""
+
+from keras_wgan import presets
+from keras_wgan.cli.training import choices, finetune
+from keras_wgan.cli.training.run_directory import TRAIN_PRESET
+
+
+def build_gan(settings, image_shape, class_names=None):
+    """The run's model: the TRAIN_PRESET recipe with the run's settings, compiled."""
+    import keras
+
+    from keras_wgan import WGAN, WGANGP
+
+    keras.utils.set_random_seed(settings["seed"])  # the nets' initial weights
+    cls = WGAN if settings["model"] == "wgan" else WGANGP
+    augment = settings.get("augment", choices.OFF)
+    # The nets take the policy when built (and keep it in the saved file); the process's
+    # own global policy is left as it was.
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(settings.get("precision") or "float32")
+    try:
+        if not settings.get("init_from"):
+            return _preset_gan(cls, settings, image_shape, augment, class_names)
+        # Fine-tuning: the source's weights and the frozen layers before compile, which
+        # builds the optimizers on the trainable variables.
+        gan = _preset_gan(cls, settings, image_shape, augment, class_names, compile=False)
+        gan = finetune.initialised_from(settings, gan, image_shape, class_names)
+        gan.compile(**presets.make_optimizers(TRAIN_PRESET, cls,
+                                              **_preset_overrides(settings, image_shape,
+                                                                  augment, class_names)))
+        return gan
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _preset_gan(cls, settings, image_shape, augment, class_names, compile=True):
+    return cls.from_preset(TRAIN_PRESET, compile=compile,
+                           **_preset_overrides(settings, image_shape, augment, class_names))
+
+
+def _preset_overrides(settings, image_shape, augment, class_names):
+    return dict(
+        nets=settings.get("arch") or "dcgan",
+        augment=choices.model_augment(augment),
+        image_shape=image_shape,
+        dim=settings["dim"],
+        latent_dim=settings["latent_dim"],
+        n_critic=settings["n_critic"],
+        ema_decay=settings["ema_decay"],
+        seed=settings["seed"],
+        class_names=class_names or None,
+        optimizers="paper" if settings["paper_optimizers"] else "library",
+    )
