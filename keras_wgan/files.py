@@ -8,6 +8,7 @@ the two versions too. A failed write removes its temporary file and leaves the o
 """
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -100,6 +101,15 @@ def atomic_write(path, write, binary=False):
 def write_text(path, text):
     """Write a string to ``path``, whole or not at all; returns the path."""
     return atomic_write(path, lambda f: f.write(text))
+
+
+def sha256_of(path):
+    """The SHA-256 of a file's bytes, as hex: what names a file's exact content."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_json(path, obj):

@@ -254,7 +254,8 @@ def test_keep_best_saves_the_epoch_with_the_lowest_figure_not_the_last(tmp_path)
     path = str(tmp_path / "best.keras")
     gan.fit(image_dataset(num_batches=4).repeat(), epochs=3, steps_per_epoch=4, verbose=0,
             callbacks=[scripted, KeepBest(path)])
-    assert read_best(str(tmp_path / "best.json")) == {"epoch": 2, "quality_fd": 1.0}
+    record = read_best(str(tmp_path / "best.json"))
+    assert {k: record[k] for k in ("epoch", "quality_fd")} == {"epoch": 2, "quality_fd": 1.0}
     kept = keras.models.load_model(path)
     for a, b in zip(kept.sampling_generator.weights, scripted.weights[1]):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), b)
@@ -263,3 +264,140 @@ def test_keep_best_saves_the_epoch_with_the_lowest_figure_not_the_last(tmp_path)
     # A new run on the same file remembers the best so far: 1.5 does not replace 1.0.
     again = KeepBest(path)
     assert again.best_value == 1.0
+
+
+class _Scripted(keras.callbacks.Callback):
+    """Writes the scripted figure of each epoch as ``quality_fd``, and keeps the sampling
+    generator's weights at each epoch's end."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values, self.weights = values, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["quality_fd"] = self.values[epoch]
+        self.weights.append([keras.ops.convert_to_numpy(w)
+                             for w in self.model.sampling_generator.weights])
+
+
+def _assert_pair_agrees(path, weights):
+    """best.json names best.keras's SHA-256 and this yardstick, and the file holds
+    ``weights``."""
+    from keras_wgan.callbacks.best import read_best
+    from keras_wgan.evaluation import YARDSTICK_VERSION
+    from keras_wgan.files import sha256_of
+
+    record = read_best(os.path.splitext(path)[0] + ".json")
+    assert record["sha256"] == sha256_of(path)
+    assert record["yardstick_version"] == YARDSTICK_VERSION
+    kept = keras.models.load_model(path)
+    for a, b in zip(kept.sampling_generator.weights, weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), b)
+    return record
+
+
+@pytest.mark.parametrize("crash_in", ["write_json", "_install"])
+def test_keep_best_pair_agrees_after_a_crash_between_its_writes(tmp_path, monkeypatch,
+                                                                crash_in):
+    """A kill between writing the model and best.json (simulated by raising there, at
+    epoch 2's new best): the next KeepBest on the path finds a pair that agrees, either
+    epoch 1's (crash before best.json: the pending model is dropped) or epoch 2's (crash
+    after it: the pending model is put in place), and remembers that pair's figure."""
+    from keras_wgan.callbacks import KeepBest, best
+
+    gan = tiny_image_gan(n_critic=2)
+    gan.compile()
+    scripted = _Scripted([3.0, 1.0])
+    path = str(tmp_path / "best.keras")
+    keeper = KeepBest(path)
+    real = {"write_json": best.files.write_json, "_install": keeper._install}
+    calls = []
+
+    def crash(*args):
+        calls.append(args)
+        if len(calls) == 2:  # the second new best: epoch 2
+            raise RuntimeError("killed")
+        return real[crash_in](*args)
+
+    if crash_in == "write_json":
+        monkeypatch.setattr(best.files, "write_json", crash)
+    else:
+        monkeypatch.setattr(keeper, "_install", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        gan.fit(image_dataset(num_batches=4).repeat(), epochs=2, steps_per_epoch=4,
+                verbose=0, callbacks=[scripted, keeper])
+    monkeypatch.undo()
+    assert os.path.exists(str(tmp_path / "best.pending.keras"))  # the cut-short write
+    again = KeepBest(path)
+    assert not os.path.exists(str(tmp_path / "best.pending.keras"))
+    epoch = 1 if crash_in == "write_json" else 2
+    record = _assert_pair_agrees(path, scripted.weights[epoch - 1])
+    assert record["epoch"] == epoch and again.best_value == scripted.values[epoch - 1]
+    assert again.notice is None
+
+
+def test_keep_best_starts_over_on_another_yardstick_version_or_a_foreign_file(tmp_path,
+                                                                             capsys):
+    from keras_wgan.callbacks import KeepBest
+    from keras_wgan.files import write_json
+
+    gan = tiny_image_gan(n_critic=2)
+    gan.compile()
+    path = str(tmp_path / "best.keras")
+    gan.fit(image_dataset(num_batches=4).repeat(), epochs=1, steps_per_epoch=4, verbose=0,
+            callbacks=[_Scripted([2.0]), KeepBest(path)])
+    record = json.loads((tmp_path / "best.json").read_text())
+    assert KeepBest(path).best_value == 2.0
+    write_json(str(tmp_path / "best.json"), {**record, "yardstick_version": 1})
+    capsys.readouterr()
+    older = KeepBest(path)
+    assert older.best is None and older.best_value == float("inf")
+    assert "measured with yardstick version 1, this run measures with version 2" in \
+        capsys.readouterr().out
+    # A record of an older library (no hash, no version) is not trusted either.
+    write_json(str(tmp_path / "best.json"), {"epoch": 1, "quality_fd": 2.0})
+    assert KeepBest(path).best is None
+    # Another model file under the name: the record does not describe it.
+    write_json(str(tmp_path / "best.json"), record)
+    with open(path, "ab") as f:
+        f.write(b"other bytes")
+    foreign = KeepBest(path)
+    assert foreign.best is None and "does not describe" in foreign.notice
+
+
+@pytest.mark.processes
+def test_resume_with_keep_best_through_the_cli_keeps_the_pair_agreeing(labelled_dir,
+                                                                       tmp_path):
+    """``train --keep-best`` for one epoch, its record made to look like yardstick version
+    1's, then ``train --resume``: the run says it starts over, and ends with a pair that
+    agrees, measured with this version."""
+    import subprocess
+    import sys
+
+    from keras_wgan.callbacks.best import read_best
+    from keras_wgan.files import sha256_of, write_json
+
+    env = {**os.environ, "KERAS_WGAN_CACHE": str(tmp_path / "cache"),
+           "KERAS_BACKEND": "tensorflow"}
+    out = str(tmp_path / "run")
+
+    def train(*extra):
+        result = subprocess.run(
+            [sys.executable, "-m", "keras_wgan", "train", "--out", out, "--verbose", "0",
+             *extra], capture_output=True, text=True, timeout=600, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    train("--dataset", str(labelled_dir), "--batch-size", "8", "--dim", "4",
+          "--latent-dim", "8", "--image-size", "16", "--n-critic", "2",
+          "--steps-per-epoch", "2", "--num-samples", "4", "--keep-best", "--epochs", "1")
+    first = read_best(os.path.join(out, "best.json"))
+    assert first["epoch"] == 1 and first["sha256"] == sha256_of(os.path.join(out, "best.keras"))
+    write_json(os.path.join(out, "best.json"), {**first, "yardstick_version": 1})
+    printed = train("--resume", "--epochs", "2")
+    assert "measured with yardstick version 1" in printed and "starts over" in printed
+    second = read_best(os.path.join(out, "best.json"))
+    assert second["epoch"] == 2  # the first scored epoch after starting over
+    assert second["sha256"] == sha256_of(os.path.join(out, "best.keras"))
+    assert second["yardstick_version"] == 2
+    assert not os.path.exists(os.path.join(out, "best.pending.keras"))
