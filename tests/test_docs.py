@@ -124,6 +124,16 @@ def test_every_link_of_the_readme_reaches_a_file_and_heading():
             assert anchor in {_slug(h) for h in headings}, (target, anchor)
 
 
+def test_every_example_the_docs_name_exists():
+    examples = {path.name for path in (ROOT / "examples").glob("*.py")}
+    for page in PAGES:
+        for name in re.findall(r"examples/([a-z0-9_]+\.py)", page.read_text()):
+            assert name in examples, f"{_rel(page)} names examples/{name}"
+    table = (ROOT / "docs" / "examples.md").read_text()
+    for name in re.findall(r"`([a-z0-9_]+\.py)`", table):
+        assert name in examples, f"docs/examples.md names {name}"
+
+
 def test_the_readme_is_a_front_door():
     assert len((ROOT / "README.md").read_text().splitlines()) <= 250
 
