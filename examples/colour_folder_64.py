@@ -11,9 +11,10 @@ Full size (a folder of a few hundred pictures)::
 
     python examples/colour_folder_64.py --data ~/pictures --epochs 40 --out runs/colour64
 
-Time on 2 cores: about 0.5 s per critic step at batch 64 (an estimate from 20 timed
-steps, not a full run), so 40 epochs of 500 pictures (7 steps each) take about 2-3
-minutes; 10,000 pictures (156 steps per epoch) about 50 minutes.
+Time on 2 cores, an estimate (this script was not timed at full size): about 0.5 CPU
+seconds per critic step, from the colour table's runs of these nets (about 700 critic
+steps in 6 CPU minutes), so 40 epochs of 500 pictures (7 steps of 64 each) take about
+2-3 minutes and 10,000 pictures (156 steps per epoch) about an hour.
 The same from the command line: ``keras-wgan train --dataset ~/pictures``.
 
 Smoke test (seconds, tiny sizes, made-up pictures unless ``--data`` is given)::

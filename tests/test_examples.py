@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pytest
 
+from keras_wgan.checkpoints import read_state
 from keras_wgan.images import write_png
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -58,6 +59,13 @@ RUNS = {
     "your_own_nets.py": (lambda tmp: [], ["model.keras", "samples/epoch_001.png"]),
     "several_devices.py": (lambda tmp: [], ["model.keras", "samples/epoch_001.png"],
                            {"KERAS_BACKEND": "jax"}),
+    "own_training_loop.py": (lambda tmp: ["--epochs", "1"],
+                             ["model.keras", "history.csv", "history_batches.csv",
+                              "samples/epoch_001.png"]),
+    "after_training.py": (
+        lambda tmp: ["--data", colour_folder(os.path.join(tmp, "pics"))],
+        ["model.keras", "seeds/seed000000.png", "seeds/seed000015.png",
+         "truncated/seed000015.png", "walk.gif", "nearest.png"]),
 }
 
 
@@ -102,6 +110,25 @@ def test_example_runs_with_smoke_and_writes_its_files(runs, script):
     assert returncode == 0, f"{script} --smoke failed after {seconds:.0f} s:\n{output[-3000:]}"
     missing = [name for name in RUNS[script][1] if not (out / name).is_file()]
     assert not missing, f"{script} did not write {missing} into --out:\n{output[-2000:]}"
+
+
+def test_own_training_loop_resumes_where_it_stopped(runs):
+    """The same command with a larger --epochs continues the saved run: epoch 2 is added
+    to the history, epoch 1's row stays, and the step counts go on from the file's."""
+    returncode, output, out, _ = runs["own_training_loop.py"]
+    assert returncode == 0, output[-3000:]
+    command = [sys.executable, os.path.join(EXAMPLES, "own_training_loop.py"), "--smoke",
+               "--out", str(out), "--epochs", "2"]
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    result = subprocess.run(command, env=env, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, timeout=TIMEOUT_S)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Resuming from" in result.stdout and "1 completed epoch" in result.stdout
+    with open(out / "history.csv", encoding="utf-8") as f:
+        epochs = [line.split(",")[0] for line in f.read().splitlines()[1:]]
+    assert epochs == ["1", "2"]
+    state = read_state(out / "model.keras")  # the position saved inside the file
+    assert (state.epoch, state.step, state.global_step) == (2, 0, 12)
 
 
 @pytest.mark.parametrize("script", sorted(RUNS))
