@@ -58,13 +58,22 @@ STATE_FORMAT = 1
 class TrainingState:
     """Where a run stands: what a checkpoint file holds besides the model.
 
-    ``epoch``: epochs completed (also the 0-based index of the epoch in progress);
-    ``step``: steps done in that epoch (0 at an epoch boundary); ``global_step``: steps
-    done since the run began (None when unknown: a file of ``AtomicModelCheckpoint``);
-    ``steps_per_epoch``: the epoch length the run used (None when unknown);
-    ``metrics``: for a mid-epoch position, each ``keras.metrics.Mean`` tracker's
-    ``[total, count]`` over the epoch so far, so its epoch mean comes out as if
-    uninterrupted.
+    Args:
+        epoch: epochs completed (also the 0-based index of the epoch in progress).
+        step: steps done in that epoch (0 at an epoch boundary).
+        global_step: steps done since the run began (None when unknown: a file of
+            ``AtomicModelCheckpoint``).
+        steps_per_epoch: the epoch length the run used (None when unknown).
+        metrics: for a mid-epoch position, each ``keras.metrics.Mean`` tracker's
+            ``[total, count]`` over the epoch so far, so its epoch mean comes out as if
+            uninterrupted.
+
+    Example:
+
+    ```python
+    gan, state = load_checkpoint("runs/x/model.keras")
+    print(state.describe())  # "300 of 900 steps into epoch 3"
+    ```
     """
 
     epoch: int = 0
@@ -74,15 +83,27 @@ class TrainingState:
     metrics: dict = field(default_factory=dict)
 
     def describe(self):
+        """The position in words, e.g. ``"300 of 900 steps into epoch 3"``."""
         if self.step:
             return f"{self.step} of {self.steps_per_epoch} steps into epoch {self.epoch + 1}"
         return f"{self.epoch} completed epoch(s)"
 
 
 def read_state(path):
-    """The :class:`TrainingState` inside the ``.keras`` file ``path``, or None when it
-    has none (a file saved another way). Raises ``OSError`` / ``ValueError`` for a file
-    that is missing or not a readable zip."""
+    """The position saved inside a checkpoint file.
+
+    Args:
+        path: a ``.keras`` file.
+
+    Returns:
+        The :class:`TrainingState` inside it, or None when it has none (a file saved
+        another way, e.g. ``model.save``).
+
+    Raises:
+        OSError: the file is missing or unreadable.
+        ValueError: it is not a ``.keras`` zip archive, or its state has an unknown
+            format.
+    """
     path = os.fspath(path)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -102,11 +123,33 @@ def read_state(path):
 
 
 def load_checkpoint(path, compile=True):
-    """``(model, state)`` from a checkpoint written by :class:`TrainingCheckpoint`.
+    """The model and its position from a checkpoint, to continue with :func:`fit_resumable`.
 
     A file without an embedded state (saved by ``AtomicModelCheckpoint``) gets its
     epoch count from ``model.state.json`` (:func:`checkpoint_epochs`) and an unknown
-    ``global_step``. Raises ``FileNotFoundError`` / ``ValueError`` with the reason.
+    ``global_step``.
+
+    Args:
+        path: the ``.keras`` file a :class:`TrainingCheckpoint` (or
+            ``AtomicModelCheckpoint``) wrote.
+        compile: as ``keras.models.load_model``'s; True restores both optimizers'
+            state, which an exact resume needs.
+
+    Returns:
+        ``(model, state)``: the loaded model and its :class:`TrainingState`.
+
+    Raises:
+        FileNotFoundError: there is no file at ``path``.
+        ValueError: the file is not a ``.keras`` archive or its state is unreadable.
+
+    Example:
+
+    ```python
+    checkpoint = TrainingCheckpoint("runs/x/model.keras", every_n_steps=300)
+    gan, state = load_checkpoint(checkpoint.path)
+    fit_resumable(gan, make_dataset, epochs=20, steps_per_epoch=900,
+                  checkpoint=checkpoint, state=state)
+    ```
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -117,9 +160,17 @@ def load_checkpoint(path, compile=True):
 
 
 def checkpoint_position(path, model):
-    """The :class:`TrainingState` of the checkpoint ``path``, loaded as ``model``: the
-    embedded one, or for a file of ``AtomicModelCheckpoint`` its epochs from
-    ``model.state.json`` (matched to the model's step count; unknown ``global_step``)."""
+    """The position of a checkpoint already loaded as ``model``.
+
+    Args:
+        path: the ``.keras`` file.
+        model: the model loaded from it (its step count matches the epochs of an
+            ``AtomicModelCheckpoint`` file to ``model.state.json``).
+
+    Returns:
+        The embedded :class:`TrainingState`, or for a file of ``AtomicModelCheckpoint``
+        one with its epochs from ``model.state.json`` and an unknown ``global_step``.
+    """
     state = read_state(path)
     if state is None:
         state = TrainingState(epoch=checkpoint_epochs(path, model), global_step=None)
@@ -355,9 +406,29 @@ def fit_resumable(model, make_dataset, *, epochs, steps_per_epoch, checkpoint, s
         callbacks: passed to each ``fit``.
         **fit_kwargs: passed to each ``fit``.
 
-    Returns the ``History`` objects of the ``fit`` calls (two when resuming inside an
-    epoch: its remainder, then the rest). Stops early when the checkpoint's
-    ``stopped_by`` is set.
+    Returns:
+        The ``History`` objects of the ``fit`` calls (two when resuming inside an
+        epoch: its remainder, then the rest). Stops early when the checkpoint's
+        ``stopped_by`` is set.
+
+    Raises:
+        TypeError: ``make_dataset`` is not callable or ``checkpoint`` is not a
+            :class:`TrainingCheckpoint`.
+        ValueError: ``epochs`` is already reached, ``steps_per_epoch`` differs from a
+            mid-epoch ``state``'s, or ``fit_kwargs`` sets what ``state`` decides
+            (``initial_epoch``, ``x``, ``steps_per_epoch``).
+        TrainingDiverged: a loss became non-finite (raised by the checkpoint).
+
+    Example:
+
+    ```python
+    def make_dataset():  # the same stream on every call
+        return load_dataset("fashion_mnist", batch_size=64, seed=0).repeat()
+
+    checkpoint = TrainingCheckpoint("runs/x/model.keras", every_n_steps=300)
+    fit_resumable(WGANGP.from_preset("fashion_mnist_32"), make_dataset, epochs=20,
+                  steps_per_epoch=900, checkpoint=checkpoint)
+    ```
     """
     if not callable(make_dataset):
         raise TypeError(
@@ -431,14 +502,29 @@ def fit_resumable(model, make_dataset, *, epochs, steps_per_epoch, checkpoint, s
 
 @contextlib.contextmanager
 def stop_on_signals(checkpoint, signals=("SIGINT", "SIGTERM", "SIGHUP")):
-    """Within the block, the first of ``signals`` (Ctrl-C, a kill, the terminal closing)
-    makes ``checkpoint`` save after the current step and stop ``fit``; a second SIGINT interrupts at once
-    (``KeyboardInterrupt``), leaving the last checkpoint on disk. ``checkpoint`` is a
-    :class:`TrainingCheckpoint` or anything with its ``request_stop(reason)`` and
-    ``stop_requested`` (the CLI's agreement between processes).
+    """A context in which Ctrl-C, a kill or a closed terminal saves, then stops ``fit``.
 
-    Only in the main thread (Python's rule for signal handlers); elsewhere it does
-    nothing. The previous handlers come back on exit.
+    Within the block, the first of ``signals`` makes ``checkpoint`` save after the
+    current step and stop ``fit``; a second SIGINT interrupts at once
+    (``KeyboardInterrupt``), leaving the last checkpoint on disk. Only in the main
+    thread (Python's rule for signal handlers); elsewhere it does nothing. The previous
+    handlers come back on exit.
+
+    Args:
+        checkpoint: a :class:`TrainingCheckpoint`, or anything with its
+            ``request_stop(reason)`` and ``stop_requested`` (the CLI's agreement
+            between processes).
+        signals: names of the signals to catch; those this platform lacks are skipped.
+
+    Example:
+
+    ```python
+    with stop_on_signals(checkpoint):
+        fit_resumable(gan, make_dataset, epochs=20, steps_per_epoch=900,
+                      checkpoint=checkpoint, state=state)
+    if checkpoint.stop_requested:
+        print("saved; run again to continue")
+    ```
     """
     import threading
 
