@@ -67,12 +67,34 @@ def build_generator(
     ``2*dim``, ``middle_filters`` and ``channels`` filters; BatchNorm + ReLU after the
     dense layer and the first two convolutions. ``middle_filters`` defaults to ``2*dim``
     (the original experiment's WGAN-GP generator); its WGAN generator uses ``dim``
-    (``build_generator(..., middle_filters=dim)``, or ``variant="wgan"`` in the examples).
-    Outputs are in [-1, 1]. Stock Keras layers only (on TensorFlow the GAN routes the
-    narrow output convolution to a faster kernel at run time, ``keras_wgan.backend``).
-    With ``num_classes=K`` the generator is ``G([noise, labels])``: the noise is joined
-    with a learned embedding of the label (``class_embedding_dim``, default
-    ``latent_dim``) before the dense layer.
+    (``build_generator(..., middle_filters=dim)``; ``WGAN.from_preset`` does so).
+    Stock Keras layers only (on TensorFlow the GAN routes the narrow output convolution
+    to a faster kernel at run time, ``keras_wgan.backend``).
+
+    Args:
+        latent_dim: the noise size.
+        image_shape: ``(H, W, C)``, H and W multiples of 8.
+        dim: the width: filters of the first block are ``2*dim`` (``4*dim`` units per
+            position after the dense layer).
+        middle_filters: filters of the second block; None: ``2*dim``.
+        name: the model's name.
+        num_classes: None for ``G(noise)``; K for ``G([noise, labels])``, the noise
+            joined with a learned embedding of the label before the dense layer.
+        class_embedding_dim: that embedding's size; None: ``latent_dim``.
+
+    Returns:
+        A functional ``keras.Model`` whose outputs are images in [-1, 1].
+
+    Raises:
+        ValueError: a size that is not a positive int, or an image side that is not a
+            multiple of 8.
+
+    Example:
+
+    ```python
+    generator = build_generator(latent_dim=128, image_shape=(32, 32, 1), dim=64)
+    images = generator(keras.random.normal((16, 128)))  # (16, 32, 32, 1)
+    ```
     """
     latent_dim = checks.check_positive_int("latent_dim", latent_dim)
     num_classes = check_num_classes(num_classes)
@@ -123,9 +145,23 @@ def build_critic(
       per-sample normalisation the WGAN-GP paper recommends in place of batch norm.
     The output is an unbounded score (no sigmoid). Stock Keras layers only (on
     TensorFlow the GAN gives the LeakyReLUs a cheaper double backward at run time).
-    With ``num_classes=K`` it is a projection critic ``D([images, labels])`` on the
-    flattened features; ``auxiliary_classifier=True`` adds a second output, K class
-    logits, for the GAN's auxiliary-classifier term (``classifier_weight``).
+
+    Args:
+        image_shape: ``(H, W, C)``, H and W multiples of 8.
+        dim: the width: the convolutions have ``dim``, ``2*dim``, ``4*dim`` filters.
+        normalization: None, ``"batch"`` or ``"layer"`` (above).
+        name: the model's name.
+        num_classes: None for ``D(images)``; K for a projection critic ``D([images,
+            labels])`` on the flattened features.
+        auxiliary_classifier: with ``num_classes``, a second output of K class logits
+            for the GAN's auxiliary-classifier term (``classifier_weight``).
+
+    Returns:
+        A functional ``keras.Model``: one score per image (and the logits).
+
+    Raises:
+        ValueError: a bad size or ``normalization``, or ``auxiliary_classifier``
+            without ``num_classes``.
     """
     dim = checks.check_positive_int("dim", dim)
     num_classes = check_num_classes(num_classes)

@@ -20,7 +20,17 @@ def build_mlp_generator(latent_dim, output_dim, width=512, depth=3, name="mlp_ge
                         num_classes=None):
     """The WGAN-GP paper's toy generator: ``depth`` ReLU layers of ``width``, linear output.
 
-    ``num_classes=K``: ``G([noise, labels])`` with a class embedding of size ``width``.
+    Args:
+        latent_dim: the noise size (2 in the paper's toy experiments).
+        output_dim: the size of a sample (2: points in the plane).
+        width: units per hidden layer.
+        depth: hidden layers.
+        name: the model's name.
+        num_classes: None for ``G(noise)``; K for ``G([noise, labels])`` with a class
+            embedding of size ``width``.
+
+    Returns:
+        A functional ``keras.Model`` of ``(batch, output_dim)`` samples.
     """
     latent_dim = checks.check_positive_int("latent_dim", latent_dim)
     output_dim = checks.check_positive_int("output_dim", output_dim)
@@ -41,7 +51,17 @@ def build_mlp_critic(input_dim, width=512, depth=3, name="mlp_critic", num_class
                      auxiliary_classifier=False):
     """The WGAN-GP paper's toy critic: ``depth`` ReLU layers of ``width``, one linear score.
 
-    ``num_classes=K``: a projection critic ``D([points, labels])``, as ``build_critic``.
+    Args:
+        input_dim: the size of a sample.
+        width: units per hidden layer.
+        depth: hidden layers.
+        name: the model's name.
+        num_classes: None for ``D(points)``; K for a projection critic ``D([points,
+            labels])``, as ``build_critic``'s.
+        auxiliary_classifier: with ``num_classes``, a second output of K class logits.
+
+    Returns:
+        A functional ``keras.Model``: one score per sample (and the logits).
     """
     input_dim = checks.check_positive_int("input_dim", input_dim)
     width = checks.check_positive_int("width", width)

@@ -37,9 +37,39 @@ _NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
 
 @dataclasses.dataclass(frozen=True)
 class Architecture:
-    """One family of nets. ``fits(height, width)`` says which image sizes its builders
-    take (images only); ``sizes_rule`` says it in words; ``default_width`` is ``dim`` of
-    an image family (``width`` of a point family) when none is given."""
+    """One family of nets: what the presets, ``--arch`` and the size checks know of it.
+
+    Args:
+        name: lower-case letters, digits, ``_`` or ``-``, starting with a letter.
+        generator: the generator builder: a function, or a ``"module:function"``
+            string imported when the nets are built. Called by keyword with the
+            settings its signature names (:data:`SETTINGS` of its ``data`` kind, and
+            ``clipping``).
+        critic: the critic builder, the same way (also ``auxiliary_classifier``).
+        fits: ``fits(height, width) -> bool``, the image sizes the builders take
+            (images only; None: any).
+        sizes_rule: the same rule in words, for messages and ``--arch list``.
+        default_width: ``dim`` of an image family (``width`` of a point family) when
+            none is given.
+        suits: what the family is for, in a few words.
+        data: ``"images"`` or ``"points"``.
+
+    Raises:
+        ValueError: a malformed name, builder or ``data`` kind.
+
+    Example:
+
+    ```python
+    from keras_wgan import architectures
+
+    architectures.register(architectures.Architecture(
+        "tiny", my_generator, my_critic, fits=lambda h, w: h % 2 == 0 and w % 2 == 0,
+        sizes_rule="even sides", default_width=16, suits="quick experiments"))
+    gan = WGANGP.from_preset("fashion_mnist_32", nets="tiny")
+    ```
+
+    ``examples/your_own_nets.py`` is a complete program.
+    """
 
     name: str
     generator: object
@@ -168,8 +198,19 @@ _plugins = {"loaded": False}
 
 
 def register(architecture, replace=False):
-    """Add a family (an :class:`Architecture`); a taken name is refused unless
-    ``replace=True``. Returns it."""
+    """Add a family of nets, so recipes and ``--arch`` take it by name.
+
+    Args:
+        architecture: an :class:`Architecture`.
+        replace: True to replace a family registered under the same name.
+
+    Returns:
+        ``architecture``.
+
+    Raises:
+        TypeError: ``architecture`` is not an :class:`Architecture`.
+        ValueError: its name is taken (by another family) and ``replace`` is False.
+    """
     if not isinstance(architecture, Architecture):
         raise TypeError(f"register() takes a keras_wgan.architectures.Architecture, got "
                         f"{type(architecture).__name__}.")
@@ -182,7 +223,14 @@ def register(architecture, replace=False):
 
 
 def unregister(name):
-    """Remove a family of your own (the built-in ones stay)."""
+    """Remove a family of your own; an unknown name is ignored.
+
+    Args:
+        name: the family's name.
+
+    Raises:
+        ValueError: ``name`` is a built-in family (they stay registered).
+    """
     if name in {family.name for family in BUILT_IN}:
         raise ValueError(f"{name!r} is a built-in family and stays registered.")
     _FAMILIES.pop(name, None)
@@ -208,20 +256,41 @@ def _load_plugins():
 
 
 def reload_plugins():
-    """Read the entry points again (after installing a package in this process)."""
+    """Read the ``keras_wgan.architectures`` entry points again.
+
+    For a package installed after this process first asked the registry; a broken
+    entry point is reported with a warning and skipped.
+    """
     _plugins["loaded"] = False
     _load_plugins()
 
 
 def names(data=None):
-    """The registered families' names (built-in first), of one ``data`` kind if given."""
+    """The registered families' names, built-in first.
+
+    Args:
+        data: ``"images"`` or ``"points"`` for one kind only; None for all.
+
+    Returns:
+        A tuple of names.
+    """
     _load_plugins()
     return tuple(name for name, family in _FAMILIES.items()
                  if data is None or family.data == data)
 
 
 def get(name):
-    """The registered family ``name``; the refusal lists the ones there are."""
+    """The registered family of nets called ``name``.
+
+    Args:
+        name: a registered name (``names()`` lists them).
+
+    Returns:
+        Its :class:`Architecture`.
+
+    Raises:
+        ValueError: no family has that name; the message lists the ones there are.
+    """
     _load_plugins()
     family = _FAMILIES.get(name)
     if family is None:

@@ -198,10 +198,24 @@ def build_resnet_generator(
     """The WGAN-GP paper's residual generator for ``image_shape`` (see the module docstring).
 
     Dense -> (rows, cols, widths[0]) -> one up-block per stage -> BN, ReLU, 3x3 conv,
-    tanh; outputs in [-1, 1]. At 32x32x3 and ``dim=128``: the CIFAR-10 net, 1,206,275
-    parameters; at 64x64x3 and ``dim=64``: the 64x64 net, 8,545,347. With
-    ``num_classes=K`` it is ``G([noise, labels])`` with class-conditional batch norm in
-    every residual block.
+    tanh. At 32x32x3 and ``dim=128``: the CIFAR-10 net, 1,206,275 parameters; at
+    64x64x3 and ``dim=64``: the 64x64 net, 8,545,347.
+
+    Args:
+        latent_dim: the noise size.
+        image_shape: ``(H, W, C)``; each side 4 to 7 times a power of two (8, 12, 16,
+            24, 28, 32, 48, 64, 96, 128, ...), the stages following it.
+        dim: the width (the channels of the last stage).
+        num_classes: None for ``G(noise)``; K for ``G([noise, labels])`` with
+            class-conditional batch norm in every residual block.
+        name: the model's name.
+
+    Returns:
+        A functional ``keras.Model`` whose outputs are images in [-1, 1].
+
+    Raises:
+        ValueError: a size that is not a positive int, or an image side the stages
+            cannot reach (the message lists the sizes that work).
     """
     latent_dim = checks.check_positive_int("latent_dim", latent_dim)
     num_classes = check_num_classes(num_classes)
@@ -239,9 +253,22 @@ def build_resnet_critic(
     Optimised first block and down-blocks with 2x2 mean pooling, then (up to 32x32) two
     plain blocks; ReLU, the mean over space, Dense(1): an unbounded score, no
     batch-coupled layers. At 32x32x3 and ``dim=128``: the CIFAR-10 critic, 1,053,825
-    parameters. With ``num_classes=K`` it is a projection critic ``D([images,
-    labels])`` on the pooled features; ``auxiliary_classifier=True`` adds a second
-    output, K class logits (the paper's AC-GAN head, ``classifier_weight``).
+    parameters.
+
+    Args:
+        image_shape: ``(H, W, C)``, sides as for :func:`build_resnet_generator`.
+        dim: the width of every block.
+        num_classes: None for ``D(images)``; K for a projection critic ``D([images,
+            labels])`` on the pooled features.
+        auxiliary_classifier: with ``num_classes``, a second output of K class logits
+            (the paper's AC-GAN head, ``classifier_weight``).
+        name: the model's name.
+
+    Returns:
+        A functional ``keras.Model``: one score per image (and the logits).
+
+    Raises:
+        ValueError: a bad size, or ``auxiliary_classifier`` without ``num_classes``.
     """
     dim = checks.check_positive_int("dim", dim)
     num_classes = check_num_classes(num_classes)
