@@ -48,8 +48,12 @@ _PIL_MODE = {1: "L", 3: "RGB", 4: "RGBA"}
 
 
 class BadFilesSkipped(UserWarning):
-    """``load_dataset(..., on_error="skip")`` left out unreadable files; ``files`` lists
-    ``(path, reason)`` for each."""
+    """The warning of ``load_dataset(..., on_error="skip")``: unreadable files left out.
+
+    Args:
+        message: the count and the first file.
+        files: ``(path, reason)`` for each file left out (kept as ``files``).
+    """
 
     def __init__(self, message, files):
         super().__init__(message)

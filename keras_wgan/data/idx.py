@@ -93,7 +93,15 @@ def read_idx(path) -> np.ndarray:
     payload must be exactly as long as the dimensions say: a short or long
     payload raises :class:`IdxFormatError` instead of returning garbage.
 
-    Returns a writable, native-endian array of shape ``dims``.
+    Args:
+        path: an IDX file, gzip-compressed or not.
+
+    Returns:
+        A writable, native-endian numpy array of shape ``dims``.
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        IdxFormatError: the file is not a well-formed IDX file.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -137,7 +145,12 @@ def read_idx(path) -> np.ndarray:
 
 
 class IdxFiles(NamedTuple):
-    """Paths of one split's IDX files (``labels`` is None when absent)."""
+    """Paths of one split's IDX files.
+
+    Attributes:
+        images: the images file.
+        labels: the labels file, or None when absent.
+    """
 
     images: str
     labels: str | None
@@ -168,9 +181,19 @@ def find_idx_files(directory, split: str = "train") -> IdxFiles:
     """Locate the IDX files of ``split`` ("train" or "test") in ``directory``.
 
     "train" maps to ``train-images-idx3-ubyte[.gz]`` /
-    ``train-labels-idx1-ubyte[.gz]``, "test" to the ``t10k-*`` files. Raises
-    FileNotFoundError (listing what the directory holds) when the images file
-    is missing; a missing labels file gives ``labels=None``.
+    ``train-labels-idx1-ubyte[.gz]``, "test" to the ``t10k-*`` files.
+
+    Args:
+        directory: the folder to look in.
+        split: ``"train"`` or ``"test"``.
+
+    Returns:
+        :class:`IdxFiles`; a missing labels file gives ``labels=None``.
+
+    Raises:
+        FileNotFoundError: ``directory`` is not a folder, or has no images file for
+            ``split`` (the message lists what it holds).
+        ValueError: ``split`` is neither ``"train"`` nor ``"test"``.
     """
     check_split(split, IDX_SPLIT_PREFIX, "IDX files")
     directory = os.fspath(directory)
@@ -222,6 +245,18 @@ def local_idx_dir(name: str, split: str = "train", data_dir=None) -> str | None:
 
     A folder that holds IDX files of the *other* split only is an error, not
     a miss: silently reading some other copy of the data would be worse.
+
+    Args:
+        name: the dataset's name; only ``"fashion_mnist"`` and ``"mnist"`` are
+            looked up.
+        split: ``"train"`` or ``"test"``.
+        data_dir: a folder searched first.
+
+    Returns:
+        The folder's path, or None when no local copy was found.
+
+    Raises:
+        FileNotFoundError: a folder found holds only the other split's files.
     """
     if name not in IDX_SUBDIRS:
         return None

@@ -100,8 +100,15 @@ def images_only(fn, labelled):
 
 
 class TooFewImagesError(ValueError):
-    """A source with fewer images than one full batch (``count``, ``batch_size``), whose
-    batches would all be dropped; the command line names its own flag for it."""
+    """A source with fewer images than one full batch, whose batches would all be dropped.
+
+    The command line names its own flag for it.
+
+    Args:
+        message: what happened and what to change.
+        count: the images the source has (kept as ``count``).
+        batch_size: the batch asked for (kept as ``batch_size``).
+    """
 
     def __init__(self, message, count, batch_size):
         super().__init__(message)

@@ -62,56 +62,78 @@ def load_dataset(
     ``(images, labels)`` pairs, labels int32 of shape ``(batch_size,)``.
 
     Args:
-      source: a TFDS image dataset name (e.g. ``"fashion_mnist"``,
-        ``"cifar10"``), a directory of IDX files or of image files, a single
-        IDX / ``.npy`` / ``.npz`` file, or a numpy array / tensor of shape
-        (N, H, W) or (N, H, W, C). An existing path always wins over a TFDS
-        name. For ``"fashion_mnist"`` and ``"mnist"`` local IDX files are
-        used when found (see :func:`local_idx_dir`); only then is TFDS asked.
-      image_size: int or (H, W): bilinear resize target. None keeps the
-        native size. The reference task resizes Fashion-MNIST 28 -> 32.
-      batch_size: positive int.
-      split: "train"/"test" for IDX; any TFDS split string for TFDS;
-        ``x_<split>`` for ``.npz``; a sub-folder name for image folders.
-        Sources without splits (arrays, ``.npy``, a flat image folder) only
-        serve ``"train"``: asking them for another split is an error rather
-        than silently handing back the same data.
-      shuffle: whether to shuffle, reshuffled on each iteration (epoch).
-      seed: the shuffling's seed; the same seed gives the same sequence of
-        epochs.
-      data_dir: TFDS data directory; for fashion_mnist/mnist also the first
-        place searched for IDX files.
-      channels: 1, 3 or 4 to convert to; None keeps the native count (image
-        folders: inferred from the first image, 1 for grayscale, else 3).
-      drop_remainder: True (default) drops the last short batch so every
-        batch has the same static shape, which the GAN train steps require.
-      cache: True caches decoded images in memory (streamed sources); a
-        string caches to that file; False disables. Arrays are in memory
-        already.
-      limit: use only the first ``limit`` images (before shuffling).
-      value_range: for arrays: "auto" (see below) or the (low, high) range
-        of the data, mapped linearly onto [-1, 1]. Auto: uint8 (and integer
-        arrays within [0, 255]) are [0, 255]; float arrays are [-1, 1] when
-        they hold negative values within [-1, 1], [0, 255] when their maximum
-        exceeds 1 within [0, 255]. A float array within [0, 1] is ambiguous
-        and needs an explicit value_range; others are refused.
-      shuffle_buffer: shuffle buffer size; default: the whole array for
-        arrays/IDX (an index shuffle, cheap), min(10000, N) for streamed
-        sources.
-      labels: False (images only); True for ``(images, labels)`` elements,
-        the labels taken from the TFDS ``label`` feature, the IDX labels file
-        beside the images, the class sub-folders of an image folder (sorted
-        names -> 0, 1, ...) or a ``.npz``'s ``y_<split>`` / ``y`` / ``labels``
-        array; or, for an array source, the labels array itself. The
-        dataset's ``class_names`` lists the class of each index.
-      on_error: image folders: every file is decoded once when the folder is
-        scanned; "raise" (default) stops at the first unreadable file, naming
-        it; "skip" leaves unreadable files out with one ``BadFilesSkipped``
-        warning (count, first file; its ``files`` lists them all). A folder
-        with no readable image is an error either way. Without ``channels``,
-        images are RGB if any file is in colour (RGBA: alpha dropped), else
-        grayscale; images smaller than ``image_size`` are upsampled, with a
-        warning.
+        source: a TFDS image dataset name (e.g. ``"fashion_mnist"``,
+            ``"cifar10"``), a directory of IDX files or of image files, a single
+            IDX / ``.npy`` / ``.npz`` file, or a numpy array / tensor of shape
+            (N, H, W) or (N, H, W, C). An existing path always wins over a TFDS
+            name. For ``"fashion_mnist"`` and ``"mnist"`` local IDX files are
+            used when found (see :func:`local_idx_dir`); only then is TFDS asked.
+        image_size: int or (H, W): bilinear resize target. None keeps the
+            native size. The reference task resizes Fashion-MNIST 28 -> 32.
+        batch_size: positive int.
+        split: "train"/"test" for IDX; any TFDS split string for TFDS;
+            ``x_<split>`` for ``.npz``; a sub-folder name for image folders.
+            Sources without splits (arrays, ``.npy``, a flat image folder) only
+            serve ``"train"``: asking them for another split is an error rather
+            than silently handing back the same data.
+        shuffle: whether to shuffle, reshuffled on each iteration (epoch).
+        seed: the shuffling's seed; the same seed gives the same sequence of
+            epochs.
+        data_dir: TFDS data directory; for fashion_mnist/mnist also the first
+            place searched for IDX files.
+        channels: 1, 3 or 4 to convert to; None keeps the native count (image
+            folders: inferred from the first image, 1 for grayscale, else 3).
+        drop_remainder: True (default) drops the last short batch so every
+            batch has the same static shape, which the GAN train steps require.
+        cache: True caches decoded images in memory (streamed sources); a
+            string caches to that file; False disables. Arrays are in memory
+            already.
+        limit: use only the first ``limit`` images (before shuffling).
+        value_range: for arrays: "auto" (see below) or the (low, high) range
+            of the data, mapped linearly onto [-1, 1]. Auto: uint8 (and integer
+            arrays within [0, 255]) are [0, 255]; float arrays are [-1, 1] when
+            they hold negative values within [-1, 1], [0, 255] when their maximum
+            exceeds 1 within [0, 255]. A float array within [0, 1] is ambiguous
+            and needs an explicit value_range; others are refused.
+        shuffle_buffer: shuffle buffer size; default: the whole array for
+            arrays/IDX (an index shuffle, cheap), min(10000, N) for streamed
+            sources.
+        labels: False (images only); True for ``(images, labels)`` elements,
+            the labels taken from the TFDS ``label`` feature, the IDX labels file
+            beside the images, the class sub-folders of an image folder (sorted
+            names -> 0, 1, ...) or a ``.npz``'s ``y_<split>`` / ``y`` / ``labels``
+            array; or, for an array source, the labels array itself. The
+            dataset's ``class_names`` lists the class of each index.
+        on_error: image folders: every file is decoded once when the folder is
+            scanned; "raise" (default) stops at the first unreadable file, naming
+            it; "skip" leaves unreadable files out with one ``BadFilesSkipped``
+            warning (count, first file; its ``files`` lists them all). A folder
+            with no readable image is an error either way. Without ``channels``,
+            images are RGB if any file is in colour (RGBA: alpha dropped), else
+            grayscale; images smaller than ``image_size`` are upsampled, with a
+            warning.
+
+    Returns:
+        A ``tf.data.Dataset`` of float32 ``(batch_size, H, W, C)`` images in [-1, 1]
+        (or ``(images, labels)`` pairs), with ``class_names`` when it has labels.
+
+    Raises:
+        FileNotFoundError: a path or IDX file that is not there.
+        ValueError: a bad setting (the message names the argument and what it takes),
+            a split the source does not have, or unreadable files with
+            ``on_error="raise"``.
+        TooFewImagesError: fewer images than one batch with ``drop_remainder``.
+        UnknownDatasetError: neither a file, a folder nor a TFDS name.
+        DataUnavailableError: a TFDS dataset that cannot be had offline.
+
+    Example:
+
+    ```python
+    dataset = load_dataset("fashion_mnist", image_size=32, batch_size=64, seed=0)
+    pictures = load_dataset("my_pictures/", image_size=64, channels=3)
+    labelled = load_dataset("fashion_mnist", labels=True)  # (images, labels)
+    print(labelled.class_names[7])  # "Sneaker"
+    ```
     """
     on_error = checks.check_choice("on_error", on_error, options.ON_ERROR)
     batch_size = checks.check_positive_int("batch_size", batch_size)
@@ -210,6 +232,24 @@ def load_labelled_arrays(source, split="train", image_size=32, data_dir=None, li
     from its class sub-folders, or None when it has none, and its test split is held
     out of it (:func:`keras_wgan.data.folders.folder_split_arrays`). Images go through the same
     conversion as :func:`load_dataset`, so they match what the models were trained on.
+
+    Args:
+        source: a dataset name (``"fashion_mnist"``, a TFDS name with labels), an IDX
+            folder or a folder of image files.
+        split: ``"train"`` or ``"test"`` (a TFDS split string for TFDS).
+        image_size: int or ``(H, W)``: the size to convert to.
+        data_dir: where IDX files or TFDS data are looked for first.
+        limit: only the first ``limit`` images.
+        channels: 1, 3 or 4 to convert to; None keeps the source's.
+
+    Returns:
+        ``(images, labels)``: images float32 ``(N, H, W, C)`` in [-1, 1], labels an int
+        array of shape ``(N,)``, or None for a folder without class sub-folders.
+
+    Raises:
+        TypeError: ``source`` is an array (it has no labels to read).
+        FileNotFoundError: the source has no labels file or split.
+        IdxFormatError: a corrupt IDX file.
     """
     path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
     if path is None:

@@ -21,8 +21,12 @@ class DataUnavailableError(RuntimeError):
 class UnknownDatasetError(DataUnavailableError):
     """A source that is neither an existing file or folder nor a TFDS dataset name.
 
-    ``name`` is the source, ``suggestions`` the TFDS names closest to it (maybe none).
     One line, not TFDS' catalogue of every name.
+
+    Args:
+        name: the source as given (kept as ``name``).
+        suggestions: the TFDS names closest to it, maybe none (kept as
+            ``suggestions``).
     """
 
     def __init__(self, name, suggestions=()):
