@@ -10,7 +10,14 @@ from keras_wgan.files import remove_interrupted_writes, replaced_atomically, wri
 
 
 def checkpoint_state_path(path):
-    """The JSON state file beside the model file ``path``: ``x.keras`` -> ``x.state.json``."""
+    """The JSON state file beside a model file.
+
+    Args:
+        path: the model file, e.g. ``runs/x/model.keras``.
+
+    Returns:
+        The state file's path, e.g. ``runs/x/model.state.json``.
+    """
     path = os.fspath(path)
     return os.path.splitext(path)[0] + ".state.json"
 
@@ -28,6 +35,24 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
     file it is about to replace, each entry tagged with the optimizer's step count;
     so after a kill between the two writes the count is still resolved to the epoch
     the model file really holds.
+
+    Args:
+        path: the ``.keras`` file to write.
+        every_n_epochs: save after every this many epochs.
+
+    Raises:
+        ValueError: ``path`` does not end with ``.keras``, or ``every_n_epochs`` is not
+            a positive int.
+        IsADirectoryError: ``path`` is a folder.
+
+    Example:
+
+    ```python
+    path = "runs/x/model.keras"
+    initial_epoch = checkpoint_epochs(path, gan) if os.path.exists(path) else 0
+    gan.fit(dataset, epochs=20, initial_epoch=initial_epoch,
+            callbacks=[AtomicModelCheckpoint(path)])
+    ```
     """
 
     def __init__(self, path, every_n_epochs=1):
@@ -95,10 +120,18 @@ def _matching_entry(state, iterations):
 def checkpoint_epochs(path, model=None):
     """Epochs completed by the model saved at ``path`` by :class:`AtomicModelCheckpoint`.
 
-    Pass the loaded ``model`` (compiled, so its optimizer state is restored) to pick,
-    by its optimizer step count, the state entry that matches the file. Raises
-    FileNotFoundError when there is no readable state file and ValueError when no
-    entry matches the model.
+    Args:
+        path: the model file.
+        model: the model loaded from it (compiled, so its optimizer state is
+            restored), to pick by its optimizer step count the state entry that
+            matches the file; None: the count the state file records.
+
+    Returns:
+        The number of epochs completed, for ``fit(initial_epoch=...)``.
+
+    Raises:
+        FileNotFoundError: there is no readable state file.
+        ValueError: no entry matches the model.
     """
     state_path = checkpoint_state_path(path)
     state = _read_state(state_path)

@@ -213,6 +213,22 @@ class LossHistory(keras.callbacks.Callback):
     without duplicates; a fresh fit (``initial_epoch=0``) into the same directory
     therefore starts the files over. When new metric columns appear, the file is
     rewritten with the merged header, older rows keeping empty cells.
+
+    Args:
+        directory: the run directory (made when missing).
+        plot: whether to draw ``losses.png``.
+        flush_every: append the batch rows every this many batches.
+        smoothing: the moving average's window in the plot, in batches.
+
+    Raises:
+        ValueError: ``plot`` is not a bool, or a count is not a positive int.
+
+    Example:
+
+    ```python
+    gan.fit(dataset, epochs=10, callbacks=[LossHistory("runs/x")])
+    # runs/x/history.csv, runs/x/history_batches.csv, runs/x/losses.png
+    ```
     """
 
     EPOCH_FILE = "history.csv"

@@ -21,6 +21,25 @@ class QualityMetrics(keras.callbacks.Callback):
     class k that the yardstick's classifier assigns to k, averaged over classes) is
     logged beside ``quality_class_accuracy_real``, the classifier's accuracy on the
     real test images (its ceiling).
+
+    Args:
+        yardstick: a :class:`keras_wgan.evaluation.DomainYardstick`.
+        every_n_epochs: score after every this many epochs.
+        num_samples: samples scored each time (2,000 or more for a reliable fd).
+        seed: the seed of the fixed noise.
+        prefix: the start of the logged names.
+        include_floor: also log the real images' figures (``*_floor``).
+
+    Raises:
+        TypeError: ``yardstick`` has no ``score`` and ``floor``.
+        ValueError: a count that is not a positive int.
+
+    Example:
+
+    ```python
+    yardstick = DomainYardstick.for_dataset("fashion_mnist", (32, 32, 1))
+    gan.fit(dataset, epochs=20, callbacks=[QualityMetrics(yardstick), LossHistory("runs/x")])
+    ```
     """
 
     FIGURES = {"fd": "fd", "kd": "kd", "is": "is", "modes": "modes_covered"}
