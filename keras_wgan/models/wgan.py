@@ -20,6 +20,27 @@ class WGAN(WassersteinGAN):
     both networks (the paper: 5e-5, ``paper_optimizers()``) with ``ema_decay=0.999``,
     which reach a given sample quality in far less CPU time on the original experiment's
     Fashion-MNIST nets (``benchmarks/fashion_mnist_quality.py``, README).
+
+    Args:
+        generator: a ``keras.Model`` from noise (and labels) to samples.
+        critic: a ``keras.Model`` from samples (and labels) to one score each; batch
+            normalisation is allowed here (no penalty to couple).
+        clip_value: the bound of the clipped weights, > 0.
+        **kwargs: the arguments every model takes (:class:`WassersteinGAN`:
+            ``latent_dim``, ``n_critic``, ``critic_schedule``, ``ema_decay``, ``seed``,
+            ``augment``, ``num_classes``, ``class_names``, ...).
+
+    Raises:
+        ValueError: a setting outside its range; the message names it.
+
+    Example:
+
+    ```python
+    from keras_wgan import WGAN
+
+    gan = WGAN.from_preset("original_experiment", dim=32)  # built and compiled
+    gan.fit(dataset, epochs=3)
+    ```
     """
 
     def __init__(self, generator, critic, clip_value=0.01, **kwargs):

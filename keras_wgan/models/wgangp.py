@@ -36,6 +36,35 @@ class WGANGP(WassersteinGAN):
     original experiment's Fashion-MNIST nets (``benchmarks/fashion_mnist_quality.py``,
     README). The penalty is per sample, so a critic with BatchNormalization (which
     couples the samples of a batch) breaks it: use ``normalization="layer"`` or none.
+
+    Args:
+        generator: a ``keras.Model`` from noise (and labels) to samples.
+        critic: a ``keras.Model`` from samples (and labels) to one score each.
+        gp_weight: the penalty's weight (lambda), >= 0.
+        gp_target: the gradient norm the penalty pulls towards.
+        one_sided: penalise only norms above ``gp_target``.
+        drift_weight: the weight of ``E[D(real)^2]`` (ProGAN's drift term), >= 0.
+        penalty_at: ``"random"`` or ``"midpoint"`` (above).
+        penalty_every: take the penalty on every k-th critic update (above).
+        **kwargs: the arguments every model takes (:class:`WassersteinGAN`:
+            ``latent_dim``, ``n_critic``, ``ema_decay``, ``seed``, ``augment``,
+            ``num_classes``, ``class_names``, ...).
+
+    Raises:
+        ValueError: a setting outside its range; the message names it.
+
+    Example:
+
+    ```python
+    from keras_wgan import WGANGP
+    from keras_wgan.architectures import build_critic, build_generator
+
+    gan = WGANGP(build_generator(128, (32, 32, 1), 64), build_critic((32, 32, 1), 64),
+                 latent_dim=128, gp_weight=10.0, seed=0)
+    gan.compile()
+    gan.fit(dataset, epochs=3)
+    images = gan.generate(16, seed=0)  # numpy, in [-1, 1]
+    ```
     """
 
     def __init__(
