@@ -268,6 +268,21 @@ def list_presets(cls=None):
 
     Every recipe builds both ``WGAN`` and ``WGANGP``; ``cls`` is accepted for symmetry
     with ``get_preset`` (and checked).
+
+    Args:
+        cls: None, ``WGAN`` or ``WGANGP``.
+
+    Returns:
+        A dict ``{name: one-line description}``.
+
+    Example:
+
+    ```python
+    from keras_wgan.presets import list_presets
+
+    for name, description in list_presets().items():
+        print(f"{name}: {description}")
+    ```
     """
     if cls is not None:
         _model_key(cls)
@@ -275,9 +290,18 @@ def list_presets(cls=None):
 
 
 def get_preset(name, cls=None):
-    """The settings of recipe ``name``, a fresh dict; for ``cls`` (WGAN/WGANGP) with its own.
+    """The settings of a recipe, as a fresh dict.
 
-    Without ``cls`` the per-class settings stay under ``"per_model"``.
+    Args:
+        name: a recipe's name (:func:`list_presets`).
+        cls: ``WGAN`` or ``WGANGP`` to merge that class's own settings in; None keeps
+            the per-class settings under ``"per_model"``.
+
+    Returns:
+        A dict of settings (nets, sizes, model settings, optimizers).
+
+    Raises:
+        ValueError: an unknown recipe name (the message lists them) or class.
     """
     if not isinstance(name, str) or name not in _PRESETS:
         raise ValueError(
@@ -320,7 +344,20 @@ def _model_arguments(cls):
 
 
 def resolve(name, cls, **overrides):
-    """The recipe's settings for ``cls`` with ``overrides`` applied and checked."""
+    """A recipe's settings for one class with overrides applied and checked.
+
+    Args:
+        name: a recipe's name.
+        cls: ``WGAN`` or ``WGANGP``.
+        **overrides: settings to change by name (the module docstring lists them).
+
+    Returns:
+        ``(nets, settings)``: the family of nets' name and the checked settings.
+
+    Raises:
+        ValueError: an unknown setting (the message lists those the recipe takes) or
+            a value outside its range.
+    """
     settings = get_preset(name, cls)
     where = f"{cls.__name__}.from_preset({name!r})"
     from keras_wgan import architectures
@@ -400,7 +437,18 @@ def build_nets(name, cls, **overrides):
     """The recipe's ``(generator, critic)`` for ``cls``, without the model around them.
 
     For loops of your own (``benchmarks/train_speed.py`` times its hand-written ones on
-    these); the overrides are ``from_preset``'s.
+    these).
+
+    Args:
+        name: a recipe's name.
+        cls: ``WGAN`` or ``WGANGP`` (their nets differ).
+        **overrides: as ``from_preset``'s.
+
+    Returns:
+        ``(generator, critic)``, two ``keras.Model``s.
+
+    Raises:
+        ValueError: as :func:`resolve`.
     """
     nets, settings = resolve(name, cls, **overrides)
     try:
@@ -410,7 +458,20 @@ def build_nets(name, cls, **overrides):
 
 
 def make_optimizers(name, cls, **overrides):
-    """The recipe's two optimizers for ``cls``, fresh, as ``compile`` keyword arguments."""
+    """A recipe's two optimizers for one class, fresh.
+
+    Args:
+        name: a recipe's name.
+        cls: ``WGAN`` or ``WGANGP``.
+        **overrides: as ``from_preset``'s (the rates, betas and decay among them).
+
+    Returns:
+        ``{"critic_optimizer": ..., "generator_optimizer": ...}``, keyword arguments
+        for ``compile``.
+
+    Raises:
+        ValueError: as :func:`resolve`.
+    """
     _, settings = resolve(name, cls, **overrides)
     return _optimizers(cls, **{key: settings[key] for key in _COMPILE_SETTINGS},
                        n_critic=settings["n_critic"])
@@ -469,7 +530,16 @@ def _optimizers(cls, optimizers, learning_rate, lr_decay_steps=None, n_critic=1,
 
 
 def linear_decay(learning_rate, decay_steps):
-    """``learning_rate * max(0, 1 - step / decay_steps)`` as a Keras schedule (saved by name)."""
+    """A linear decay to 0 as a Keras schedule, saved with the model by name.
+
+    Args:
+        learning_rate: the rate at step 0.
+        decay_steps: the optimizer step at which the rate reaches 0.
+
+    Returns:
+        ``keras.optimizers.schedules.PolynomialDecay`` giving
+        ``learning_rate * max(0, 1 - step / decay_steps)``.
+    """
     import keras
 
     return keras.optimizers.schedules.PolynomialDecay(
@@ -508,8 +578,26 @@ def _with_rate(optimizer, learning_rate):
 def build(cls, name, compile=True, **overrides):
     """``cls.from_preset(name, ...)``: the model of recipe ``name``, compiled unless told not.
 
-    Keras compile arguments (``steps_per_execution``, ``jit_compile``, ``run_eagerly``)
-    go to ``compile``; everything else is a setting override (see the module docstring).
+    Args:
+        cls: ``WGAN`` or ``WGANGP``.
+        name: a recipe's name (:func:`list_presets`).
+        compile: False to return the model uncompiled.
+        **overrides: Keras compile arguments (``steps_per_execution``,
+            ``jit_compile``, ``run_eagerly``) go to ``compile``; everything else is a
+            setting override (see the module docstring).
+
+    Returns:
+        The model, compiled with the recipe's optimizers unless ``compile=False``.
+
+    Raises:
+        ValueError: as :func:`resolve`.
+
+    Example:
+
+    ```python
+    gan = build(WGANGP, "fashion_mnist_32", dim=32, num_classes=10)
+    # the same as WGANGP.from_preset("fashion_mnist_32", dim=32, num_classes=10)
+    ```
     """
     model_key = _model_key(cls)
     compile_kwargs = {k: overrides.pop(k) for k in COMPILE_ARGUMENTS if k in overrides}
