@@ -31,8 +31,17 @@ MIN_TRUNCATION = 0.05
 
 
 def parse_seeds(text):
-    """``"0-9999"``, ``"3,17,42"`` or a mix (``"0-9,42"``) -> a list of seeds in order,
-    each once; a ValueError that names what was expected otherwise."""
+    """The seeds of a ``--seeds`` text, in order, each once.
+
+    Args:
+        text: ``"0-9999"``, ``"3,17,42"`` or a mix (``"0-9,42"``).
+
+    Returns:
+        A list of ints in ``0..MAX_SEED``.
+
+    Raises:
+        ValueError: the text is not such a list; the message gives an example.
+    """
     seeds, seen = [], set()
     for part in str(text).replace(" ", "").split(","):
         match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
@@ -54,8 +63,17 @@ def parse_seeds(text):
 
 
 def check_truncation(truncation):
-    """None (off), or a number of at least :data:`MIN_TRUNCATION`: the largest |component|
-    kept."""
+    """A checked truncation setting.
+
+    Args:
+        truncation: None (off) or a number: the largest ``|component|`` of the noise kept.
+
+    Returns:
+        None or the number as a float.
+
+    Raises:
+        ValueError: not a number, or below :data:`MIN_TRUNCATION`.
+    """
     if truncation is None:
         return None
     if isinstance(truncation, bool) or not isinstance(truncation, (int, float, np.number)) \
@@ -71,8 +89,19 @@ def check_truncation(truncation):
 
 
 def seed_noise(seeds, latent_dim, truncation=None):
-    """The noise of each seed: float32 ``(len(seeds), latent_dim)``, each row from its own
-    seed's generator (standard normal; with ``truncation``, components beyond it redrawn).
+    """The noise of each seed, so that a seed's image does not depend on its batch.
+
+    Args:
+        seeds: ints in ``0..MAX_SEED``.
+        latent_dim: the noise size.
+        truncation: None, or the bound beyond which components are drawn again.
+
+    Returns:
+        float32 ``(len(seeds), latent_dim)``, each row standard normal from NumPy's
+        generator seeded with its seed alone.
+
+    Raises:
+        ValueError: a seed outside ``0..MAX_SEED`` or a bad ``truncation``.
     """
     latent_dim = checks.check_positive_int("latent_dim", latent_dim)
     truncation = check_truncation(truncation)
@@ -88,9 +117,19 @@ def seed_noise(seeds, latent_dim, truncation=None):
 
 
 def truncate(noise, truncation, rng):
-    """A copy of ``noise`` whose components beyond ``truncation`` are drawn again from
-    ``rng`` (a NumPy generator) until they fall inside: a normal cut at ``truncation``
-    (at least :data:`MIN_TRUNCATION`)."""
+    """BigGAN's truncation trick: components beyond the bound drawn again until inside.
+
+    Args:
+        noise: a standard normal array.
+        truncation: the bound, at least :data:`MIN_TRUNCATION`.
+        rng: a NumPy ``Generator`` to draw from.
+
+    Returns:
+        A copy of ``noise``, a standard normal cut at ``truncation``.
+
+    Raises:
+        ValueError: ``truncation`` below :data:`MIN_TRUNCATION`.
+    """
     truncation = check_truncation(truncation)
     if truncation is None:
         raise ValueError("`truncation` must be a number of at least "
@@ -130,6 +169,14 @@ def slerp(a, b, fractions):
     path then goes through a fixed direction orthogonal to both (at fraction 0.5 it is
     there, at the mean of the two norms): two quarter turns, each well conditioned. In
     one dimension there is no such direction and the path is the straight line.
+
+    Args:
+        a: the start, a vector.
+        b: the end, a vector of the same size.
+        fractions: numbers in [0, 1].
+
+    Returns:
+        One row per fraction.
     """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     fractions = np.asarray(fractions, np.float64)
@@ -151,8 +198,19 @@ def slerp(a, b, fractions):
 
 
 def walk(points, steps):
-    """A closed walk through ``points`` (rows): ``steps`` frames from each point to the
-    next, the last back to the first, so ``len(points) * steps`` frames that loop."""
+    """A closed spherical walk through points: it loops back to the first.
+
+    Args:
+        points: at least 2 rows (noise vectors).
+        steps: frames from each point to the next.
+
+    Returns:
+        ``len(points) * steps`` rows, from each point towards the next, the last
+        towards the first.
+
+    Raises:
+        ValueError: fewer than 2 points, or ``steps`` not a positive int.
+    """
     steps = checks.check_positive_int("steps", steps)
     points = np.asarray(points, np.float32)
     if len(points) < 2:
@@ -176,8 +234,16 @@ def _whole_png(path):
 
 
 def missing_seeds(folder, seeds):
-    """The seeds whose file is not in ``folder`` whole yet (absent, or cut off by a kill
-    or a power cut: no PNG end chunk): what a second run still writes."""
+    """The seeds whose PNG is not whole in a folder yet: what a second run still writes.
+
+    Args:
+        folder: the folder of ``seedNNNNNN.png`` files.
+        seeds: the seeds asked for.
+
+    Returns:
+        Those of ``seeds`` whose file is absent or cut off (no PNG end chunk: a kill or
+        a power cut), in order.
+    """
     if not os.path.isdir(folder):
         return list(seeds)
     present = {entry.name for entry in os.scandir(folder)
@@ -189,7 +255,16 @@ def write_seed_images(folder, seeds, images):
     """``images`` (in [-1, 1]) as ``folder/seedNNNNNN.png``, written in place: a kill
     mid-file leaves a PNG without its end chunk, which :func:`missing_seeds` counts as
     missing, so no rename or fsync per image is needed (a temporary file and a rename
-    cost 5x a plain write per file here); returns how many were written."""
+    cost 5x a plain write per file here).
+
+    Args:
+        folder: where to write (made when missing).
+        seeds: one seed per image, for the file names.
+        images: ``(N, H, W, C)`` in [-1, 1].
+
+    Returns:
+        How many files were written.
+    """
     import io
 
     from PIL import Image
@@ -209,8 +284,21 @@ def write_seed_images(folder, seeds, images):
 
 
 def save_animation(frames, path, seconds_per_frame=0.08, loop=True):
-    """Frames (uint8 ``(n, h, w)`` or ``(n, h, w, 3)``) as an animated GIF or WebP,
-    by ``path``'s suffix; returns the path."""
+    """Frames as an animated GIF or WebP, by the path's suffix.
+
+    Args:
+        frames: uint8 ``(n, h, w)``, ``(n, h, w, 1)`` or ``(n, h, w, 3)``
+            (``images.to_uint8`` maps [-1, 1] images there).
+        path: a ``.gif`` or ``.webp`` file (its folder is made when missing).
+        seconds_per_frame: how long each frame shows.
+        loop: whether the animation loops.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ValueError: another suffix, or no frames.
+    """
     from PIL import Image
 
     suffix = os.path.splitext(str(path))[1].lower()
@@ -236,7 +324,15 @@ def save_animation(frames, path, seconds_per_frame=0.08, loop=True):
 
 
 def label_frame(frame, text):
-    """``frame`` (uint8) with ``text`` written in its top-left corner, on a dark band."""
+    """A frame with text written in its top-left corner, on a dark band.
+
+    Args:
+        frame: uint8 ``(h, w)`` or ``(h, w, 3)``.
+        text: the text, e.g. ``"epoch 7"``.
+
+    Returns:
+        A new uint8 array of the frame's shape.
+    """
     from PIL import Image, ImageDraw
 
     picture = Image.fromarray(np.asarray(frame, np.uint8))
@@ -250,7 +346,26 @@ def label_frame(frame, text):
 def walk_images(gan, seeds, steps, label=None, truncation=None, batch_size=256):
     """The frames of a closed spherical walk through the seeds' noise: ``steps`` images
     from each seed to the next, back to the first (``len(seeds) * steps`` images in
-    [-1, 1]); a conditional ``gan`` walks at the fixed class ``label``."""
+    [-1, 1]).
+
+    Args:
+        gan: a keras_wgan model.
+        seeds: at least 2 seeds; their noise is :func:`seed_noise`'s.
+        steps: frames from each seed to the next.
+        label: the class a conditional ``gan`` walks at (None: class 0).
+        truncation: None, or the truncation of the seeds' noise.
+        batch_size: images generated at once.
+
+    Returns:
+        ``(len(seeds) * steps, H, W, C)`` images in [-1, 1].
+
+    Example:
+
+    ```python
+    frames = walk_images(gan, [3, 17, 42], steps=30)
+    save_animation(to_uint8(frames), "walk.gif")
+    ```
+    """
     noise = walk(seed_noise(seeds, gan.latent_dim, truncation), steps)
     labels = None
     if getattr(gan, "conditional", False):
@@ -261,7 +376,22 @@ def walk_images(gan, seeds, steps, label=None, truncation=None, batch_size=256):
 def class_walk_images(gan, seed, labels, steps, truncation=None, batch_size=256):
     """The frames of a closed walk between classes at one seed's noise: ``steps`` images
     from each class of ``labels`` to the next (their embeddings mixed linearly), the last
-    back to the first (``len(labels) * steps`` images in [-1, 1])."""
+    back to the first.
+
+    Args:
+        gan: a conditional keras_wgan model.
+        seed: the seed of the one noise vector.
+        labels: at least 2 class indices.
+        steps: frames from each class to the next.
+        truncation: None, or the truncation of the seed's noise.
+        batch_size: images generated at once.
+
+    Returns:
+        ``(len(labels) * steps, H, W, C)`` images in [-1, 1].
+
+    Raises:
+        ValueError: fewer than 2 labels, or a model without classes.
+    """
     steps = checks.check_positive_int("steps", steps)
     labels = [int(k) for k in labels]
     if len(labels) < 2:
@@ -274,8 +404,14 @@ def class_walk_images(gan, seed, labels, steps, truncation=None, batch_size=256)
 
 
 def epoch_grids(run_dir):
-    """``[(epoch, path)]`` of a run directory's sample grids (``samples/epoch_NNN.png``),
-    in epoch order."""
+    """A run directory's sample grids, in epoch order.
+
+    Args:
+        run_dir: the run directory (its ``samples/epoch_NNN.png``).
+
+    Returns:
+        A list of ``(epoch, path)``; empty when there are none.
+    """
     folder = os.path.join(run_dir, "samples")
     found = []
     for name in os.listdir(folder) if os.path.isdir(folder) else []:
@@ -287,7 +423,19 @@ def epoch_grids(run_dir):
 
 def timelapse(run_dir, path, seconds_per_frame=0.5):
     """Animate a run's epoch grids into ``path`` (.gif or .webp), each frame with its
-    epoch written on it; returns the number of frames."""
+    epoch written on it.
+
+    Args:
+        run_dir: the run directory.
+        path: the ``.gif`` or ``.webp`` file to write.
+        seconds_per_frame: how long each epoch shows.
+
+    Returns:
+        The number of frames.
+
+    Raises:
+        ValueError: the run has no sample grids, or ``path`` has another suffix.
+    """
     from PIL import Image
 
     grids = epoch_grids(run_dir)
