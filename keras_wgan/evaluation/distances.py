@@ -88,6 +88,15 @@ def gaussian_statistics(features):
 
     Precompute these once for a fixed reference set (e.g. the real test
     split) and pass them to :func:`frechet_distance_from_statistics`.
+
+    Args:
+        features: an ``(N, D)`` array, N >= 2, finite.
+
+    Returns:
+        ``(mu, sigma)``: the ``(D,)`` mean and the ``(D, D)`` covariance.
+
+    Raises:
+        ValueError: not a finite 2-D array of at least 2 rows.
     """
     arr = _as_features(features, "features")
     mu = arr.mean(axis=0)
@@ -143,6 +152,16 @@ def trace_sqrt_product(sigma1, sigma2):
     which an SVD gets to within round-off of the largest one: taking eigenvalues of
     the product and then their roots would square the condition number and turn
     round-off into errors of ``sqrt(machine eps)``.
+
+    Args:
+        sigma1: a ``(D, D)`` covariance.
+        sigma2: another, of the same D.
+
+    Returns:
+        The trace as a float.
+
+    Raises:
+        ValueError: a matrix that is clearly not positive semi-definite.
     """
     root1 = _psd_root(sigma1, "sigma1")
     root2 = _psd_root(sigma2, "sigma2")
@@ -166,6 +185,20 @@ def frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2, eps=FD_EPS):
     statistics; it is returned as is. Cost is two symmetric eigen-decompositions
     and an SVD, cubic in D: instant for the 240-D yardstick features, seconds for 2048-D
     Inception features.
+
+    Args:
+        mu1: the first mean, ``(D,)``.
+        sigma1: the first covariance, ``(D, D)``.
+        mu2: the second mean.
+        sigma2: the second covariance.
+        eps: a diagonal offset added to both covariances (0: none).
+
+    Returns:
+        The distance as a float.
+
+    Raises:
+        ValueError: shapes that do not match, non-finite values, or a covariance
+            that is clearly not positive semi-definite.
     """
     mu1, sigma1 = _check_statistics(mu1, sigma1, "mu1", "sigma1")
     mu2, sigma2 = _check_statistics(mu2, sigma2, "mu2", "sigma2")
@@ -193,6 +226,23 @@ def frechet_distance(features_a, features_b, eps=FD_EPS):
     and covariances. The estimate is biased upwards for small N, which is
     why figures should be compared at equal sample sizes
     (see :func:`real_floor`).
+
+    Args:
+        features_a: an ``(N, D)`` array.
+        features_b: an ``(M, D)`` array.
+        eps: as :func:`frechet_distance_from_statistics`'s.
+
+    Returns:
+        The distance as a float.
+
+    Raises:
+        ValueError: arrays that are not finite, 2-D, of at least 2 rows and of one D.
+
+    Example:
+
+    ```python
+    fd = frechet_distance(classifier.features(fakes), classifier.features(reals))
+    ```
     """
     a, b = _feature_pair(features_a, features_b)
     mu1, s1 = gaussian_statistics(a)
@@ -259,6 +309,20 @@ def kernel_distance(
     estimates the spread of ``mean`` under a fresh draw of the images, while
     ``mean`` is still the average over the subsets (the whole-set value when both
     sets are used whole).
+
+    Args:
+        features_a: an ``(N, D)`` array.
+        features_b: an ``(M, D)`` array.
+        num_subsets: rounds.
+        subset_size: rows drawn from each set per round.
+        seed: the draws' seed.
+
+    Returns:
+        :class:`KernelDistance` ``(mean, std)``.
+
+    Raises:
+        ValueError: arrays that are not finite, 2-D, of at least 2 rows and of one D,
+            or counts that are not positive ints.
     """
     a, b = _feature_pair(features_a, features_b)
     num_subsets = check_positive_int("num_subsets", num_subsets)
@@ -292,6 +356,16 @@ def inception_score(probabilities):
     Ranges from 1 (every image gets the same prediction) to K (confident
     predictions spread evenly over the K classes). Computed on the whole set
     at once (no 10-split averaging), with 0 log 0 taken as 0.
+
+    Args:
+        probabilities: an ``(N, K)`` array whose rows are distributions.
+
+    Returns:
+        The score as a float.
+
+    Raises:
+        ValueError: not a finite 2-D array of non-negative values, or a row that sums
+            to 0 (rows are normalised otherwise).
     """
     p = np.asarray(probabilities, dtype=np.float64)
     if p.ndim != 2 or p.shape[0] < 1 or p.shape[1] < 1:
