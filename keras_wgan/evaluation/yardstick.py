@@ -73,20 +73,35 @@ def evaluate_images(
 ):
     """Score ``images`` with a :class:`DomainClassifier` against real data.
 
-    ``reference_images`` should be the real test split; pass
-    ``reference_features=classifier.features(test_images)`` instead to avoid
-    recomputing them on every call. Returns a dict of plain Python values:
-
-    * ``fd``: Frechet distance in classifier-feature space (lower is better);
-    * ``kd``, ``kd_std``: kernel distance mean and std over subsets;
-    * ``is``: Inception-score analogue, from 1 to ``num_classes``;
-    * ``class_histogram``: fraction of images predicted as each class;
-    * ``modes_covered``: number of classes receiving at least
-      ``mode_fraction`` of their fair share 1/K of the predictions;
-    * ``num_classes``, ``num_images``.
-
     Compare against :func:`real_floor` at the same ``num_images``: the
     Frechet distance is biased upwards for small samples.
+
+    Args:
+        images: ``(N, H, W, C)`` in [-1, 1], the classifier's image shape.
+        classifier: a :class:`DomainClassifier`.
+        reference_images: the real test split; or instead
+        reference_features: ``classifier.features(test_images)``, computed once to
+            avoid recomputing them on every call (exactly one of the two).
+        kid_num_subsets: the kernel distance's rounds.
+        kid_subset_size: its rows per round.
+        seed: the kernel distance's draws.
+        mode_fraction: the share of its fair 1/K a class needs to count as covered.
+        batch_size: images through the classifier at once.
+
+    Returns:
+        A dict of plain Python values:
+
+        * ``fd``: Frechet distance in classifier-feature space (lower is better);
+        * ``kd``, ``kd_std``: kernel distance mean and std over subsets;
+        * ``is``: Inception-score analogue, from 1 to ``num_classes``;
+        * ``class_histogram``: fraction of images predicted as each class;
+        * ``modes_covered``: number of classes receiving at least
+          ``mode_fraction`` of their fair share 1/K of the predictions;
+        * ``num_classes``, ``num_images``.
+
+    Raises:
+        TypeError: ``classifier`` is not a :class:`DomainClassifier`.
+        ValueError: both or neither reference given, or images of another shape.
     """
     if not isinstance(classifier, DomainClassifier):
         raise TypeError(
@@ -116,10 +131,18 @@ def evaluate_images(
 def class_accuracy(predicted, labels, num_classes):
     """Per-class and class-averaged share of ``predicted`` classes equal to ``labels``.
 
-    For a conditional generator: ``labels`` are the classes the images were generated
-    for, ``predicted`` the yardstick classifier's decisions. Returns ``{"per_class":
-    [K floats, None for a class without images], "mean": the mean over the classes
-    present}`` (the balanced accuracy, so class frequencies do not weigh in).
+    Args:
+        predicted: the yardstick classifier's decisions, ints.
+        labels: the classes the images were generated for (a conditional generator).
+        num_classes: K.
+
+    Returns:
+        ``{"per_class": [K floats, None for a class without images], "mean": the mean
+        over the classes present}`` (the balanced accuracy, so class frequencies do
+        not weigh in).
+
+    Raises:
+        ValueError: ``labels`` and ``predicted`` of different lengths.
     """
     predicted = np.asarray(predicted).reshape(-1)
     labels = np.asarray(labels).reshape(-1)
@@ -149,8 +172,19 @@ def real_floor(
     replacement and scores them against the reference set exactly like
     generated images, i.e. what a perfect generator would get. Use the same
     ``num_images`` as the generated sample, since the Frechet distance
-    depends on sample size. Extra keyword arguments (e.g.
-    ``reference_features``) go to :func:`evaluate_images`.
+    depends on sample size.
+
+    Args:
+        classifier: a :class:`DomainClassifier`.
+        train_images: real training images in [-1, 1].
+        reference_images: the real test split (or ``reference_features=`` in
+            ``kwargs``).
+        num_images: how many to draw; None: all.
+        seed: the draw's seed.
+        **kwargs: passed to :func:`evaluate_images`.
+
+    Returns:
+        :func:`evaluate_images`' dict for the real images.
     """
     train_images = check_images(train_images, "train_images")
     n = train_images.shape[0]
@@ -181,9 +215,21 @@ ROTATIONS = (0, 1, 2, 3)
 
 
 def rotations(images):
-    """``(images turned by each of ROTATIONS, the turn's index)``: a labelled task made from
-    unlabelled images (Gidaris et al. 2018), whose features must know what upright
-    objects look like: colours, parts and their layout. Square images only."""
+    """A labelled task made from unlabelled images: which quarter turn each was given.
+
+    Its features must know what upright objects look like: colours, parts and their
+    layout (Gidaris et al. 2018).
+
+    Args:
+        images: ``(N, H, W, C)`` square images.
+
+    Returns:
+        ``(turned, labels)``: every image turned by each of ``ROTATIONS``, and the
+        turn's index for each.
+
+    Raises:
+        ValueError: images that are not square.
+    """
     images = check_images(images, "train_images")
     if images.shape[1] != images.shape[2]:
         raise ValueError(
@@ -210,6 +256,27 @@ class DomainYardstick:
     features from the real test images', beside the real floor) keep their meaning,
     while ``is``, the class histogram and ``modes`` would only count rotations and are
     not reported for it (``labelled`` is False).
+
+    Args:
+        classifier: a :class:`DomainClassifier`.
+        reference_images: the real test split (its features are computed once here).
+        train_images: real training images, for the floor.
+        name: the dataset's name, for messages.
+        kid_num_subsets: the kernel distance's rounds.
+        reference_labels: the test split's labels, for the real class accuracy.
+        labelled: False for a folder without classes (above).
+
+    Raises:
+        TypeError: ``classifier`` is not a :class:`DomainClassifier`.
+
+    Example:
+
+    ```python
+    yardstick = DomainYardstick.for_dataset("fashion_mnist", (32, 32, 1))
+    figures = yardstick.score(gan.generate(2000, seed=0))
+    floor = yardstick.floor(2000)
+    print(f"fd {figures['fd']:.2f} (real images: {floor['fd']:.2f})")
+    ```
     """
 
     def __init__(self, classifier, reference_images, train_images, name="dataset",
@@ -320,8 +387,15 @@ class DomainYardstick:
 
 
 def folder_images(folder, image_shape):
-    """Every image of ``folder`` (sub-folders too) as float32 in [-1, 1], converted to
-    ``image_shape`` (H, W, C) exactly as training data is."""
+    """Every image of a folder, converted exactly as training data is.
+
+    Args:
+        folder: a folder of image files (sub-folders too).
+        image_shape: ``(H, W, C)`` to convert to.
+
+    Returns:
+        float32 ``(N, H, W, C)`` in [-1, 1].
+    """
     from keras_wgan import data  # needed only by this convenience
 
     height, width, channels = image_shape
@@ -332,7 +406,17 @@ def folder_images(folder, image_shape):
 
 
 def folder_shape(folder):
-    """``(H, W, C)`` of the first image file of ``folder``: the size to compare at."""
+    """The size to compare a folder's images at.
+
+    Args:
+        folder: a folder of image files.
+
+    Returns:
+        ``(H, W, C)`` of its first image file (sorted).
+
+    Raises:
+        ValueError: the folder holds no image files.
+    """
     from PIL import Image
 
     from keras_wgan.data.folders import _list_image_files
@@ -360,10 +444,32 @@ def compare_folders(real, fake, image_shape=None, cache_dir=None, seed=0, verbos
     (Keras' ImageNet weights, downloaded once; ``extractor`` an
     :class:`~keras_wgan.evaluation.InceptionFeatures` of your own, e.g. smaller for
     tests): the customary recipe, comparable between runs of this library only.
-    ``image_shape``: the size both are compared at; by default ``fake``'s first image's.
-    Returns a dict: ``fd``, ``kd``, ``kd_std``, ``num_fake``, ``num_real`` (the test
-    images compared with), ``fd_reliable`` (both at least :data:`RELIABLE_FD_IMAGES`),
-    ``features`` and ``floor`` (the same figures for as many real training images).
+
+    Args:
+        real: the folder of real images (its ``test/`` sub-folder, or every 5th file,
+            is held out).
+        fake: the folder of generated images.
+        image_shape: the size both are compared at; None: ``fake``'s first image's.
+        cache_dir: where the domain yardstick is cached.
+        seed: the draws' seed.
+        verbose: the classifier's training output.
+        features: ``"domain"`` or ``"inception"``.
+        extractor: for ``"inception"``, an ``InceptionFeatures`` of your own.
+
+    Returns:
+        A dict: ``fd``, ``kd``, ``kd_std``, ``num_fake``, ``num_real`` (the test images
+        compared with), ``fd_reliable`` (both at least :data:`RELIABLE_FD_IMAGES`),
+        ``features`` and ``floor`` (the same figures for as many real training images).
+
+    Raises:
+        ValueError: an unknown ``features``, or a folder without images.
+
+    Example:
+
+    ```python
+    figures = compare_folders("data/icons", "generated/")
+    print(figures["fd"], figures["floor"]["fd"])
+    ```
     """
     from keras_wgan.checks import check_choice
 
