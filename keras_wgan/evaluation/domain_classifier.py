@@ -72,7 +72,11 @@ PREDICT_BATCH_SIZE = 500
 
 
 def default_cache_dir():
-    """Cache directory: ``$KERAS_WGAN_CACHE`` or ``~/.cache/keras_wgan``."""
+    """Where the yardstick classifiers are cached.
+
+    Returns:
+        ``$KERAS_WGAN_CACHE`` when set, else ``~/.cache/keras_wgan``, as a path.
+    """
     return Path(os.environ.get(CACHE_ENV_VAR) or DEFAULT_CACHE_DIR).expanduser()
 
 
@@ -83,6 +87,14 @@ def classifier_cache_path(name, cache_dir=None):
     """Where the classifier for dataset ``name`` is (or will be) cached.
 
     Lets callers skip loading the training split when the file exists.
+
+    Args:
+        name: the cache key (the dataset's name and image shape, as
+            ``DomainYardstick.cache_key`` makes it).
+        cache_dir: the folder; None: :func:`default_cache_dir`.
+
+    Returns:
+        A ``pathlib.Path`` whose name carries :data:`YARDSTICK_VERSION`.
     """
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ValueError(
@@ -117,6 +129,12 @@ class DomainClassifier:
     for the Inception-score analogue and class coverage. Build with :meth:`build` or
     :func:`load_or_train_classifier`; wrap a loaded Keras model with
     ``DomainClassifier(model)``.
+
+    Args:
+        model: a Keras classifier with a layer named ``"features"``.
+
+    Raises:
+        ValueError: the model has no ``"features"`` layer.
     """
 
     FEATURE_LAYER = "features"
@@ -287,9 +305,16 @@ class DomainClassifier:
 
 
 def training_schedule(num_images):
-    """``(epochs, batch_size)`` for a training split of ``num_images``: 3 epochs of 128
-    for a large set (Fashion-MNIST: 1,407 steps); a small one at batch 32 for at least
-    :data:`CLASSIFIER_MIN_STEPS` steps, at most :data:`CLASSIFIER_MAX_EPOCHS` epochs."""
+    """How long the yardstick's classifier trains on a training split.
+
+    Args:
+        num_images: the split's size.
+
+    Returns:
+        ``(epochs, batch_size)``: 3 epochs of 128 for a large set (Fashion-MNIST: 1,407
+        steps); a small one at batch 32 for at least :data:`CLASSIFIER_MIN_STEPS`
+        steps, at most :data:`CLASSIFIER_MAX_EPOCHS` epochs.
+    """
     if num_images // CLASSIFIER_BATCH_SIZE * CLASSIFIER_EPOCHS >= CLASSIFIER_MIN_STEPS:
         return CLASSIFIER_EPOCHS, CLASSIFIER_BATCH_SIZE
     batch = CLASSIFIER_SMALL_BATCH_SIZE
@@ -331,6 +356,32 @@ def load_or_train_classifier(
     is no cache yet; if given with a cached model, their shape must match it
     (put the image size in ``name`` if you use several). ``epochs`` and
     ``batch_size``: None follows :func:`training_schedule`.
+
+    Args:
+        name: the cache key (e.g. ``"fashion_mnist-32x32x1"``).
+        train_images: ``(N, H, W, C)`` in [-1, 1]; needed only without a cache.
+        train_labels: their int labels.
+        cache_dir: the folder; None: :func:`default_cache_dir`.
+        epochs: training epochs; None: :func:`training_schedule`'s.
+        seed: the training's seed.
+        num_classes: K; None: from the labels.
+        batch_size: None: :func:`training_schedule`'s.
+        verbose: Keras' ``fit`` output.
+
+    Returns:
+        A trained :class:`DomainClassifier`.
+
+    Raises:
+        ValueError: no cache and no training images, or a cached classifier of
+            another image shape.
+
+    Example:
+
+    ```python
+    images, labels = load_labelled_arrays("fashion_mnist", "train")
+    classifier = load_or_train_classifier("fashion_mnist-32x32x1", images, labels)
+    features = classifier.features(generated)  # (N, 240)
+    ```
     """
     path = classifier_cache_path(name, cache_dir)
     if path.exists():

@@ -47,6 +47,16 @@ class InceptionFeatures:
     initialised network, only useful for testing the plumbing offline.
     ``image_size`` below 299 (down to 75) is likewise for fast tests: FID
     values are only comparable at the same size and weights.
+
+    Args:
+        weights: ``"imagenet"`` or None (above).
+        image_size: the side images are resized to, at least
+            :data:`INCEPTION_MIN_IMAGE_SIZE`.
+        batch_size: images through the network at once.
+
+    Raises:
+        ValueError: ``image_size`` below the network's smallest input, or a
+            ``batch_size`` that is not a positive int.
     """
 
     def __init__(
@@ -124,6 +134,19 @@ def fid_features(
 
     Reuses a module-level extractor per (weights, image_size) unless an
     :class:`InceptionFeatures` is passed as ``extractor``.
+
+    Args:
+        images: ``(N, H, W, C)`` in [-1, 1], an array or an iterable of batches.
+        weights: as :class:`InceptionFeatures`'.
+        image_size: as :class:`InceptionFeatures`'.
+        batch_size: as :class:`InceptionFeatures`'.
+        extractor: an :class:`InceptionFeatures` to use instead.
+
+    Returns:
+        float32 ``(N, 2048)``.
+
+    Raises:
+        ValueError: no images.
     """
     if extractor is None:
         extractor = _get_extractor(weights, image_size, batch_size)
@@ -139,7 +162,29 @@ def fid(
     extractor=None,
     eps=FD_EPS,
 ):
-    """FID between two image sets in [-1, 1] (arrays or batch iterables)."""
+    """FID between two image sets: the Frechet distance of their InceptionV3 features.
+
+    Comparable between runs of this library (Keras' weights, not the TF1 graph
+    published FIDs used).
+
+    Args:
+        images_a: images in [-1, 1], an array or an iterable of batches.
+        images_b: the other set, the same way.
+        weights: as :class:`InceptionFeatures`'.
+        image_size: as :class:`InceptionFeatures`'.
+        batch_size: as :class:`InceptionFeatures`'.
+        extractor: an :class:`InceptionFeatures` to use instead.
+        eps: as ``frechet_distance``'s.
+
+    Returns:
+        The FID as a float.
+
+    Example:
+
+    ```python
+    score = fid(gan.generate(10_000, seed=0), real_test_images)
+    ```
+    """
     if extractor is None:
         extractor = _get_extractor(weights, image_size, batch_size)
     return frechet_distance(extractor(images_a), extractor(images_b), eps=eps)
