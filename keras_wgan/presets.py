@@ -263,6 +263,24 @@ _COMPILE_SETTINGS = ("optimizers", "learning_rate", "lr_decay_steps") + tuple(OP
 COMPILE_ARGUMENTS = ("steps_per_execution", "jit_compile", "run_eagerly")
 
 
+# The papers' own algorithm (Arjovsky et al. 2017, Algorithm 1; Gulrajani et al. 2017,
+# Algorithm 1): their optimizers, 5 critic steps per generator step, WGAN's clip 0.01,
+# WGAN-GP's penalty of weight 10 at random interpolates on every critic step. What
+# `keras-wgan train --paper-optimizers` trains, over any recipe.
+_PAPER_ALGORITHM = {
+    "WGAN": {"optimizers": "paper", "n_critic": 5, "clip_value": 0.01},
+    "WGANGP": {"optimizers": "paper", "n_critic": 5, "gp_weight": 10.0,
+               "penalty_at": "random", "penalty_every": 1},
+}
+
+
+def paper_algorithm(cls):
+    """The overrides that make any recipe the paper's algorithm for ``cls`` (WGAN or
+    WGANGP): its optimizers, ``n_critic=5``, clip 0.01 or the penalty of weight 10 at
+    random interpolates on every critic step."""
+    return dict(_PAPER_ALGORITHM[_model_key(cls)])
+
+
 def list_presets(cls=None):
     """The recipe names, in a fixed order: ``{name: one-line description}``.
 

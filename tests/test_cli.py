@@ -203,6 +203,10 @@ def test_paper_recipe_flags_train_without_averaging_and_resume_keeps_them(tmp_pa
     assert gan.ema_decay is None and gan.ema_generator is None
     for optimizer in (gan.critic_optimizer, gan.generator_optimizer):
         assert float(optimizer.learning_rate) == pytest.approx(1e-4)  # WGAN-GP paper
+        assert float(optimizer.beta_1) == pytest.approx(0.5)
+    # The paper's algorithm, not only its optimizers: the penalty at random points on
+    # every critic step (the recipe's midpoint every 4th is gone).
+    assert (gan.penalty_at, gan.penalty_every, gan.gp_weight) == ("random", 1, 10.0)
     # The settings are the saved model's: changing them on resume is refused ...
     code, _, err = run_cli(capsys, "train", "--resume", "--epochs", "2", "--ema-decay",
                            "0.999", *common)
@@ -224,6 +228,80 @@ def test_paper_recipe_flags_train_without_averaging_and_resume_keeps_them(tmp_pa
     assert int(gan.critic_optimizer.iterations) == 4  # 2 batches per epoch, 2 epochs
     with open(config_path) as f:
         assert json.load(f)["ema_decay"] is None  # rewritten in today's form
+
+
+SMALL = ["--batch-size", "4", "--dim", "4", "--latent-dim", "8", "--image-size", "16",
+         "--num-samples", "4", "--verbose", "0", "--epochs", "1", "--steps-per-epoch", "1"]
+
+
+@pytest.mark.parametrize("model, flags, n_critic, expected", [
+    # The recipe search's winners (presets fashion_mnist_32) on data that is not a folder.
+    ("wgan-gp", [], 1, {"penalty_at": "midpoint", "penalty_every": 4,
+                        "optimizer": ("Adam", 1e-3, 0.0)}),
+    ("wgan", [], 5, {"clip_value": 0.02, "optimizer": ("RMSprop", 1e-3, None)}),
+    # --paper-optimizers: the papers' algorithm, 5 critic steps unless --n-critic.
+    ("wgan-gp", ["--paper-optimizers"], 5, {"penalty_at": "random", "penalty_every": 1,
+                                            "optimizer": ("Adam", 1e-4, 0.5)}),
+    ("wgan", ["--paper-optimizers"], 5, {"clip_value": 0.01,
+                                         "optimizer": ("RMSprop", 5e-5, None)}),
+    ("wgan-gp", ["--paper-optimizers", "--n-critic", "3"], 3, {"penalty_every": 1}),
+])
+def test_the_recipe_and_n_critic_follow_the_model_and_the_paper_flag(
+        tmp_path, capsys, model, flags, n_critic, expected):
+    import keras
+
+    images = np.random.default_rng(3).integers(0, 256, (8, 16, 16, 1)).astype(np.uint8)
+    np.save(tmp_path / "images.npy", images)
+    out = str(tmp_path / "run")
+    code, said, err = run_cli(capsys, "train", "--model", model, "--dataset",
+                              str(tmp_path / "images.npy"), "--out", out, *SMALL, *flags)
+    assert code == 0, err
+    assert "recipe fashion_mnist_32" in said  # the rule says which recipe it took
+    with open(os.path.join(out, "config.json")) as f:
+        config = json.load(f)
+    assert (config["n_critic"], config["recipe"]) == (n_critic, "fashion_mnist_32")
+    gan = keras.models.load_model(os.path.join(out, "model.keras"))
+    assert gan.n_critic == n_critic
+    kind, rate, beta_1 = expected.pop("optimizer", (None, None, None))
+    for name, value in expected.items():
+        assert getattr(gan, name) == pytest.approx(value), name
+    for optimizer in (gan.critic_optimizer, gan.generator_optimizer):
+        if kind is not None:
+            assert type(optimizer).__name__ == kind
+            assert float(optimizer.learning_rate) == pytest.approx(rate)
+        if beta_1 is not None:
+            assert float(optimizer.beta_1) == pytest.approx(beta_1)
+
+
+def test_max_time_stops_cleanly_draws_where_and_resumes_to_the_end(tmp_path, capsys):
+    import re
+
+    images = np.random.default_rng(4).integers(0, 256, (8, 16, 16, 1)).astype(np.uint8)
+    np.save(tmp_path / "images.npy", images)
+    out = str(tmp_path / "run")
+    common = ["--dataset", str(tmp_path / "images.npy"), "--out", out, "--batch-size", "4",
+              "--dim", "4", "--latent-dim", "8", "--image-size", "16", "--num-samples",
+              "4", "--verbose", "0", "--steps-per-epoch", "2"]
+    # 1 s of a 60-step run: the first step alone (tracing) outlasts it.
+    code, said, err = run_cli(capsys, "train", "--epochs", "30", "--max-time", "1s",
+                              *common)
+    assert code == 0, err
+    with open(os.path.join(out, "model.state.json")) as f:
+        step = json.load(f)["global_step"]
+    assert 1 <= step < 60
+    assert f"Stopped at the time limit (max-time 1s) after step {step}" in said
+    grids = os.listdir(os.path.join(out, "samples"))
+    stopped = [name for name in grids if name.startswith("stopped_at")]
+    assert stopped == [f"stopped_at_step_{step:07d}.png"]
+    assert all(re.fullmatch(r"epoch_\d{3}\.png", name) for name in set(grids) - set(stopped))
+    assert len(read_csv(os.path.join(out, "history_batches.csv"))) == step
+    with open(os.path.join(out, "config.json")) as f:
+        assert "max_time" not in json.load(f)  # per invocation, not a setting of the run
+    # Resumed without a limit, it runs to the end.
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", out, "--verbose", "0")
+    assert code == 0, err
+    with open(os.path.join(out, "model.state.json")) as f:
+        assert json.load(f)["global_step"] == 60
 
 
 def test_resume_of_an_old_run_directory_with_ema_decay_0_builds_without_averaging(

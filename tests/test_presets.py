@@ -186,39 +186,47 @@ def test_toy_recipe_at_full_width_and_make_optimizers():
 # ------------------------------------------------------------------ the users
 
 
-def test_cli_builds_the_model_it_built_before(monkeypatch):
-    # The flags' defaults are the recipe's and the values the CLI always had.
-    # Size, nets and augmentation are left to the data (None); without a folder of images
-    # (a TFDS name) they are the reference task's: 32 px, the DCGAN nets, no augmentation.
-    # The width too: the reference rule leaves it to the family, whose default is the
-    # recipe's.
+def test_cli_builds_the_model_of_its_recipe(monkeypatch):
+    # The flags' defaults: size, nets, augmentation, the recipe and n_critic are left to
+    # the data (None); without a folder of images (a TFDS name) they are the reference
+    # task's: 32 px, the DCGAN nets at the recipe search's dim 32, no augmentation, the
+    # recipe fashion_mnist_32 and its n_critic (WGAN-GP 1, WGAN 5).
     defaults = cli.train.TRAIN_DEFAULTS
-    assert (defaults["latent_dim"], defaults["n_critic"],
-            defaults["ema_decay"], defaults["paper_optimizers"]) == (128, 5, 0.999, False)
-    assert (defaults["arch"], defaults["dim"], defaults["image_size"],
-            defaults["augment"]) == (None,) * 4
+    assert (defaults["latent_dim"], defaults["ema_decay"], defaults["paper_optimizers"]) == \
+        (128, 0.999, False)
+    assert (defaults["arch"], defaults["dim"], defaults["image_size"], defaults["augment"],
+            defaults["recipe"], defaults["n_critic"]) == (None,) * 6
     for device in ("cpu", "gpu"):
         chosen, _ = cli_choices.choose(defaults, None, device)
         assert chosen == {"arch": "dcgan", "dim": presets.get_preset("fashion_mnist_32")["dim"],
-                          "image_size": 32, "augment": cli_choices.OFF}
+                          "image_size": 32, "augment": cli_choices.OFF,
+                          "recipe": "fashion_mnist_32"}
     defaults = dict(defaults, **chosen)
+    for model, paper, n_critic in (("wgan-gp", False, 1), ("wgan", False, 5),
+                                   ("wgan-gp", True, 5)):
+        assert cli_choices.critic_steps(dict(defaults, model=model,
+                                             paper_optimizers=paper)) == n_critic
     shape = (16, 16, 3)
     for model, cls, overrides in (
-        ("wgan-gp", WGANGP, {}),
+        ("wgan-gp", WGANGP, {"n_critic": 1}),
         ("wgan", WGAN, {"paper_optimizers": True, "ema_decay": None, "n_critic": 2}),
     ):
         settings = dict(defaults, model=model, dim=4, latent_dim=8, seed=5, **overrides)
         names = ["a", "b", "c"] if model == "wgan" else None
         gan = cli.training.model.build_gan(settings, shape, names)
-        # The old _build_gan, written out.
+        # The nets as the old _build_gan wrote them out; the model's settings the recipe's.
         keras.utils.set_random_seed(5)
         generator, critic = old_nets(cls, "dcgan", 8, shape, 4, num_classes=3 if names else None)
         assert_same_nets(gan, generator, critic)
         assert gan.n_critic == settings["n_critic"] and gan.seed == 5
         assert gan.ema_decay == settings["ema_decay"] and gan.class_names == names
-        optimizers = cls.paper_optimizers() if settings["paper_optimizers"] else {
-            "critic_optimizer": cls.default_critic_optimizer()}
-        assert_optimizers(gan, *optimizer_settings(optimizers["critic_optimizer"]))
+        if settings["paper_optimizers"]:
+            expected = optimizer_settings(cls.paper_optimizers()["critic_optimizer"])
+            assert gan.clip_value == 0.01  # the paper's, not the recipe's 0.02
+        else:
+            expected = EXPECTED[("fashion_mnist_32", cls)]["optimizer"]
+            assert (gan.penalty_at, gan.penalty_every) == ("midpoint", 4)
+        assert_optimizers(gan, *expected)
 
 
 def _load_script(relative):

@@ -122,12 +122,23 @@ class SampleGrid(keras.callbacks.Callback):
 
     def write(self, epoch_number):
         """Write the grid for ``epoch_number`` (1-based) now; returns its path."""
+        return self._write(self.filename_format.format(epoch=epoch_number), epoch_number)
+
+    def write_file(self, filename):
+        """Write the grid now as ``filename`` in the directory, e.g. where a run stopped
+        inside an epoch, under a name no epoch's grid takes; returns its path. It is not
+        logged to TensorBoard (whose image steps are epochs)."""
+        if self.noise is None:  # before training: the fixed noise of this model
+            self.noise, self.labels, self._grid_columns = self._grid_inputs(self.model)
+        return self._write(filename, None)
+
+    def _write(self, filename, epoch_number):
         images = self.model.generate_from_noise(self.noise, labels=self.labels)
         grid = tile_images(images, columns=self._grid_columns)
-        path = os.path.join(self.directory, self.filename_format.format(epoch=epoch_number))
+        path = os.path.join(self.directory, filename)
         write_png(grid, path)
         self.last_path = path
-        if self.log_dir is not None:
+        if self.log_dir is not None and epoch_number is not None:
             self._log_image(grid, epoch_number)
         return path
 

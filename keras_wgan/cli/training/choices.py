@@ -20,8 +20,17 @@ The rules (:data:`RULES`), each citing the measurement it follows:
 - **A grayscale folder up to 32x32**: the DCGAN nets (the reference task's); no
   augmentation on a CPU (the rows above), ``translation,cutout`` below
   :data:`SMALL_DATASET` images on a GPU (colour changes nothing in grayscale).
-- **Not a folder**: the reference task's DCGAN nets, 32x32, no augmentation (README
-  "Sample quality at equal CPU time").
+- **Not a folder** (the reference task): the DCGAN nets, 32x32, ``dim=32``, no
+  augmentation, and the recipe search's winning recipe (preset ``fashion_mnist_32``:
+  docs "Recipe search at equal CPU time", ``benchmarks/recipe_search.py``).
+
+Each rule also names the recipe (:mod:`keras_wgan.presets`) whose model settings the run
+takes (critic steps, optimizers, the penalty or the clip value): the one measured on that
+kind of data. Only the reference task was searched, so folders keep the recipe their
+tables measured (``fashion_mnist_32_v1``: ``n_critic=5``, the classes' ``compile()``
+optimizers; ``small_colour_64`` has the same settings) until a search on them says
+otherwise. ``--n-critic`` left out takes the recipe's (with ``--paper-optimizers``, the
+papers' 5).
 
 The image size is a folder's most common size rounded down to one the nets accept
 (their registry entry, :mod:`keras_wgan.architectures`); the width is the rule's, else
@@ -46,7 +55,8 @@ GRAYSCALE_POLICY = "translation,cutout"
 OFF = "off"
 DEVICES = ("cpu", "gpu")
 # What a run recorded before these settings existed was built with.
-LEGACY = {"arch": "dcgan", "augment": OFF, "image_size": 32, "precision": "float32"}
+LEGACY = {"arch": "dcgan", "augment": OFF, "image_size": 32, "precision": "float32",
+          "recipe": "fashion_mnist_32_v1"}
 REFERENCE_IMAGE_SIZE = 32  # Fashion-MNIST at 32x32, the reference task
 DCGAN_MAX_SIZE = 32  # the DCGAN nets' three stages: made for 32x32
 
@@ -98,7 +108,8 @@ def model_augment(setting):
 @dataclass(frozen=True)
 class Rule:
     """One measured rule: for a ``device`` and a kind of ``data``, the nets, their width
-    (None: the family's default), whether small sets get augmentation, and why."""
+    (None: the family's default), whether small sets get augmentation, the recipe
+    (a :mod:`keras_wgan.presets` name) of the model's settings, and why."""
 
     name: str
     device: str
@@ -106,30 +117,32 @@ class Rule:
     arch: str
     dim: object
     augment_small_sets: bool
+    recipe: str
     why: str
 
 
 RULES = (
-    Rule("cpu-pictures", "cpu", "pictures", "dcgan", 32, False,
+    Rule("cpu-pictures", "cpu", "pictures", "dcgan", 32, False, "small_colour_64",
          "CPU only: DCGAN nets at dim 32, no augmentation: they led fd 64 vs 281 "
          "(ResNet with DiffAugment) at 6 CPU minutes, README table \"Colour pictures at "
          "equal CPU time\""),
-    Rule("gpu-pictures", "gpu", "pictures", "resnet", None, True,
+    Rule("gpu-pictures", "gpu", "pictures", "resnet", None, True, "fashion_mnist_32_v1",
          "GPU: the WGAN-GP paper's ResNets, DiffAugment below "
          f"{SMALL_DATASET:,} images: the papers' choice, not yet measured on a GPU here "
          "(benchmarks/gpu_check.sh)"),
-    Rule("cpu-grayscale", "cpu", "grayscale", "dcgan", None, False,
+    Rule("cpu-grayscale", "cpu", "grayscale", "dcgan", None, False, "fashion_mnist_32_v1",
          "CPU only: the reference task's DCGAN nets, no augmentation (it slowed learning "
          "at equal CPU time, README \"Colour pictures at equal CPU time\")"),
-    Rule("gpu-grayscale", "gpu", "grayscale", "dcgan", None, True,
+    Rule("gpu-grayscale", "gpu", "grayscale", "dcgan", None, True, "fashion_mnist_32_v1",
          "GPU: the reference task's DCGAN nets, DiffAugment below "
          f"{SMALL_DATASET:,} images (DiffAugment's paper; not yet measured on a GPU here, "
          "benchmarks/gpu_check.sh)"),
-    # dim 32: the recipe search's width (preset fashion_mnist_32): every dim-32 cell led
-    # dim 64 at equal CPU time, README "Recipe search at equal CPU time".
-    Rule("reference", "any", "reference", "dcgan", 32, False,
-         "the reference task's nets and size at dim 32, no augmentation (README \"Recipe "
-         "search at equal CPU time\")"),
+    # dim 32 and the recipe fashion_mnist_32: the recipe search's winners on the
+    # reference task (every dim-32 cell led dim 64 at equal CPU time), docs "Recipe
+    # search at equal CPU time".
+    Rule("reference", "any", "reference", "dcgan", 32, False, "fashion_mnist_32",
+         "the reference task's nets and size at dim 32, no augmentation, the recipe "
+         "search's winning recipe (docs \"Recipe search at equal CPU time\")"),
 )
 
 
@@ -148,7 +161,8 @@ def rule_for(facts, device):
 
 def choose(settings, facts, device="cpu"):
     """``(choices, rule)``: values for the settings left to the data and the device (None
-    in ``settings``: arch, dim, image_size, augment), and the :class:`Rule` that gave them."""
+    in ``settings``: arch, dim, image_size, augment, recipe), and the :class:`Rule` that
+    gave them."""
     from keras_wgan import architectures
 
     rule = rule_for(facts, device)
@@ -170,23 +184,41 @@ def choose(settings, facts, device="cpu"):
         small = facts is not None and facts.count < SMALL_DATASET
         choices["augment"] = (COLOUR_POLICY if facts.colour else GRAYSCALE_POLICY) \
             if rule.augment_small_sets and small else OFF
+    if settings.get("recipe") is None:
+        choices["recipe"] = rule.recipe
     return choices, rule
+
+
+def critic_steps(settings):
+    """``--n-critic`` left out: the recipe's for the model (WGAN-GP 1 and WGAN 5 on the
+    reference task), the papers' 5 with ``--paper-optimizers``."""
+    from keras_wgan import WGAN, WGANGP, presets
+
+    cls = WGAN if settings["model"] == "wgan" else WGANGP
+    if settings.get("paper_optimizers"):
+        return presets.paper_algorithm(cls)["n_critic"]
+    return presets.get_preset(settings["recipe"], cls)["n_critic"]
 
 
 def fill_in(settings, device=None):
     """Fill in (and say, with the rule that chose them) the settings left to the data and
-    ``device`` (None: this process's): --arch, --dim, --image-size, --augment."""
-    left = [key for key in ("arch", "dim", "image_size", "augment") if settings[key] is None]
+    ``device`` (None: this process's): --arch, --dim, --image-size, --augment, the
+    recipe, and then --n-critic (the recipe's)."""
+    left = [key for key in ("arch", "dim", "image_size", "augment", "recipe")
+            if settings.get(key) is None]
     if left:
         facts = folder_facts(settings["dataset"])
         chosen, rule = choose(settings, facts, device or devices.device_kind())
         settings.update(chosen)
-        said = ", ".join(f"{flag(key)} {chosen[key]}" for key in chosen)
+        said = ", ".join(f"{'recipe' if key == 'recipe' else flag(key)} {chosen[key]}"
+                         for key in chosen)
         seen = "" if facts is None else (
             f"; {facts.count:,} {'colour' if facts.colour else 'grayscale'} images of "
             f"{facts.size[0]}x{facts.size[1]}")
         print(f"From the data and the device: {said} (rule {rule.name}: {rule.why}{seen}).",
               flush=True)
+    if settings.get("n_critic") is None:
+        settings["n_critic"] = critic_steps(settings)
     family = family_of(settings["arch"])
     size = settings["image_size"]
     if not family.accepts(size, size):

@@ -15,6 +15,9 @@ from keras_wgan.cli.common import PROG, CliError
 from keras_wgan.cli.training import choices, data, model
 
 TENSORBOARD_EVERY_N_STEPS = 10  # --tensorboard: per-step scalars, means over this many
+# --max-time: the stop reason's start (callbacks.max_time) and the grid of where it stopped.
+TIME_LIMIT = "max-time"
+STOP_GRID = "stopped_at_step_{step:07d}.png"
 
 
 def train_run(args, run, settings, replicas, team):
@@ -96,6 +99,11 @@ def train_run(args, run, settings, replicas, team):
     )
     team.watch(checkpoint, run, team.resume_command(run, settings["epochs"], backend),
                alone=run.resume_command(settings["epochs"], backend))
+    if owner and getattr(args, "max_time", None):
+        from keras_wgan.callbacks import MaxTime
+
+        # Process 0 alone times the run; the stop agreement stops every process there.
+        callbacks["max_time"] = MaxTime(args.max_time, stopper=team.stops)
     code = _fit(gan, make_dataset, run, settings, steps, state, checkpoint, callbacks,
                 args.verbose if owner else 0, backend, team)
     if code is None:
@@ -201,12 +209,33 @@ def _fit(gan, make_dataset, run, settings, steps, state, checkpoint, callbacks, 
         team.await_verdict(error)  # a failed collective: a lost process the link names
         raise
     if checkpoint.stopped_by is not None and checkpoint.state.epoch < settings["epochs"]:
-        signum = getattr(signal, checkpoint.stopped_by.split()[0], signal.SIGINT)
         holder = run.model_path if team.is_owner else f"process 0's {run.model_path}"
+        if checkpoint.stopped_by.startswith(TIME_LIMIT):
+            _stopped_in_time(run, checkpoint, callbacks, holder, resume, team)
+            return 0
+        signum = getattr(signal, checkpoint.stopped_by.split()[0], signal.SIGINT)
         print(f"\nStopped by {checkpoint.stopped_by}. {holder} holds "
               f"{checkpoint.state.describe()}; continue with:\n  {resume}", file=sys.stderr)
         return 128 + int(signum)
     return None
+
+
+def _stopped_in_time(run, checkpoint, callbacks, holder, resume, team):
+    """--max-time: the run saved after its current step; a grid of where it stopped
+    (``stopped_at_step_NNNNNNN.png``, a name no epoch's grid takes) and the command that
+    continues. It exits 0: the limit was the user's plan, not a failure."""
+    from keras_wgan.cli.training.runtime import unshared
+
+    step = checkpoint.state.global_step
+    grid = ""
+    if team.is_owner and "grids" in callbacks:
+        grids = callbacks["grids"]
+        with unshared():  # process 0 alone draws it, as it draws the epochs' grids
+            path = getattr(grids, "inner", grids).write_file(STOP_GRID.format(step=step))
+        grid = f"; its samples: {path}"
+    print(f"\nStopped at the time limit ({checkpoint.stopped_by}) after step {step}. "
+          f"{holder} holds {checkpoint.state.describe()}{grid}. Continue with a later "
+          f"--max-time, or to the end:\n  {resume}", flush=True)
 
 
 def _print_summary(run, settings, callbacks, backend, team):

@@ -1,4 +1,5 @@
-"""A run's model: the ``TRAIN_PRESET`` recipe built with the run's settings, compiled.
+"""A run's model: its recipe (``settings["recipe"]``, chosen by the data's rule) built
+with the run's settings, compiled.
 
 A fine-tuned run (``--init-from``) takes the source's weights and freezes the critic's
 first layers before ``compile`` builds the optimizers (see :mod:`.finetune`).
@@ -10,7 +11,7 @@ from keras_wgan.cli.training.run_directory import TRAIN_PRESET
 
 
 def build_gan(settings, image_shape, class_names=None):
-    """The run's model: the TRAIN_PRESET recipe with the run's settings, compiled."""
+    """The run's model: its recipe with the run's settings, compiled."""
     import keras
 
     from keras_wgan import WGAN, WGANGP
@@ -29,21 +30,31 @@ def build_gan(settings, image_shape, class_names=None):
         # builds the optimizers on the trainable variables.
         gan = _preset_gan(cls, settings, image_shape, augment, class_names, compile=False)
         gan = finetune.initialised_from(settings, gan, image_shape, class_names)
-        gan.compile(**presets.make_optimizers(TRAIN_PRESET, cls,
-                                              **_preset_overrides(settings, image_shape,
-                                                                  augment, class_names)))
+        overrides = _preset_overrides(cls, settings, image_shape, augment, class_names)
+        gan.compile(**presets.make_optimizers(_recipe(settings), cls, **overrides))
         return gan
     finally:
         keras.mixed_precision.set_global_policy(previous)
 
 
+def _recipe(settings):
+    """The run's recipe: chosen by the data's rule (training/choices.py); a run recorded
+    before recipes were chosen was built with ``choices.LEGACY``'s."""
+    return settings.get("recipe") or TRAIN_PRESET
+
+
 def _preset_gan(cls, settings, image_shape, augment, class_names, compile=True):
-    return cls.from_preset(TRAIN_PRESET, compile=compile,
-                           **_preset_overrides(settings, image_shape, augment, class_names))
+    return cls.from_preset(_recipe(settings), compile=compile,
+                           **_preset_overrides(cls, settings, image_shape, augment,
+                                               class_names))
 
 
-def _preset_overrides(settings, image_shape, augment, class_names):
+def _preset_overrides(cls, settings, image_shape, augment, class_names):
+    """The recipe's settings the run changes; --paper-optimizers makes it the paper's
+    algorithm (its optimizers, n_critic 5 unless given, clip or penalty as published)."""
+    paper = presets.paper_algorithm(cls) if settings["paper_optimizers"] else {}
     return dict(
+        paper,
         nets=settings.get("arch") or "dcgan",
         augment=choices.model_augment(augment),
         image_shape=image_shape,
@@ -53,5 +64,4 @@ def _preset_overrides(settings, image_shape, augment, class_names):
         ema_decay=settings["ema_decay"],
         seed=settings["seed"],
         class_names=class_names or None,
-        optimizers="paper" if settings["paper_optimizers"] else "library",
     )

@@ -61,9 +61,12 @@ TRAIN_DEFAULTS = {
     "augment": None,  # the data's: a DiffAugment policy or "off" (training/choices.py)
     "dim": None,  # the data's and the device's rule, else the family's (training/choices.py)
     "latent_dim": _RECIPE["latent_dim"],
-    "n_critic": _RECIPE["n_critic"],
+    # The recipe's (chosen by the data's rule, training/choices.py): WGAN-GP 1, WGAN 5
+    # on the reference task; the papers' 5 with --paper-optimizers.
+    "n_critic": None,
     "ema_decay": _RECIPE["ema_decay"],  # --ema-decay off: None (null in config.json)
-    "paper_optimizers": _RECIPE["optimizers"] == "paper",
+    "paper_optimizers": False,  # the papers' algorithm (presets.paper_algorithm)
+    "recipe": None,  # not a flag: the data's rule names it; recorded in config.json
     "seed": 0,
     "num_samples": 64,
     "distribute": "auto",

@@ -15,6 +15,9 @@ import time
 
 from keras_wgan.cli.training.control_link import STARTUP_TIMEOUT_S
 
+# A --max-time stop in the step agreement's broadcast (signal numbers are positive).
+TIME_LIMIT_CODE = -1
+
 # JAX's own heartbeat timeout is longer, so the control link names a lost process before
 # JAX's coordination service aborts the survivors with an internal error.
 JAX_HEARTBEAT_TIMEOUT_S = 100
@@ -156,11 +159,25 @@ class StepAgreement:
         import numpy as np
 
         pending = self._pending if self.link.launch.is_owner else None
-        number = int(getattr(signal, pending[0], signal.SIGINT)) if pending else 0
+        number = _stop_code(pending[0]) if pending else 0
         decision = np.asarray(self._broadcast(
             np.array([1 if pending else 0, number, pending[1] if pending else 0], np.int32)))
         if decision[0]:
+            from keras_wgan.callbacks.max_time import REASON_PREFIX
+
+            reason = pending[0] if pending else REASON_PREFIX
             self._pending = None
-            name = signal.Signals(int(decision[1])).name
+            code = int(decision[1])
+            name = reason if code == TIME_LIMIT_CODE else signal.Signals(code).name
             where = "" if int(decision[2]) == 0 else f" on process {int(decision[2])}"
             self.checkpoint.request_stop(f"{name}{where}")
+
+
+def _stop_code(reason):
+    """The number a stop travels as: a signal's, or :data:`TIME_LIMIT_CODE` for
+    --max-time (callbacks.max_time), so that every process records why it stopped."""
+    from keras_wgan.callbacks.max_time import REASON_PREFIX
+
+    if reason.startswith(REASON_PREFIX):
+        return TIME_LIMIT_CODE
+    return int(getattr(signal, reason.split()[0], signal.SIGINT))
