@@ -13,11 +13,11 @@ Recipes (where each number comes from):
 
 - ``"fashion_mnist_32"``: the library's defaults on 32x32x1 images, what
   ``keras-wgan train`` uses, chosen by ``benchmarks/recipe_search.py`` at equal CPU
-  time (README, "Recipe search at equal CPU time"): the original experiment's DCGAN
+  time (docs "Recipe search at equal CPU time"): the original experiment's DCGAN
   nets at ``dim=32``, ``latent_dim=128``, generator weight average 0.999; WGAN-GP with
-  one critic step per generator step, ProGAN's Adam(1e-3, beta_1=0, beta_2=0.99)
-  (``optimizers="progan"``) and the penalty (weight 10) at the midpoint of each
-  real/fake pair on every 4th critic step; WGAN with ``n_critic=5``, RMSprop(1e-3)
+  ProGAN's recipe: one critic step per generator step, Adam(1e-3, beta_1=0,
+  beta_2=0.99) (``optimizers="progan"``), the penalty (weight 10) at random
+  interpolates and a drift term of 0.001; WGAN with ``n_critic=5``, RMSprop(1e-3)
   (its class's ``compile()`` default) and clip 0.02.
 - ``"fashion_mnist_32_v1"``: the defaults before the recipe search (``dim=64``,
   ``n_critic=5``, the classes' ``compile()`` optimizers, clip 0.01), chosen by
@@ -116,7 +116,7 @@ _NAMED_OPTIMIZERS = {
     # recipe search's "optimizer" lever): WGAN-GP's Adam, WGAN's RMSprop.
     "adam": ("Adam", {"learning_rate": 1e-3, "beta_1": 0.5, "beta_2": 0.9}),
     # ProGAN's (tkarras/progressive_growing_of_gans, config.py): the recipe search's
-    # winning WGAN-GP optimizer with one critic step (fashion_mnist_32).
+    # winning WGAN-GP optimizer with one critic step and drift 0.001 (fashion_mnist_32).
     "progan": ("Adam", {"learning_rate": 1e-3, "beta_1": 0.0, "beta_2": 0.99}),
     "rmsprop": ("RMSprop", {"learning_rate": 1e-3}),
 }
@@ -133,13 +133,12 @@ _PRESETS = {
                        "recipe search's winners at equal CPU time.",
         "nets": "dcgan",
         "image_shape": (32, 32, 1),
-        # The winners of benchmarks/recipe_search.py on 2 CPU cores (README "Recipe
-        # search at equal CPU time", yardstick version 2 at 10,000 samples): dim 32 for
-        # both (dim 64, the old default, trailed every dim-32 cell at 1.5 and 8 CPU
-        # minutes); WGAN-GP with one critic step, ProGAN's Adam(1e-3, 0, 0.99), the
-        # penalty at the midpoint on every 4th critic step (fd 5.17 at 8 CPU minutes vs
-        # 36.2 for the old default); WGAN with clip 0.02 (fd 22.7 at 8 vs the old
-        # default's, see the table).
+        # The winners of benchmarks/recipe_search.py on 2 CPU cores (docs "Recipe search
+        # at equal CPU time", yardstick version 2 at 10,000 samples): dim 32 for both
+        # (dim 64, the old default, trailed every dim-32 cell at 1.5 and 8 CPU minutes);
+        # WGAN-GP: ProGAN's recipe (fd 5.39 at 8 CPU minutes vs 6.10 for the lazy
+        # midpoint penalty with the same optimizer; the old default trailed far behind); WGAN:
+        # clip 0.02 (see the table).
         "dim": 32,
         "latent_dim": 128,
         "num_classes": None,
@@ -153,7 +152,7 @@ _PRESETS = {
         "per_model": {
             "WGAN": {"clip_value": 0.02},
             "WGANGP": {"gp_weight": 10.0, "n_critic": 1, "optimizers": "progan",
-                       "penalty_at": "midpoint", "penalty_every": 4},
+                       "drift_weight": 0.001},
         },
     },
     "fashion_mnist_32_v1": {
@@ -265,12 +264,12 @@ COMPILE_ARGUMENTS = ("steps_per_execution", "jit_compile", "run_eagerly")
 
 # The papers' own algorithm (Arjovsky et al. 2017, Algorithm 1; Gulrajani et al. 2017,
 # Algorithm 1): their optimizers, 5 critic steps per generator step, WGAN's clip 0.01,
-# WGAN-GP's penalty of weight 10 at random interpolates on every critic step. What
+# WGAN-GP's penalty of weight 10 at random interpolates on every critic step, no drift. What
 # `keras-wgan train --paper-optimizers` trains, over any recipe.
 _PAPER_ALGORITHM = {
     "WGAN": {"optimizers": "paper", "n_critic": 5, "clip_value": 0.01},
     "WGANGP": {"optimizers": "paper", "n_critic": 5, "gp_weight": 10.0,
-               "penalty_at": "random", "penalty_every": 1},
+               "penalty_at": "random", "penalty_every": 1, "drift_weight": 0.0},
 }
 
 

@@ -205,8 +205,9 @@ def test_paper_recipe_flags_train_without_averaging_and_resume_keeps_them(tmp_pa
         assert float(optimizer.learning_rate) == pytest.approx(1e-4)  # WGAN-GP paper
         assert float(optimizer.beta_1) == pytest.approx(0.5)
     # The paper's algorithm, not only its optimizers: the penalty at random points on
-    # every critic step (the recipe's midpoint every 4th is gone).
-    assert (gan.penalty_at, gan.penalty_every, gan.gp_weight) == ("random", 1, 10.0)
+    # every critic step, no drift term (the recipe's 0.001 is gone).
+    assert (gan.penalty_at, gan.penalty_every, gan.gp_weight, gan.drift_weight) == \
+        ("random", 1, 10.0, 0.0)
     # The settings are the saved model's: changing them on resume is refused ...
     code, _, err = run_cli(capsys, "train", "--resume", "--epochs", "2", "--ema-decay",
                            "0.999", *common)
@@ -236,11 +237,11 @@ SMALL = ["--batch-size", "4", "--dim", "4", "--latent-dim", "8", "--image-size",
 
 @pytest.mark.parametrize("model, flags, n_critic, expected", [
     # The recipe search's winners (presets fashion_mnist_32) on data that is not a folder.
-    ("wgan-gp", [], 1, {"penalty_at": "midpoint", "penalty_every": 4,
+    ("wgan-gp", [], 1, {"penalty_at": "random", "drift_weight": 0.001,
                         "optimizer": ("Adam", 1e-3, 0.0)}),
     ("wgan", [], 5, {"clip_value": 0.02, "optimizer": ("RMSprop", 1e-3, None)}),
     # --paper-optimizers: the papers' algorithm, 5 critic steps unless --n-critic.
-    ("wgan-gp", ["--paper-optimizers"], 5, {"penalty_at": "random", "penalty_every": 1,
+    ("wgan-gp", ["--paper-optimizers"], 5, {"drift_weight": 0.0, "penalty_every": 1,
                                             "optimizer": ("Adam", 1e-4, 0.5)}),
     ("wgan", ["--paper-optimizers"], 5, {"clip_value": 0.01,
                                          "optimizer": ("RMSprop", 5e-5, None)}),

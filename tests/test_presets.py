@@ -34,8 +34,7 @@ EXPECTED = {
         optimizer=("RMSprop", {"learning_rate": 1e-3})),
     ("fashion_mnist_32", WGANGP): dict(
         nets=dict(kind="dcgan", image_shape=(32, 32, 1), dim=32, latent_dim=128),
-        model=dict(n_critic=1, ema_decay=0.999, gp_weight=10.0, penalty_at="midpoint",
-                   penalty_every=4),
+        model=dict(n_critic=1, ema_decay=0.999, gp_weight=10.0, drift_weight=0.001),
         optimizer=("Adam", {"learning_rate": 1e-3, "beta_1": 0.0, "beta_2": 0.99})),
     # The defaults before the recipe search: the old cli.py's and the quality
     # benchmark's "library" recipe.
@@ -225,7 +224,8 @@ def test_cli_builds_the_model_of_its_recipe(monkeypatch):
             assert gan.clip_value == 0.01  # the paper's, not the recipe's 0.02
         else:
             expected = EXPECTED[("fashion_mnist_32", cls)]["optimizer"]
-            assert (gan.penalty_at, gan.penalty_every) == ("midpoint", 4)
+            assert (gan.penalty_at, gan.penalty_every, gan.drift_weight) == \
+                ("random", 1, 0.001)
         assert_optimizers(gan, *expected)
 
 

@@ -116,7 +116,7 @@ def add_parser(subparsers):
             "Train the original experiment's DCGAN-style WGAN (weight clipping) or "
             "WGAN-GP (gradient penalty) with Keras' fit, with the recipe our search at "
             "equal CPU time chose (Fashion-MNIST: dim 32; WGAN-GP one critic step, "
-            "Adam(1e-3, 0, 0.99), the penalty at midpoints every 4th step; WGAN RMSprop "
+            "ProGAN's Adam(1e-3, 0, 0.99) and drift 0.001; WGAN RMSprop "
             "1e-3, clip 0.02) and generator weight averaging (--paper-optimizers for the "
             "papers' algorithm). Stops cleanly at --max-time. Writes into --out: "
             "model.keras (the whole training state, every --checkpoint-every, default "
