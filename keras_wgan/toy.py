@@ -98,11 +98,20 @@ def _raw_centers(name):
 
 
 def toy_centers(name):
-    """(centres, std): mode centres and per-coordinate noise std, both scaled.
+    """The modes of a toy set, to count the ones a generator captures.
 
     8gaussians: 8 points at radius 2/1.414, angles k*45 deg, std 0.02/1.414.
     25gaussians: (2i, 2j)/2.828 for i, j in -2..2, std 0.05/2.828.
-    Used to count captured modes. swissroll has no discrete centres (error).
+
+    Args:
+        name: ``"8gaussians"`` or ``"25gaussians"``.
+
+    Returns:
+        ``(centres, std)``: the ``(K, 2)`` mode centres and the per-coordinate noise
+        std, both scaled as the points are.
+
+    Raises:
+        ValueError: ``"swissroll"`` (no discrete centres) or an unknown name.
     """
     _check_set(name)
     std, div = _TOY_SPECS[name]
@@ -138,9 +147,18 @@ def _sample_toy(name, n, rng):
 
 
 def sample_toy(name, n, seed=None):
-    """``n`` points of toy set ``name`` as float32 numpy (n, 2).
+    """Points of a 2-D toy set, as the WGAN-GP paper's toy experiments draw them.
 
-    ``seed``: int, numpy Generator or None; the same int gives the same points.
+    Args:
+        name: ``"8gaussians"``, ``"25gaussians"`` or ``"swissroll"``.
+        n: how many points.
+        seed: an int, a NumPy ``Generator`` or None; the same int gives the same points.
+
+    Returns:
+        float32 ``(n, 2)``.
+
+    Raises:
+        ValueError: an unknown name (the message lists them).
     """
     _check_set(name)
     n = checks.check_positive_int("n", n)
@@ -148,10 +166,25 @@ def sample_toy(name, n, seed=None):
 
 
 def toy_dataset(name, batch_size=256, seed=None):
-    """Infinite ``tf.data.Dataset`` of float32 (batch_size, 2) toy batches.
+    """An endless ``tf.data.Dataset`` of toy batches, for ``fit``.
 
     Each iteration restarts the numpy stream from ``seed``, so with an int
     seed the first batch equals ``sample_toy(name, batch_size, seed)``.
+
+    Args:
+        name: as :func:`sample_toy`'s.
+        batch_size: points per batch.
+        seed: an int or None.
+
+    Returns:
+        A dataset of float32 ``(batch_size, 2)`` batches.
+
+    Example:
+
+    ```python
+    gan = WGANGP.from_preset("toy")
+    gan.fit(toy_dataset("8gaussians", 256, seed=0), epochs=1, steps_per_epoch=1000)
+    ```
     """
     import tensorflow as tf  # tf.data feeds every Keras backend; imported when used
 

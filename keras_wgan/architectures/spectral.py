@@ -85,7 +85,12 @@ class _SpectralMixin:
 
 @keras.saving.register_keras_serializable(package="keras_wgan")
 class SpectralConv2D(_SpectralMixin, keras.layers.Conv2D):
-    """``Conv2D`` whose kernel is divided by its spectral norm (see the module docstring)."""
+    """``Conv2D`` whose kernel is divided by its spectral norm (see the module docstring).
+
+    Takes ``keras.layers.Conv2D``'s arguments; the vector of the power iteration is a
+    non-trainable weight saved with the layer. ``spectral_normalize`` swaps a critic's
+    ``Conv2D`` layers for these.
+    """
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -98,7 +103,12 @@ class SpectralConv2D(_SpectralMixin, keras.layers.Conv2D):
 
 @keras.saving.register_keras_serializable(package="keras_wgan")
 class SpectralDense(_SpectralMixin, keras.layers.Dense):
-    """``Dense`` whose kernel is divided by its spectral norm (see the module docstring)."""
+    """``Dense`` whose kernel is divided by its spectral norm (see the module docstring).
+
+    Takes ``keras.layers.Dense``'s arguments; the vector of the power iteration is a
+    non-trainable weight saved with the layer. ``spectral_normalize`` swaps a critic's
+    ``Dense`` layers for these.
+    """
 
     def build(self, input_shape):
         super().build(input_shape)

@@ -34,6 +34,11 @@ class KeepBest(keras.callbacks.Callback):
     file: then it starts over and prints why (:attr:`notice`). ``sample``/``generate``/
     ``evaluate`` take the file like any model. List it after the ``QualityMetrics`` that
     writes ``monitor``.
+
+    Args:
+        path: the ``.keras`` file of the best model.
+        monitor: the log to minimise.
+        yardstick_version: the version the figures are measured with.
     """
 
     def __init__(self, path, monitor="quality_fd", yardstick_version=YARDSTICK_VERSION):
