@@ -311,7 +311,19 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
         Nets, settings and optimizers in one call, e.g.
         ``WGANGP.from_preset("fashion_mnist_32", dim=32, num_classes=10)``; the names are
         in ``keras_wgan.presets.list_presets()``, the overrides in that module's
-        docstring. ``compile=False`` returns it uncompiled.
+        docstring.
+
+        Args:
+            preset: a recipe's name.
+            compile: False to return the model uncompiled.
+            **overrides: settings changed by name, and Keras compile arguments.
+
+        Returns:
+            The model, compiled with the recipe's optimizers unless ``compile=False``.
+
+        Raises:
+            ValueError: an unknown recipe or setting (the message lists those there
+                are) or a value outside its range.
         """
         from keras_wgan import presets
 

@@ -61,6 +61,17 @@ class OptimizerPair:
         ``loss``, ``metrics`` and ``optimizer`` are not accepted: the Wasserstein
         objective is fixed and the two optimizers are named explicitly. For the paper's
         exact optimizers use ``compile(**gan.paper_optimizers())``.
+
+        Args:
+            critic_optimizer: a Keras optimizer; None: the class's default.
+            generator_optimizer: a Keras optimizer (another instance); None: the
+                class's default.
+            **kwargs: Keras' ``compile`` arguments (``steps_per_execution``,
+                ``jit_compile``, ``run_eagerly``).
+
+        Raises:
+            ValueError: ``loss``, ``metrics`` or ``optimizer`` given, or one optimizer
+                instance for both nets.
         """
         for forbidden in ("loss", "optimizer", "metrics", "loss_weights", "weighted_metrics"):
             if kwargs.get(forbidden) is not None:
@@ -115,6 +126,9 @@ class OptimizerPair:
 
         The defaults of ``compile()`` train faster at equal CPU time (see the class
         docstring); these reproduce the paper: ``gan.compile(**gan.paper_optimizers())``.
+
+        Returns:
+            ``{"critic_optimizer": ..., "generator_optimizer": ...}``.
         """
         return {
             "critic_optimizer": cls.paper_optimizer(),

@@ -71,6 +71,30 @@ class Sampler:
         sample of that class), a sequence of class indices, or None (a uniform mix of
         the classes). ``truncation=t``: noise components beyond ``|t|`` are drawn again
         (BigGAN's truncation trick: below 1, more typical and less varied samples).
+
+        Args:
+            n: how many samples (with ``seeds``: None or ``len(seeds)``).
+            seed: one int for the whole batch's noise; None: the model's stream.
+            batch_size: samples generated at once (the result does not depend on it).
+            labels: a conditional model's classes (above).
+            seeds: one seed per sample (above).
+            truncation: None, or the bound of the noise's components.
+
+        Returns:
+            A numpy array of samples, images in [-1, 1].
+
+        Raises:
+            ValueError: neither ``n`` nor ``seeds``, both ``seed`` and ``seeds``, a
+                label outside ``[0, num_classes)``, labels for an unconditional model,
+                or a bad ``truncation``.
+
+        Example:
+
+        ```python
+        images = gan.generate(16, seed=0)
+        same = gan.generate(seeds=[42])          # the image of seed 42, always
+        shoes = gan.generate(10, labels=7)       # a conditional model's class 7
+        ```
         """
         from keras_wgan import generation
 
@@ -118,7 +142,20 @@ class Sampler:
             )
 
     def generate_from_noise(self, noise, batch_size=256, labels=None):
-        """Run the sampling generator on given noise (and labels), in batches, returning numpy."""
+        """Run the sampling generator on given noise (and labels), in batches.
+
+        Args:
+            noise: ``(n, latent_dim)``.
+            batch_size: rows generated at once.
+            labels: a conditional model's classes: an int or one per row.
+
+        Returns:
+            A numpy array of ``n`` samples.
+
+        Raises:
+            ValueError: noise of another shape, labels missing for a conditional model
+                or given to an unconditional one.
+        """
         noise = ops.convert_to_tensor(noise, dtype="float32")
         if len(noise.shape) != 2 or noise.shape[-1] != self.latent_dim:
             raise ValueError(
@@ -146,6 +183,20 @@ class Sampler:
         Labels are indices into embedding tables, so a class can only be mixed there: a
         copy of the sampling generator gets one table row per image, the mixed rows (the
         model itself is left as it was). A fraction of 0 gives ``from``'s image, 1 ``to``'s.
+
+        Args:
+            noise: ``(n, latent_dim)``.
+            from_labels: an int or one class per row.
+            to_labels: an int or one class per row.
+            fractions: ``n`` numbers in [0, 1].
+            batch_size: rows generated at once.
+
+        Returns:
+            A numpy array of ``n`` samples.
+
+        Raises:
+            ValueError: an unconditional model, missing labels, or fractions of another
+                count or outside [0, 1].
         """
         if not self.conditional:
             raise ValueError(
