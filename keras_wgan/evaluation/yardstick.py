@@ -95,8 +95,7 @@ def evaluate_images(
         * ``kd``, ``kd_std``: kernel distance mean and std over subsets;
         * ``is``: Inception-score analogue, from 1 to ``num_classes``;
         * ``class_histogram``: fraction of images predicted as each class;
-        * ``modes_covered``: number of classes receiving at least
-          ``mode_fraction`` of their fair share 1/K of the predictions;
+        * ``modes_covered``: classes given ``mode_fraction`` of their share 1/K or more;
         * ``num_classes``, ``num_images``.
 
     Raises:
