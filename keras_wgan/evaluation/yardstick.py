@@ -321,10 +321,26 @@ class DomainYardstick:
     @classmethod
     def for_dataset(cls, dataset, image_shape, data_dir=None, cache_dir=None, seed=0,
                     verbose=0, **kwargs):
-        """Load (or train once and cache) the yardstick of a labelled dataset.
+        """Load (or train once and cache) the yardstick of a dataset.
 
-        ``dataset``: a name ("fashion_mnist", "mnist", a TFDS name with labels) or an
-        IDX folder; images are converted to ``image_shape`` (H, W, C) like training data.
+        Args:
+            dataset: a name (``"fashion_mnist"``, ``"mnist"``, a TFDS name with
+                labels), an IDX folder or a folder of pictures (classes from its
+                sub-folders, else the rotation task).
+            image_shape: ``(H, W, C)``: images are converted to it like training data.
+            data_dir: where IDX files or TFDS data are looked for first.
+            cache_dir: where the classifier is cached; None: the default cache.
+            seed: the classifier's training seed.
+            verbose: its ``fit`` output.
+            **kwargs: passed to :class:`DomainYardstick`.
+
+        Returns:
+            A :class:`DomainYardstick`.
+
+        Raises:
+            DataUnavailableError: the dataset cannot be had.
+            FileNotFoundError: a path that is not there.
+            ValueError: a source without the splits or labels it needs.
         """
         from keras_wgan import data  # needed only by this convenience
 
@@ -351,7 +367,16 @@ class DomainYardstick:
                    reference_labels=test_labels, labelled=labelled, **kwargs)
 
     def score(self, images, seed=0):
-        """:func:`evaluate_images` figures of ``images`` against the real test split."""
+        """The figures of generated images against the real test split.
+
+        Args:
+            images: ``(N, H, W, C)`` in [-1, 1] (2,000 or more for a reliable fd).
+            seed: the kernel distance's draws.
+
+        Returns:
+            :func:`evaluate_images`' dict; compare ``fd`` with :meth:`floor`'s at the
+            same N.
+        """
         return evaluate_images(
             images, self.classifier, reference_features=self.reference_features,
             kid_num_subsets=self.kid_num_subsets, seed=seed,
@@ -374,7 +399,16 @@ class DomainYardstick:
         )
 
     def floor(self, num_images, seed=0):
-        """The same figures for ``num_images`` real training images (cached per size)."""
+        """The same figures for real training images: the scale of :meth:`score`'s.
+
+        Args:
+            num_images: how many (capped at the training images there are); cached
+                per size.
+            seed: the draw's seed.
+
+        Returns:
+            :func:`evaluate_images`' dict for the real images.
+        """
         num_images = min(int(num_images), self.train_images.shape[0])
         if num_images not in self._floors:
             self._floors[num_images] = real_floor(
