@@ -234,7 +234,18 @@ class DomainClassifier:
                 yield batch
 
     def features_and_probabilities(self, images, batch_size=PREDICT_BATCH_SIZE):
-        """(features (N, FEATURE_DIM) float64, probabilities (N, K) float64)."""
+        """Features and class probabilities in one pass.
+
+        Args:
+            images: ``(N, H, W, C)`` in [-1, 1], the classifier's image shape.
+            batch_size: images through the network at once.
+
+        Returns:
+            ``(features, probabilities)``: float64 ``(N, FEATURE_DIM)`` and ``(N, K)``.
+
+        Raises:
+            ValueError: images of another shape, empty or not finite.
+        """
         feats, probs = [], []
         for batch in self._batches(images, batch_size):
             f, p = predict_fixed_batch(self._both, batch, batch_size)
@@ -245,15 +256,40 @@ class DomainClassifier:
         return np.concatenate(feats), np.concatenate(probs)
 
     def features(self, images, batch_size=PREDICT_BATCH_SIZE):
-        """The scaled feature blocks, (N, FEATURE_DIM) float64."""
+        """The scaled feature blocks, for the Frechet and kernel distances.
+
+        Args:
+            images: ``(N, H, W, C)`` in [-1, 1].
+            batch_size: images through the network at once.
+
+        Returns:
+            float64 ``(N, FEATURE_DIM)``.
+        """
         return self.features_and_probabilities(images, batch_size)[0]
 
     def probabilities(self, images, batch_size=PREDICT_BATCH_SIZE):
-        """Softmax class probabilities, (N, K) float64."""
+        """Softmax class probabilities, for the Inception-score analogue and the modes.
+
+        Args:
+            images: ``(N, H, W, C)`` in [-1, 1].
+            batch_size: images through the network at once.
+
+        Returns:
+            float64 ``(N, K)``.
+        """
         return self.features_and_probabilities(images, batch_size)[1]
 
     def accuracy(self, images, labels, batch_size=PREDICT_BATCH_SIZE):
-        """Fraction of correctly classified images (report it with results)."""
+        """Fraction of correctly classified images (report it with results).
+
+        Args:
+            images: ``(N, H, W, C)`` in [-1, 1].
+            labels: their int classes.
+            batch_size: images through the network at once.
+
+        Returns:
+            The accuracy as a float.
+        """
         labels = np.asarray(labels).reshape(-1)
         pred = self.probabilities(images, batch_size).argmax(axis=1)
         if pred.shape[0] != labels.shape[0]:
@@ -264,7 +300,16 @@ class DomainClassifier:
 
     def fit(self, images, labels, epochs=CLASSIFIER_EPOCHS,
             batch_size=CLASSIFIER_BATCH_SIZE, seed=0, verbose=0):
-        """Train in place with Adam; shuffling is seeded (numpy permutation)."""
+        """Train in place with Adam; shuffling is seeded (numpy permutation).
+
+        Args:
+            images: training images in [-1, 1].
+            labels: their int classes.
+            epochs: passes over the images.
+            batch_size: images per step.
+            seed: the shuffling's seed.
+            verbose: Keras' ``fit`` output.
+        """
         images = check_images(images, "train_images")
         labels = check_labels(labels, images.shape[0], self.num_classes)
         if images.shape[1:] != self.image_shape:
@@ -301,6 +346,14 @@ class DomainClassifier:
 
     @classmethod
     def load(cls, path):
+        """A classifier saved by :meth:`save`.
+
+        Args:
+            path: the ``.keras`` file.
+
+        Returns:
+            A :class:`DomainClassifier`.
+        """
         return cls(keras.saving.load_model(path, compile=False))
 
 
