@@ -67,9 +67,40 @@ def test_fine_tuning_starts_from_the_source_and_freezes_the_critics_first_layers
                for a, b in zip(weights(layer), weights(other)))  # the rest trained
 
 
+def test_freezing_the_wgan_critic_counts_convolutions_and_leaves_batchnorm_training(
+        tmp_path):
+    """``--model wgan``: its critic is conv1, conv2, bn2, conv3, bn3, score. N=3 freezes
+    the three convolutions; the BatchNorms are not counted, stay trainable in the saved
+    file and keep adapting (their moving statistics move from the source's)."""
+    data = folder(tmp_path / "data", 16, seed=4)
+    source_run = str(tmp_path / "source")
+    assert cli.main(["train", "--model", "wgan", "--dataset", data, "--steps-per-epoch", "4",
+                     "--epochs", "1", "--out", source_run, *TINY]) == 0
+    out = str(tmp_path / "ft")
+    assert cli.main(["train", "--init-from", os.path.join(source_run, "model.keras"),
+                     "--dataset", folder(tmp_path / "small", 12, seed=5), "--freeze-critic",
+                     "3", "--steps-per-epoch", "4", "--epochs", "1", "--batch-size", "4",
+                     "--n-critic", "2", "--num-samples", "4", "--verbose", "0", "--out",
+                     out]) == 0
+    tuned = keras.models.load_model(os.path.join(out, "model.keras"))
+    original = keras.models.load_model(os.path.join(source_run, "model.keras"))
+    state = {layer.name: layer.trainable for layer in tuned.critic.layers if layer.weights}
+    assert state == {"conv1": False, "conv2": False, "bn2": True, "conv3": False,
+                     "bn3": True, "score": True}
+    for name in ("conv1", "conv2", "conv3"):
+        for a, b in zip(weights(tuned.critic.get_layer(name)),
+                        weights(original.critic.get_layer(name))):
+            np.testing.assert_array_equal(a, b)
+    for name in ("bn2", "bn3"):
+        tuned_mean = keras.ops.convert_to_numpy(tuned.critic.get_layer(name).moving_mean)
+        source_mean = keras.ops.convert_to_numpy(original.critic.get_layer(name).moving_mean)
+        assert not np.array_equal(tuned_mean, source_mean), name
+
+
 @pytest.mark.parametrize("extra, expected", [
     (["--dim", "8"], "--dim 8 contradicts --init-from"),
-    (["--freeze-critic", "99"], "--freeze-critic 99: the critic has 4 layers with weights"),
+    (["--freeze-critic", "99"],
+     "--freeze-critic 99: the critic has 4 convolution and dense layers"),
     (["--resume"], "--init-from starts a new run from a trained model"),
 ])
 def test_fine_tuning_refuses_what_contradicts_the_source(source, tmp_path, capsys, extra,

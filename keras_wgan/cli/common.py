@@ -121,17 +121,18 @@ def seeds_flag(text):
 
 
 def truncation_flag(text):
-    """``--truncation T``: a positive number."""
+    """``--truncation T``: a number of at least ``generation.MIN_TRUNCATION``."""
     import argparse
 
-    from keras_wgan.generation import check_truncation
+    from keras_wgan.generation import MIN_TRUNCATION, check_truncation
 
     try:
         return check_truncation(float(text))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"must be a positive number, e.g. 0.7 (components of the noise beyond it are "
-            f"drawn again), got {text!r}") from None
+            f"must be a number of at least {MIN_TRUNCATION}, e.g. 0.7 (components of the "
+            f"noise beyond it are drawn again until they fall within it), got {text!r}"
+        ) from None
 
 
 # ------------------------------------------------------------------ models

@@ -229,9 +229,10 @@ def add_parser(subparsers):
                         "settings; fresh optimizers, steps from 0; flags that change the "
                         "nets are refused")
     p.add_argument("--freeze-critic", type=non_negative_int, default=None, metavar="N",
-                   help="with --init-from: freeze the critic's first N layers with weights "
-                        "(FreezeD, Mo et al. 2020; a DCGAN critic has 3 convolutions, then "
-                        "its output layer); default 0")
+                   help="with --init-from: freeze the critic's first N convolution and "
+                        "dense layers (FreezeD, Mo et al. 2020; a DCGAN critic has 3 "
+                        "convolutions, then its output layer; BatchNorm layers are not "
+                        "counted and keep training); default 0")
     p.add_argument("--keep-best", action="store_const", const=True, default=None,
                    help="score samples with the dataset's domain yardstick after every "
                         "epoch (quality_* columns in history.csv) and keep the model of the "

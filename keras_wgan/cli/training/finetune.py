@@ -3,9 +3,10 @@
 A new run starts from a trained model's nets (and weight average) with the source run's
 net settings, read from the ``config.json`` beside the model; flags that contradict them
 are refused, and so is data of another image shape or class count. ``--freeze-critic N``
-freezes the critic's first N layers with weights (FreezeD, Mo et al. 2020) before the
-optimizers are built, so they are built on the trainable variables only and the saved
-file keeps the layers frozen on resume.
+freezes the critic's first N convolution and dense layers (FreezeD, Mo et al. 2020;
+BatchNorm and other normalisation layers are not counted and stay trainable, see
+:mod:`keras_wgan.models.freezing`) before the optimizers are built, so they are built on
+the trainable variables only and the saved file keeps the layers frozen on resume.
 """
 
 import os
@@ -51,7 +52,8 @@ def with_source(given, args):
 
 def initialised_from(settings, gan, image_shape, class_names):
     """``gan`` (built, uncompiled) with the weights of ``settings["init_from"]`` and its
-    critic's first ``freeze_critic`` weighted layers frozen; refusals name a mismatch."""
+    critic's first ``freeze_critic`` convolution and dense layers frozen; refusals name a
+    mismatch."""
     path = settings["init_from"]
     source = load_gan(path, compile=False)
     if tuple(source.sample_shape) != tuple(image_shape):
@@ -71,11 +73,11 @@ def initialised_from(settings, gan, image_shape, class_names):
         if mine is not None:
             mine.set_weights((theirs if theirs is not None else source.generator)
                              .get_weights())
-    weighted = [layer for layer in gan.critic.layers if layer.weights]
-    count = settings.get("freeze_critic") or 0
-    if count > len(weighted):
-        raise CliError(f"--freeze-critic {count}: the critic has {len(weighted)} layers "
-                       f"with weights; e.g. --freeze-critic {max(len(weighted) - 1, 0)}")
-    for layer in weighted[:count]:
-        layer.trainable = False
+    from keras_wgan.models.freezing import freeze_first
+
+    try:
+        freeze_first(gan.critic, settings.get("freeze_critic") or 0)
+    except ValueError as error:
+        raise CliError(f"--freeze-critic {settings.get('freeze_critic')}: "
+                       f"{str(error).replace('e.g. freeze', 'e.g. --freeze-critic')}") from None
     return gan
