@@ -8,7 +8,12 @@ from PIL import Image
 from scipy.spatial.distance import cdist
 
 from keras_wgan import cli
-from keras_wgan.evaluation.memorisation import memorisation_ratio, nearest_neighbours
+from keras_wgan.evaluation.memorisation import (
+    COPY_PERCENTILE,
+    leave_one_out_distances,
+    memorisation_ratio,
+    nearest_neighbours,
+)
 from keras_wgan.images import to_uint8
 
 from testing.tiny import tiny_image_gan
@@ -70,3 +75,78 @@ def test_nearest_tells_a_model_that_returns_its_training_images(tmp_path, capsys
     printed = capsys.readouterr().out
     ratio = float(printed.split("ratio ")[1].split()[0])
     assert 0.6 < ratio < 1.6, printed  # new samples: as far as held-out real ones
+
+
+@pytest.mark.parametrize("share", [0.0, 0.2, 0.5, 1.0])
+def test_the_copy_share_finds_partial_copying_that_the_mean_ratio_hides(share):
+    """A training set holding a chosen share of the model's own samples: the share of
+    samples below the 5th percentile of held-out distances is that share (plus 5% of
+    the rest, by chance), and the flagged samples are exactly the copies."""
+    rng = np.random.default_rng(3)
+    samples = rng.normal(size=(400, 8))
+    copies = int(share * len(samples))
+    train = np.concatenate([samples[:copies], rng.normal(size=(1000 - copies, 8))])
+    heldout = rng.normal(size=(400, 8))
+    report = memorisation_ratio(samples, train, heldout)
+    chance = COPY_PERCENTILE / 100
+    assert report.copy_share == pytest.approx(share + (1 - share) * chance, abs=0.04)
+    assert set(range(copies)) <= set(report.copied.tolist())
+    assert report.threshold == pytest.approx(
+        np.percentile(cdist(heldout, train).min(axis=1), COPY_PERCENTILE), rel=1e-9)
+    if share == 0.5:
+        assert report.ratio > 0.45  # the mean reads "no sign" where half are copies
+
+
+def test_leave_one_out_distances_match_a_brute_force_search():
+    rng = np.random.default_rng(4)
+    features = rng.normal(size=(60, 5))
+    features[7] = features[3]  # an exact duplicate: its nearest other row is at 0
+    full = cdist(features, features)
+    np.fill_diagonal(full, np.inf)
+    np.testing.assert_allclose(leave_one_out_distances(features), full.min(axis=1),
+                               atol=1e-7)
+    assert leave_one_out_distances(features)[3] < 1e-7
+
+
+def _share_folder(root, gan, share, measured=50, total=100):
+    """A plain folder (no train/test sub-folders) of ``total`` images: the model's own
+    samples for the first ``share`` of the seeds nearest measures, then others."""
+    copies = int(round(share * measured))
+    seeds = list(range(copies)) + list(range(5000, 5000 + total - copies))
+    return _folder_of_samples(root, gan, seeds)
+
+
+def test_nearest_reports_the_share_of_copies_names_them_and_shows_them_first(tmp_path,
+                                                                             capsys):
+    gan = tiny_image_gan(ema_decay=None)
+    gan.compile()
+    model = str(tmp_path / "gan.keras")
+    gan.save(model)
+    for share in (0.0, 0.2, 0.5, 1.0):
+        cache = str(tmp_path / f"cache{int(share * 100)}")  # each folder its yardstick
+        data = _share_folder(tmp_path / f"share{int(share * 100)}" / "data", gan, share)
+        out = str(tmp_path / f"nearest{int(share * 100)}.png")
+        assert cli.main(["nearest", model, "--dataset", data, "--n", "50", "--rows", "4",
+                         "--out", out, "--cache-dir", cache]) == 0
+        printed = capsys.readouterr().out
+        found = float(printed.split("samples, share ")[1].split()[0])
+        assert found == pytest.approx(share, abs=0.12), printed
+        assert "against all 100 images of the folder" in printed
+        assert "each of those 100 images against the other 99" in printed
+        copies = int(round(share * 50))
+        if copies:
+            named = printed.split("(seeds): ")[1].split("\n")[0]
+            listed = [int(x) for x in named.split(" and ")[0].split(", ")]
+            # Nearest first: the copies (seeds below `copies`) lead the list.
+            assert len(listed) == min(20, len(listed)) and \
+                all(seed < copies for seed in listed[:min(copies, 20)]), named
+            if copies <= 20:
+                assert set(range(copies)) <= set(listed), named
+            # The first row of the picture is the nearest flagged sample.
+            first = int(named.split(",")[0])
+            with Image.open(out) as picture:
+                tile = np.asarray(picture)[:16, :16]
+            expected = to_uint8(gan.generate(seeds=[first]))[0, ..., 0]
+            np.testing.assert_array_equal(tile if tile.ndim == 2 else tile[..., 0], expected)
+        verdict = printed.split("verdict: ")[1]
+        assert verdict.startswith("copying" if share >= 0.2 else "no sign of copying")

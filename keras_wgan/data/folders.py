@@ -260,6 +260,13 @@ def folder_is_labelled(directory):
         len({parts[0] for parts in tops}) > 1
 
 
+def folder_has_splits(directory):
+    """True when an image folder has ``train/`` and ``test/`` sub-folders: then training
+    reads ``train/`` only and ``test/`` is truly held out; without them training reads
+    every file, the every-:data:`TEST_EVERY`-th file held out from the yardstick included."""
+    return all(os.path.isdir(os.path.join(directory, s)) for s in ("train", "test"))
+
+
 def folder_split_arrays(directory, split, image_size, channels, load):
     """``(images, labels or None)`` of an image folder's ``split`` for the yardstick.
 
@@ -271,7 +278,7 @@ def folder_split_arrays(directory, split, image_size, channels, load):
     """
     check_split(split, {"train", "test"}, f"image folder {directory!r}")
     labelled = folder_is_labelled(directory)
-    has_splits = all(os.path.isdir(os.path.join(directory, s)) for s in ("train", "test"))
+    has_splits = folder_has_splits(directory)
     batches = load(directory, split=split if has_splits else "train", image_size=image_size,
                    channels=channels, batch_size=1024, shuffle=False, drop_remainder=False,
                    labels=labelled, cache=False)

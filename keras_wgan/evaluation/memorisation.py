@@ -6,11 +6,25 @@ mean distance from generated images to their nearest training image, divided by 
 for real *held-out* images (which the generator never saw and nobody copied). About 1:
 the samples are as far from the training set as new real images are; well below 1: the
 samples sit on training images, i.e. copies.
+
+The ratio is a mean, so a model that copies a share p of its samples scores about 1 - p
+and partial copying hides in it. Hence the second figure, per sample: the share of
+generated images closer to a training image than :data:`COPY_PERCENTILE` % of held-out
+real images are (below that percentile of the held-out nearest distances). New images
+land there :data:`COPY_PERCENTILE` % of the time by construction; copies always do, so
+the share is about ``p + (1 - p) * 0.05``, and the report names those samples.
 """
 
 import numpy as np
 
-__all__ = ["nearest_neighbours", "memorisation_ratio", "NearestReport"]
+__all__ = ["nearest_neighbours", "memorisation_ratio", "NearestReport", "COPY_PERCENTILE",
+           "COPY_SHARE_ALERT", "leave_one_out_distances"]
+
+#: A sample is "closer than held-out images usually are" below this percentile of the
+#: held-out images' nearest-training distances; new images land there this % of the time.
+COPY_PERCENTILE = 5
+#: A share of such samples above this (twice what new images give) reads as copying.
+COPY_SHARE_ALERT = 0.10
 
 # Rows of the distance matrix computed at once (memory: CHUNK x N_train float64).
 CHUNK = 256
@@ -47,19 +61,45 @@ class NearestReport(dict):
     __getattr__ = dict.__getitem__
 
 
-def memorisation_ratio(generated_features, train_features, heldout_features, k=3):
+def leave_one_out_distances(features):
+    """Each row's distance to its nearest *other* row: the held-out distances of a set
+    whose every image was trained on (each image against the rest)."""
+    if len(features) < 2:
+        raise ValueError(f"leave-one-out needs at least 2 rows, got {len(features)}.")
+    indices, distances = nearest_neighbours(features, features, 2)
+    # The nearest is the row itself (distance ~0), unless an exact duplicate comes first.
+    own = indices[:, 0] == np.arange(len(features))
+    return np.where(own, distances[:, 1], distances[:, 0])
+
+
+def memorisation_ratio(generated_features, train_features, heldout_features, k=3,
+                       heldout_distances=None):
     """How close generated images sit to the training set, against held-out real images.
 
     Returns a :class:`NearestReport`: ``ratio`` (mean nearest-training distance of the
     generated images / that of the held-out real images; well below 1 means copies),
-    ``generated_distance``, ``heldout_distance``, and ``indices`` / ``distances``, the
-    ``k`` nearest training images of every generated one.
+    ``generated_distance``, ``heldout_distance``, ``indices`` / ``distances`` (the ``k``
+    nearest training images of every generated one), ``threshold`` (the
+    :data:`COPY_PERCENTILE`-th percentile of the held-out nearest distances), ``copied``
+    (the generated images nearer than it to a training image, nearest first) and
+    ``copy_share`` (their share; about 0.05 for a model that copies nothing).
+    ``heldout_distances``: the held-out images' nearest-training distances when they
+    are computed another way (:func:`leave_one_out_distances`); then
+    ``heldout_features`` is not used and may be None.
     """
     indices, distances = nearest_neighbours(generated_features, train_features, k)
-    _, heldout = nearest_neighbours(heldout_features, train_features, 1)
-    generated_distance = float(distances[:, 0].mean())
-    heldout_distance = float(heldout[:, 0].mean())
+    if heldout_distances is None:
+        heldout_distances = nearest_neighbours(heldout_features, train_features, 1)[1][:, 0]
+    heldout_distances = np.asarray(heldout_distances, np.float64)
+    nearest = distances[:, 0]
+    generated_distance = float(nearest.mean())
+    heldout_distance = float(heldout_distances.mean())
     ratio = generated_distance / heldout_distance if heldout_distance > 0 else float("inf")
+    threshold = float(np.percentile(heldout_distances, COPY_PERCENTILE))
+    copied = np.flatnonzero(nearest < threshold)
+    copied = copied[np.argsort(nearest[copied], kind="stable")]
     return NearestReport(ratio=ratio, generated_distance=generated_distance,
                          heldout_distance=heldout_distance, indices=indices,
-                         distances=distances)
+                         distances=distances, threshold=threshold, copied=copied,
+                         copy_share=len(copied) / len(nearest),
+                         num_heldout=len(heldout_distances))
