@@ -39,15 +39,10 @@ from dataclasses import asdict, dataclass, field
 import keras
 import numpy as np
 
-from keras_wgan.callbacks.epoch_checkpoint import (
-    AtomicModelCheckpoint,
-    _iterations,
-    checkpoint_epochs,
-)
-from keras_wgan.callbacks.history import _scalar
+from keras_wgan.callbacks.epoch_checkpoint import AtomicModelCheckpoint, checkpoint_epochs
+from keras_wgan.callbacks.history import scalar_or_none
 from keras_wgan.callbacks.position import EpochProgress
 from keras_wgan.checks import check_positive_int
-from keras_wgan.files import replaced_atomically, write_json
 
 #: The zip member of a ``.keras`` checkpoint that holds its :class:`TrainingState`.
 STATE_MEMBER = "keras_wgan_training_state.json"
@@ -212,13 +207,17 @@ class TrainingCheckpoint(AtomicModelCheckpoint):
     and stop ``fit``; ``stopped_by`` then names the reason and ``state`` the position
     saved. A save never happens at the end of training on its own.
 
+    ``writes=False``: the same position, stops and divergence, but no file is written
+    (a process of a multi-process run whose process 0 saves the replicated state).
+
     Not ``keras.callbacks.BackupAndRestore``: it resumes at the start of the interrupted
     epoch and trains its batches again (measured: 50/10 updates where 40/8 were due),
     from a backup kept apart from the ``.keras`` file users load and sample.
     """
 
-    def __init__(self, path, every_n_steps=None, every_n_minutes=None):
+    def __init__(self, path, every_n_steps=None, every_n_minutes=None, writes=True):
         super().__init__(path)
+        self.writes = bool(writes)
         if every_n_steps is not None:
             every_n_steps = check_positive_int("every_n_steps", every_n_steps)
         if every_n_minutes is not None:
@@ -317,7 +316,7 @@ class TrainingCheckpoint(AtomicModelCheckpoint):
     def _check_finite(self, logs):
         """Stop (and return True) when a log value is NaN or infinite."""
         for name, value in (logs or {}).items():
-            value = _scalar(value)
+            value = scalar_or_none(value)
             if value is not None and not math.isfinite(value):
                 self._diverge(name, value)
                 return True
@@ -352,6 +351,9 @@ class TrainingCheckpoint(AtomicModelCheckpoint):
         )
 
     def _save_position(self):
+        if not self.writes:  # no weights to read: only the position is kept
+            self.save_state(self._current_state())
+            return
         _sync(self.model)
         for variable in self.model.weights:
             if not np.all(np.isfinite(keras.ops.convert_to_numpy(variable))):
@@ -369,19 +371,19 @@ class TrainingCheckpoint(AtomicModelCheckpoint):
         The model goes to a temporary sibling, gets the state member, is flushed to
         disk, then replaces ``path``; ``model.state.json`` is updated before the
         replace, keeping the entry of the file being replaced (see the parent class).
+        With ``writes=False`` only the position is kept.
         """
-        entry = {"epochs": state.epoch, "optimizer_iterations": _iterations(self.model),
-                 "step": state.step, "global_step": state.global_step}
-        with replaced_atomically(self.path) as tmp:
-            self.model.save(tmp, overwrite=True)
-            with zipfile.ZipFile(tmp, "a") as archive:
-                archive.writestr(
-                    STATE_MEMBER,
-                    json.dumps({"format": STATE_FORMAT, **asdict(state)}, sort_keys=True),
-                )
-            write_json(self.state_path, {**entry, "previous": self._on_disk})
-        self._on_disk = entry
-        self._saved_epoch = state.epoch
+        if self.writes:
+            def write(tmp):
+                self.model.save(tmp, overwrite=True)
+                with zipfile.ZipFile(tmp, "a") as archive:
+                    archive.writestr(
+                        STATE_MEMBER,
+                        json.dumps({"format": STATE_FORMAT, **asdict(state)}, sort_keys=True),
+                    )
+
+            self.write_model(state.epoch, write, step=state.step,
+                             global_step=state.global_step)
         self._last_save_time = time.monotonic()
         self.state = state
 

@@ -9,6 +9,7 @@ trainer keeps the state outside the variables during an epoch).
 import csv
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -144,3 +145,31 @@ def test_time_based_checkpoints(tmp_path):
             checkpoint.on_train_batch_end(batch, {"critic_loss": 1.0})
             seen.append(checkpoint.state and checkpoint.state.global_step)
         assert seen == saved
+
+
+def test_a_checkpoint_that_does_not_write_follows_the_position_and_stops(tmp_path):
+    """writes=False (another process of a multi-process run): the same position and
+    stops as a writing checkpoint, and no file."""
+    path = str(tmp_path / "model.keras")
+    model = tiny_mlp_gan(n_critic=3)
+    model.compile()
+    follower = TrainingCheckpoint(path, every_n_steps=4, writes=False)
+    fit_resumable(model, make_dataset, epochs=2, steps_per_epoch=STEPS,
+                  checkpoint=follower, verbose=0, callbacks=[follower])
+    state = follower.state
+    assert (state.epoch, state.step, state.global_step) == (2, 0, 2 * STEPS)
+    assert os.listdir(tmp_path) == []
+
+    class StopAt(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                follower.request_stop("SIGTERM")
+
+    model = tiny_mlp_gan(n_critic=3)
+    model.compile()
+    follower = TrainingCheckpoint(path, writes=False)
+    fit_resumable(model, make_dataset, epochs=2, steps_per_epoch=STEPS,
+                  checkpoint=follower, verbose=0, callbacks=[StopAt(), follower])
+    assert follower.stopped_by == "SIGTERM"
+    assert (follower.state.epoch, follower.state.step, follower.state.global_step) == (0, 2, 2)
+    assert os.listdir(tmp_path) == []

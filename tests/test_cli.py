@@ -314,7 +314,7 @@ def test_resume_of_an_old_run_directory_with_ema_decay_0_builds_without_averagin
     np.save(tmp_path / "images.npy", images)
     out = tmp_path / "old"
     out.mkdir()
-    settings = dict(cli.train.TRAIN_DEFAULTS, dataset=str(tmp_path / "images.npy"), epochs=1,
+    settings = dict(cli.training.settings.TRAIN_DEFAULTS, dataset=str(tmp_path / "images.npy"), epochs=1,
                     batch_size=4, dim=4, latent_dim=8, image_size=16, n_critic=2,
                     num_samples=4, ema_decay=0.0)
     (out / "config.json").write_text(json.dumps(settings))

@@ -88,3 +88,18 @@ def test_the_package_docstring_names_every_command():
     assert len(commands) == 8
     for name in commands:
         assert f"``{name}``" in cli.__doc__.split("Each subcommand")[1], name
+
+
+def test_no_private_name_is_imported_across_the_checkpointing_and_cli_modules():
+    """Checkpointing (``checkpoints.py``, ``callbacks/``) and ``cli/`` talk through
+    public names only: ``from keras_wgan.x import _name`` is a hidden coupling."""
+    package = CLI.parent
+    paths = [package / "checkpoints.py", *(package / "callbacks").glob("*.py"),
+             *CLI.rglob("*.py")]
+    private = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("keras_wgan"):
+                private += [f"{path.name}: {node.module}.{alias.name}" for alias in node.names
+                            if alias.name.startswith("_") and alias.name != "__version__"]
+    assert private == []

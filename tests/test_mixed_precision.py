@@ -64,7 +64,7 @@ def test_penalty_and_scores_are_float32_on_the_image_nets(policy):
     gan, logs = one_step(policy, build=tiny_image_gan, data=image_dataset)
     assert logs["gradient_penalty"] > 0
     real = keras.ops.convert_to_tensor(np.zeros((2, 16, 16, 1), "float32"))
-    assert keras.backend.standardize_dtype(gan._score(real, False).dtype) == "float32"
+    assert keras.backend.standardize_dtype(gan._scores_only(real, False).dtype) == "float32"
 
 
 def test_the_policy_and_the_loss_scaling_survive_saving(tmp_path):

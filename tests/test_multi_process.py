@@ -363,6 +363,17 @@ def test_processes_with_different_commands_are_refused_naming_the_flag(tmp_path,
     assert not os.path.exists(os.path.join(folders["p0"], "run"))  # nothing written
 
 
+def test_quality_every_without_keep_best_is_refused_on_several_processes_too(tmp_path, data):
+    """The rules between settings hold on the multi-process path as on one process."""
+    port = launching.free_port_pair()
+    folder = str(tmp_path / "p0")
+    code, log = finish(start(folder, argv(data, "--epochs", "1", "--quality-every", "2",
+                                          *multi(port, 0, count=1))), folder)
+    assert code == 2, log[-2000:]
+    assert "--quality-every sets how often --keep-best scores samples" in log, log[-2000:]
+    assert not os.path.exists(os.path.join(folder, "run"))  # nothing written
+
+
 def test_a_machine_whose_copy_of_the_data_differs_is_refused_on_every_process(tmp_path):
     """Each machine reads its own copy of `--dataset ./idx`; process 1's holds other
     images, which would silently train other batches: both processes refuse."""

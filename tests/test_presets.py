@@ -190,7 +190,7 @@ def test_cli_builds_the_model_of_its_recipe(monkeypatch):
     # the data (None); without a folder of images (a TFDS name) they are the reference
     # task's: 32 px, the DCGAN nets at the recipe search's dim 32, no augmentation, the
     # recipe fashion_mnist_32 and its n_critic (WGAN-GP 1, WGAN 5).
-    defaults = cli.train.TRAIN_DEFAULTS
+    defaults = cli.training.settings.TRAIN_DEFAULTS
     assert (defaults["latent_dim"], defaults["ema_decay"], defaults["paper_optimizers"]) == \
         (128, 0.999, False)
     assert (defaults["arch"], defaults["dim"], defaults["image_size"], defaults["augment"],

@@ -13,7 +13,8 @@ import pytest
 from keras_wgan.checkpoints import TrainingState
 from keras_wgan.cli.common import CliError
 from keras_wgan.cli.common import default_backend
-from keras_wgan.cli.training.run_directory import TRAIN_DEFAULTS, RunDirectory
+from keras_wgan.cli.training.run_directory import RunDirectory
+from keras_wgan.cli.training.settings import TRAIN_DEFAULTS
 
 
 def recorded(tmp_path, **settings):
@@ -46,6 +47,19 @@ def test_a_non_empty_folder_is_refused_without_resume_or_restart(tmp_path):
     # --restart keeps the recorded settings, changed by the flags given.
     _, settings = RunDirectory.for_flags({"epochs": 3}, out=out, restart=True)
     assert (settings["dim"], settings["epochs"]) == (8, 3)
+
+
+def test_quality_every_without_keep_best_is_refused_by_the_settings_every_path_reads(tmp_path):
+    """settings_for is how one process and process 0 of several resolve the settings."""
+    refusal = "--quality-every sets how often --keep-best scores samples: add --keep-best"
+    with pytest.raises(CliError, match=refusal):
+        RunDirectory.for_flags({"quality_every": 2}, out=str(tmp_path / "new"))
+    out = recorded(tmp_path, epochs=2)
+    with pytest.raises(CliError, match=refusal):
+        RunDirectory.for_flags({"quality_every": 3}, out=out, resume=True)
+    _, settings = RunDirectory.for_flags({"quality_every": 3, "keep_best": True}, out=out,
+                                         resume=True)
+    assert (settings["quality_every"], settings["keep_best"]) == (3, True)
 
 
 def test_resume_takes_the_recorded_settings_and_refuses_to_change_the_model(tmp_path):

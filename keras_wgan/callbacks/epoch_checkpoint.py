@@ -72,7 +72,8 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         remove_interrupted_writes(self.path)  # a killed save's temporary file
         # A model resumed from `path` has the file's step count: find the file's entry.
-        self._on_disk = _matching_entry(_read_state(self.state_path), _iterations(self.model))
+        self._on_disk = _matching_entry(_read_state(self.state_path),
+                                        optimizer_iterations(self.model))
 
     def on_epoch_end(self, epoch, logs=None):
         self._last_epoch = epoch + 1
@@ -85,15 +86,24 @@ class AtomicModelCheckpoint(keras.callbacks.Callback):
 
     def save(self, epochs_done):
         """Save the model as having completed ``epochs_done`` epochs."""
-        entry = {"epochs": int(epochs_done), "optimizer_iterations": _iterations(self.model)}
+        self.write_model(int(epochs_done), lambda tmp: self.model.save(tmp, overwrite=True))
+
+    def write_model(self, epochs_done, write, **facts):
+        """Replace ``path`` with the file ``write(tmp)`` writes, keeping the state file's
+        protocol: the entry (``epochs_done``, the optimizer's step count, ``facts``) is
+        written before the replace, with the entry of the file being replaced."""
+        entry = {"epochs": int(epochs_done),
+                 "optimizer_iterations": optimizer_iterations(self.model), **facts}
         with replaced_atomically(self.path) as tmp:
-            self.model.save(tmp, overwrite=True)
+            write(tmp)
             write_json(self.state_path, {**entry, "previous": self._on_disk})
         self._on_disk = entry
         self._saved_epoch = int(epochs_done)
 
 
-def _iterations(model):
+def optimizer_iterations(model):
+    """The steps ``model``'s optimizer has made (None without one): what ties a state
+    entry to the model file it describes."""
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         return None
@@ -140,7 +150,7 @@ def checkpoint_epochs(path, model=None):
             f"No readable checkpoint state {state_path!r} next to {os.fspath(path)!r}: "
             "the epoch count cannot be recovered."
         )
-    iterations = None if model is None else _iterations(model)
+    iterations = None if model is None else optimizer_iterations(model)
     if iterations is None:
         return int(state["epochs"])
     entry = _matching_entry(state, iterations)

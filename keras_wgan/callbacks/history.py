@@ -13,7 +13,7 @@ from keras_wgan.checks import check_directory, check_positive_int
 from keras_wgan.files import atomic_write
 
 
-def _scalar(value):
+def scalar_or_none(value):
     """The log value as a Python float, or None when it is not a scalar number."""
     try:
         array = np.asarray(value, dtype=np.float64)
@@ -59,7 +59,7 @@ class MeanIncrements:
                 continue
             tracker = self.trackers.get(name)
             if tracker is None:
-                value = _scalar(logged)
+                value = scalar_or_none(logged)
                 if value is not None:
                     values[name] = value
                 continue
@@ -325,7 +325,7 @@ class LossHistory(keras.callbacks.Callback):
         if self._steps.completed(self.params):  # a stopped epoch has its batch rows only
             row = {"epoch": epoch + 1}
             for name, value in (logs or {}).items():
-                value = _scalar(value)
+                value = scalar_or_none(value)
                 if value is not None:
                     row[name] = value
             self.epochs.add(row)

@@ -31,23 +31,16 @@ from keras_wgan.cli.common import (
     non_negative_int,
     positive_int,
 )
-from keras_wgan.cli.common import flag as flag_of
+from keras_wgan.cli.common import flag
 from keras_wgan.cli.training import choices, devices, finetune, loop
 from keras_wgan.cli.training.launch import MULTI_PROCESS
 from keras_wgan.cli.training.loop import TENSORBOARD_EVERY_N_STEPS
-from keras_wgan.cli.training.run_directory import (
-    BEST_FILE,
-    SKIPPED_FILE,
-    TRAIN_DEFAULTS,
-    RunDirectory,
-)
+from keras_wgan.cli.training.run_directory import BEST_FILE, SKIPPED_FILE, RunDirectory
+from keras_wgan.cli.training.settings import LAUNCH_FLAGS, OFF, TRAIN_DEFAULTS
 from keras_wgan.cli.training.team import Solo
 
 DISTRIBUTE = ("auto", "none", "mirrored", MULTI_PROCESS)
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-# Flags of one launch of a multi-process run: not settings of the run (a resume may use
-# other machines), so not in config.json.
-LAUNCH_FLAGS = ("coordinator", "num_processes", "process_id", "secret_file")
 
 
 def _checkpoint_every(text):
@@ -65,12 +58,12 @@ def _checkpoint_every(text):
     return text
 
 
-def _policy(text):
+def _augment_policy(text):
     """``--augment``: ``off``, or DiffAugment names joined by commas (checked by the model)."""
     from keras_wgan import augment
 
     text = text.strip().lower().replace(" ", "")
-    if text == choices.OFF:
+    if text == OFF:
         return text
     try:
         augment.check_policy(text)
@@ -94,7 +87,7 @@ def _duration(text):
 
 def _decay(text):
     """A decay in (0, 1), or ``off``: 0.0 here (None would read as "flag not given"),
-    None in the run's settings and config.json (:func:`_ema_setting`)."""
+    None in the run's settings and config.json (``settings.with_ema_off_as_none``)."""
     if text.strip().lower() == "off":
         return 0.0
     try:
@@ -151,7 +144,7 @@ def add_parser(subparsers):
                         "your own (keras_wgan.architectures.register, or an entry point); "
                         "default: chosen from the data and the device (a folder of "
                         "pictures: dcgan on a CPU, resnet on a GPU)")
-    p.add_argument("--augment", type=_policy, default=None, metavar="POLICY",
+    p.add_argument("--augment", type=_augment_policy, default=None, metavar="POLICY",
                    help="differentiable augmentation of what the critic sees (DiffAugment): "
                         "names from color, translation, cutout joined by commas, or off; "
                         f"default: on a GPU {choices.COLOUR_POLICY} ({choices.GRAYSCALE_POLICY} "
@@ -241,12 +234,12 @@ def add_parser(subparsers):
     p.add_argument("--quality-every", type=positive_int, default=None, metavar="N",
                    help="with --keep-best: score samples every N epochs instead of every "
                         "epoch (the best model is one of the scored epochs)")
-    again = p.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true",
+    resume_or_restart = p.add_mutually_exclusive_group()
+    resume_or_restart.add_argument("--resume", action="store_true",
                        help="continue the run in --out exactly where its last checkpoint "
                             "is (inside an epoch too); a run without one starts at step 0 "
                             "with its recorded settings")
-    again.add_argument("--restart", action="store_true",
+    resume_or_restart.add_argument("--restart", action="store_true",
                        help="start the run in --out over: its files move into "
                             "--out/previous-N/ (nothing is deleted)")
     p.add_argument("--max-time", type=_duration, default=None, metavar="DURATION",
@@ -270,15 +263,12 @@ def run_train(args):
         return _run_multi_process(args, given)
     for name in LAUNCH_FLAGS:
         if getattr(args, name, None) is not None:
-            raise CliError(f"{flag_of(name)} belongs to --distribute {MULTI_PROCESS}: add "
-                           f"that flag, or drop {flag_of(name)} to train on this machine.")
+            raise CliError(f"{flag(name)} belongs to --distribute {MULTI_PROCESS}: add "
+                           f"that flag, or drop {flag(name)} to train on this machine.")
     run = RunDirectory.at(given, args.out, args.resume)
     with run.writer():
         settings = run.settings_for(finetune.with_source(given, args), args.resume,
                                     args.restart)
-        if settings.get("quality_every", 1) != 1 and not settings.get("keep_best"):
-            raise CliError("--quality-every sets how often --keep-best scores samples: add "
-                           "--keep-best, or drop --quality-every")
         if settings["distribute"] == MULTI_PROCESS:  # recorded; this launch is one machine
             print(f"{run.path} was trained with --distribute {MULTI_PROCESS}; continuing on "
                   f"this machine alone (add --distribute {MULTI_PROCESS} and its flags to "
@@ -339,7 +329,7 @@ def _run_multi_process(args, given):
                                args.process_id)
     key, key_source = run_key(launch, args.secret_file)
     print(f"{launch.describe()} Control link key: {key_source}.", flush=True)
-    command = {flag_of(k): v for k, v in given.items()}
+    command = {flag(k): v for k, v in given.items()}
     command.update({"--resume": args.resume, "--restart": args.restart, "--out": args.out,
                     "--coordinator": launch.coordinator,
                     "--num-processes": launch.num_processes})

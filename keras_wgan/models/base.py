@@ -462,7 +462,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
             )
         return labels
 
-    def _critic_outputs(self, samples, labels, training):
+    def _scores_and_logits(self, samples, labels, training):
         """The critic's scores (and class logits, or None) in float32 (mixed precision)."""
         inputs = [samples, labels] if self._critic_takes_labels else samples
         outputs = self.critic(inputs, training=training)
@@ -471,17 +471,17 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
             logits = ops.cast(logits, "float32")
         return ops.cast(scores, "float32"), logits
 
-    def _score(self, samples, training, labels=None):
+    def _scores_only(self, samples, training, labels=None):
         """The critic's scores in float32, whatever its compute dtype (mixed precision)."""
-        return self._critic_outputs(samples, labels, training)[0]
+        return self._scores_and_logits(samples, labels, training)[0]
 
-    def _critic_scores(self, real, fake, training, real_labels=None, fake_labels=None):
+    def _real_and_fake_scores(self, real, fake, training, real_labels=None, fake_labels=None):
         """Scores of real and fake samples, and the class logits of the real ones (or None)."""
         if self._critic_batch_coupled:
-            real_scores, real_logits = self._critic_outputs(real, real_labels, training)
-            return real_scores, self._score(fake, training, fake_labels), real_logits
+            real_scores, real_logits = self._scores_and_logits(real, real_labels, training)
+            return real_scores, self._scores_only(fake, training, fake_labels), real_logits
         labels = None if real_labels is None else ops.concatenate([real_labels, fake_labels], 0)
-        scores, logits = self._critic_outputs(
+        scores, logits = self._scores_and_logits(
             ops.concatenate([real, fake], axis=0), labels, training
         )
         real_scores, fake_scores = ops.split(scores, 2, axis=0)
@@ -541,7 +541,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
         - E[D(fake)])`` on the ``scored`` (real, fake) pair, plus the regularizer (WGAN-GP's
         penalty, between the ``penalized`` pair) and the auxiliary classifier's term.
         Returns ``(loss, fake_scores, wasserstein_estimate, extra metric values)``."""
-        real_scores, fake_scores, real_logits = self._critic_scores(
+        real_scores, fake_scores, real_logits = self._real_and_fake_scores(
             *scored, training, real_labels, fake_labels)
         regularizer, extras = self.critic_regularizer(
             *penalized, real_scores, training, labels=real_labels)
@@ -579,7 +579,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
         def loss_fn():
             fake = self._generate(self.generator, self.sample_noise(batch_size), labels, True)
             # Augmented inside the loss: the generator's gradient flows through it.
-            scores, logits = self._critic_outputs(self._augmented(fake), labels, training=True)
+            scores, logits = self._scores_and_logits(self._augmented(fake), labels, training=True)
             loss = losses.generator_loss(scores)
             if logits is not None:
                 loss = loss + self.generator_classifier_weight * losses.classifier_loss(

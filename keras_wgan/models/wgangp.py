@@ -145,7 +145,7 @@ class WGANGP(WassersteinGAN):
             # A conditional critic is differentiated with respect to the samples only,
             # at the real samples' labels.
             value, _ = losses.gradient_penalty(
-                lambda x, training: self._score(x, training, labels),
+                lambda x, training: self._scores_only(x, training, labels),
                 losses.interpolate(real, fake, alpha),
                 target=self.gp_target,
                 one_sided=self.one_sided,

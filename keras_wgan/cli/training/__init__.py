@@ -4,6 +4,8 @@ One concept per module, the lower ones first (a module imports only those above 
 this list, so there is no import circle):
 
 - :mod:`.devices`: device probing (the GPUs a backend sees) and ``--distribute``'s scope.
+- :mod:`.settings`: a run's settings, listed once (defaults, the groups the rules use,
+  the rules between settings every run obeys).
 - :mod:`.choices`: the settings left to the data and the device (nets, width, size,
   augmentation), by measured rules.
 - :mod:`.lock`: the lock of a run directory (one writer).

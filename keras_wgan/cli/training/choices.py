@@ -44,19 +44,14 @@ from dataclasses import dataclass
 
 from keras_wgan.cli.common import PROG, CliError, flag
 from keras_wgan.cli.training import devices
+from keras_wgan.cli.training.settings import CHOSEN_BY_DATA, OFF
 
 # Below this many images augmentation is on by default on a GPU (DiffAugment's gains are
 # largest at a few thousand images and vanish towards the full CIFAR-10's 50,000).
 SMALL_DATASET = 10_000
 COLOUR_POLICY = "color,translation,cutout"
 GRAYSCALE_POLICY = "translation,cutout"
-# "No augmentation" as text (the --augment flag, config.json, start lines); a model's
-# ``augment`` is None then; model_augment is where the two meet.
-OFF = "off"
 DEVICES = ("cpu", "gpu")
-# What a run recorded before these settings existed was built with.
-LEGACY = {"arch": "dcgan", "augment": OFF, "image_size": 32, "precision": "float32",
-          "recipe": "fashion_mnist_32_v1"}
 REFERENCE_IMAGE_SIZE = 32  # Fashion-MNIST at 32x32, the reference task
 DCGAN_MAX_SIZE = 32  # the DCGAN nets' three stages: made for 32x32
 
@@ -204,8 +199,7 @@ def fill_in(settings, device=None):
     """Fill in (and say, with the rule that chose them) the settings left to the data and
     ``device`` (None: this process's): --arch, --dim, --image-size, --augment, the
     recipe, and then --n-critic (the recipe's)."""
-    left = [key for key in ("arch", "dim", "image_size", "augment", "recipe")
-            if settings.get(key) is None]
+    left = [key for key in CHOSEN_BY_DATA if settings.get(key) is None]
     if left:
         facts = folder_facts(settings["dataset"])
         chosen, rule = choose(settings, facts, device or devices.device_kind())

@@ -12,13 +12,9 @@ the trainable variables only and the saved file keeps the layers frozen on resum
 import os
 
 from keras_wgan.cli.common import PROG, CliError, check_model_path, load_gan, read_json
-from keras_wgan.cli.common import flag as flag_of
-from keras_wgan.cli.training import choices
+from keras_wgan.cli.common import flag
+from keras_wgan.cli.training.settings import NET_SETTINGS, OLD_RUN_VALUES
 
-# The settings that shape the nets: a fine-tuned run takes the source's, and refuses
-# flags that contradict them (the source's weights would not fit).
-NET_SETTINGS = ("model", "dim", "latent_dim", "image_size", "arch", "conditional",
-                "precision")
 
 
 def with_source(given, args):
@@ -39,13 +35,13 @@ def with_source(given, args):
         raise CliError(f"--init-from {args.init_from!r}: no config.json beside it, so its "
                        "nets' settings are unknown; give a model.keras or best.keras of a "
                        f"{PROG} train run directory")
-    source = {**choices.LEGACY, **config}
+    source = {**OLD_RUN_VALUES, **config}
     for key in NET_SETTINGS:
         if key in given and given[key] != source.get(key):
             raise CliError(
-                f"{flag_of(key)} {given[key]} contradicts --init-from {args.init_from!r}, "
-                f"whose nets have {flag_of(key)} {source.get(key)}: fine-tuning keeps the "
-                f"source's nets; drop {flag_of(key)}")
+                f"{flag(key)} {given[key]} contradicts --init-from {args.init_from!r}, "
+                f"whose nets have {flag(key)} {source.get(key)}: fine-tuning keeps the "
+                f"source's nets; drop {flag(key)}")
     return {**{k: source[k] for k in NET_SETTINGS if k in source}, **given,
             "init_from": os.path.abspath(args.init_from)}
 

@@ -47,7 +47,7 @@ class LockFile:
             except BlockingIOError:
                 holder = _read_holder(fd)
                 os.close(fd)
-                raise CliError(_in_use(out, holder)) from None
+                raise CliError(_refusal_in_use(out, holder)) from None
             except OSError as error:
                 os.close(fd)
                 if error.errno in _CANNOT_LOCK:
@@ -91,7 +91,7 @@ def _read_holder(fd):
         return {}
 
 
-def _in_use(out, holder):
+def _refusal_in_use(out, holder):
     """The refusal of a second writer: who holds ``out`` and what works instead."""
     if holder.get("pid"):
         started = time.localtime(holder.get("started") or time.time())

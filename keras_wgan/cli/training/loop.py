@@ -57,12 +57,12 @@ def train_run(args, run, settings, replicas, team):
     else:
         run.check_model_fits(gan, image_shape, settings["epochs"], backend)
     steps = data.epoch_length(settings, dataset)
-    fresh = [dataset]
-    if team.check_same_data(settings, fresh[0], steps):  # it read the first batch:
-        fresh.pop()  # fit gets a fresh dataset (a second pass would be shuffled otherwise)
+    unread = [dataset]  # built and not iterated yet: the first make_dataset() takes it
+    if team.check_same_data(settings, dataset, steps):  # it read the first batch:
+        unread.clear()  # fit gets a new dataset (a second pass would be shuffled otherwise)
 
-    def make_dataset():  # the first call hands out the dataset built above, unused
-        return (fresh.pop() if fresh else data.seeded_data(settings)).repeat()
+    def make_dataset():
+        return (unread.pop() if unread else data.seeded_data(settings)).repeat()
 
     if owner:
         run.prepare(restart=args.restart)
@@ -84,7 +84,7 @@ def train_run(args, run, settings, replicas, team):
         except OSError as error:
             raise CliError(f"cannot write {run.model_path}: "
                            f"{error.strerror or error}.") from None
-    callbacks = team.share(_callbacks(run, settings, image_shape) if owner else {})
+    callbacks = team.callbacks_on_this_process(_callbacks(run, settings, image_shape) if owner else {})
     what = "Continuing" if args.resume else "Training"
     if settings.get("init_from") and not args.resume:
         what = f"Fine-tuning (from {settings['init_from']})"

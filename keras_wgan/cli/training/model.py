@@ -7,7 +7,7 @@ first layers before ``compile`` builds the optimizers (see :mod:`.finetune`).
 
 from keras_wgan import presets
 from keras_wgan.cli.training import choices, finetune
-from keras_wgan.cli.training.run_directory import TRAIN_PRESET
+from keras_wgan.cli.training.settings import OFF, TRAIN_PRESET
 
 
 def build_gan(settings, image_shape, class_names=None):
@@ -18,7 +18,7 @@ def build_gan(settings, image_shape, class_names=None):
 
     keras.utils.set_random_seed(settings["seed"])  # the nets' initial weights
     cls = WGAN if settings["model"] == "wgan" else WGANGP
-    augment = settings.get("augment", choices.OFF)
+    augment = settings.get("augment", OFF)
     # The nets take the policy when built (and keep it in the saved file); the process's
     # own global policy is left as it was.
     previous = keras.mixed_precision.global_policy()

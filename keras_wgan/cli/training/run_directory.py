@@ -23,7 +23,6 @@ Every refusal is a :class:`CliError` that names the flag and a command that work
 import contextlib
 import os
 
-from keras_wgan import presets
 from keras_wgan.cli.common import (
     PROG,
     CliError,
@@ -34,73 +33,22 @@ from keras_wgan.cli.common import (
     write_json,
     write_text,
 )
-from keras_wgan.cli.training.choices import LEGACY
 from keras_wgan.cli.training.lock import LOCK_FILE, LockFile
+from keras_wgan.cli.training.settings import (
+    MODEL_SETTINGS,
+    OLD_RUN_VALUES,
+    STREAM_SETTINGS,
+    TRAIN_DEFAULTS,
+    check,
+    shown,
+    with_ema_off_as_none,
+)
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 SAMPLES_DIR = "samples"
 SKIPPED_FILE = "skipped_files.txt"
 BEST_FILE = "best.keras"  # --keep-best: the model of the epoch with the lowest fd
-
-# The recipe `train` builds (keras_wgan.presets), changed by the flags; its settings are
-# the flags' defaults.
-TRAIN_PRESET = "fashion_mnist_32"
-_RECIPE = presets.get_preset(TRAIN_PRESET)
-# `train` defaults. Flags default to None so that, on --resume, the flags actually
-# given can be told apart from the ones to take from the run's config.json.
-TRAIN_DEFAULTS = {
-    "model": "wgan-gp",
-    "dataset": "fashion_mnist",
-    "data_dir": None,
-    "epochs": 20,
-    "steps_per_epoch": None,
-    "batch_size": 64,
-    "image_size": None,  # the data's (training/choices.py); 32 for the reference task
-    "arch": None,  # the data's and the device's: a registered family (training/choices.py)
-    "augment": None,  # the data's: a DiffAugment policy or "off" (training/choices.py)
-    "dim": None,  # the data's and the device's rule, else the family's (training/choices.py)
-    "latent_dim": _RECIPE["latent_dim"],
-    # The recipe's (chosen by the data's rule, training/choices.py): WGAN-GP 1, WGAN 5
-    # on the reference task; the papers' 5 with --paper-optimizers.
-    "n_critic": None,
-    "ema_decay": _RECIPE["ema_decay"],  # --ema-decay off: None (null in config.json)
-    "paper_optimizers": False,  # the papers' algorithm (presets.paper_algorithm)
-    "recipe": None,  # not a flag: the data's rule names it; recorded in config.json
-    "seed": 0,
-    "num_samples": 64,
-    "distribute": "auto",
-    "conditional": False,
-    "precision": "float32",
-    "checkpoint_every": "2m",
-    "skip_bad_files": False,
-    "tensorboard": None,
-    "keep_best": False,
-    "quality_every": 1,  # --keep-best scores samples every this many epochs
-    "init_from": None,  # --init-from: the source model (recorded, not a flag to resume)
-    "freeze_critic": 0,
-}
-# Settings fixed by the saved model: --resume refuses to change them.
-MODEL_SETTINGS = (
-    "model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "paper_optimizers",
-    "seed", "conditional", "arch", "augment", "precision", "freeze_critic",
-)
-# Settings that make the data stream: fixed while a checkpoint is inside an epoch.
-STREAM_SETTINGS = ("dataset", "data_dir", "batch_size", "steps_per_epoch", "skip_bad_files")
-
-
-def _ema_setting(settings):
-    """``settings`` with ``ema_decay`` None for "off": --ema-decay off parses as 0.0, and
-    older run directories recorded it as 0.0 in config.json (still read)."""
-    if settings.get("ema_decay") == 0.0:
-        settings = {**settings, "ema_decay": None}
-    return settings
-
-
-def _shown(key, value):
-    """A setting's value as its flag spells it (--ema-decay off for None)."""
-    return "off" if key == "ema_decay" and value is None else value
-
 
 def _dataset_name(dataset):
     name = os.path.basename(os.path.normpath(str(dataset)))
@@ -144,7 +92,7 @@ class RunDirectory:
     def recorded_settings(self):
         """The settings in ``config.json`` (``ema_decay`` off as None), or None."""
         saved = read_json(self.config_path)
-        return None if saved is None else _ema_setting(saved)
+        return None if saved is None else with_ema_off_as_none(saved)
 
     @property
     def lock_path(self):
@@ -186,11 +134,12 @@ class RunDirectory:
         (``--restart`` empties it first, keeping the recorded settings as the base).
         ``--resume``: the recorded settings, of which the model's cannot change.
         """
-        given = _ema_setting(dict(given))
+        given = with_ema_off_as_none(dict(given))
         settings = self._settings_to_resume(given) if resume else self._settings_to_start(
             given, restart)
         settings.update(given)
         settings["out"] = self.path
+        check(settings)
         return settings
 
     def _settings_to_resume(self, given):
@@ -201,12 +150,12 @@ class RunDirectory:
                 f"{MODEL_FILE}); start one with: {PROG} train --out {self.path}"
             )
         # A run recorded before a setting existed was built with its old value.
-        saved = {**LEGACY, **saved} if saved else {}
+        saved = {**OLD_RUN_VALUES, **saved} if saved else {}
         for key in MODEL_SETTINGS:
             if key in given and key in saved and given[key] != saved[key]:
                 raise CliError(
-                    f"{flag(key)} {_shown(key, given[key])} differs from the run's "
-                    f"{_shown(key, saved[key])}: --resume continues the saved model, whose "
+                    f"{flag(key)} {shown(key, given[key])} differs from the run's "
+                    f"{shown(key, saved[key])}: --resume continues the saved model, whose "
                     f"settings cannot change; drop {flag(key)} (or start over: {PROG} train "
                     f"--restart --out {self.path} ...)."
                 )

@@ -11,7 +11,6 @@ same step.
 import contextlib
 import os
 import signal
-import time
 
 from keras_wgan.cli.training.control_link import STARTUP_TIMEOUT_S
 
@@ -75,16 +74,7 @@ def peer_checkpoint(*args, **kwargs):
     stops with process 0, and writes nothing (process 0 saves the replicated state)."""
     from keras_wgan.checkpoints import TrainingCheckpoint
 
-    class PeerCheckpoint(TrainingCheckpoint):
-        def _save_position(self):  # no weights to read: only the position is kept
-            self.save_state(self._current_state())
-
-        def save_state(self, state):
-            self._saved_epoch = state.epoch
-            self._last_save_time = time.monotonic()
-            self.state = state
-
-    return PeerCheckpoint(*args, **kwargs)
+    return TrainingCheckpoint(*args, writes=False, **kwargs)
 
 
 def owner_only(callback):

@@ -51,7 +51,7 @@ class ProcessRole(Protocol):
     def checkpoint(self, path, **kwargs):
         """This process's ``TrainingCheckpoint`` of ``path``."""
 
-    def share(self, callbacks):
+    def callbacks_on_this_process(self, callbacks):
         """``{name: callback}`` as they run on this process."""
 
     def check_same_data(self, settings, dataset, steps):
@@ -97,7 +97,7 @@ class Solo:
 
         return TrainingCheckpoint(path, **kwargs)
 
-    def share(self, callbacks):
+    def callbacks_on_this_process(self, callbacks):
         """The callbacks as they run here (a team runs them on process 0 alone)."""
         return callbacks
 
@@ -170,7 +170,7 @@ class Team:
             return owner_checkpoint(self.link, path, **kwargs)
         return peer_checkpoint(path, **kwargs)
 
-    def share(self, callbacks):
+    def callbacks_on_this_process(self, callbacks):
         """Process 0 runs the callbacks, outside the distribution; the others none."""
         if not self.is_owner:
             return {}
