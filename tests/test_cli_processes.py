@@ -262,7 +262,7 @@ def test_the_launch_comes_from_a_slurm_job_and_says_where_each_value_came_from()
     env = {"SLURM_JOB_ID": "4242", "SLURM_STEP_NODELIST": "gpu[07-09,12],login1",
            "SLURM_NTASKS": "4", "SLURM_PROCID": "3"}
     launch = launching.Launch.from_flags(None, None, None, environ=env)
-    port = launching.SLURM_PORT_BASE + 4242 % launching.SLURM_PORT_SPAN
+    port = launching.slurm_port(4242)
     assert (launch.coordinator, launch.num_processes, launch.process_id) == (
         f"gpu07:{port}", 4, 3)
     assert launch.describe() == (
@@ -275,6 +275,19 @@ def test_the_launch_comes_from_a_slurm_job_and_says_where_each_value_came_from()
                                  f"processes ({launching.ENV_NUM_PROCESSES}), this is "
                                  "process 3 (SLURM_PROCID).")
     for nodes, first in (("node001", "node001"), ("a,b", "a"), ("n[3,7-9]", "n3"),
-                         ("login1,gpu[1-2]", "login1")):
+                         ("login1,gpu[1-2]", "login1"), ("node[1-2]-ib", "node1-ib"),
+                         ("node[1-2]-ib,login1", "node1-ib"), ("rack[2-3]-n[07-09]", "rack2-n07"),
+                         ("gpu[07-09,12],login1", "gpu07")):
         env["SLURM_STEP_NODELIST"] = nodes
         assert launching.Launch.from_flags(None, 4, 0, environ=env).host == first
+
+
+def test_no_slurm_jobs_control_port_is_another_jobs_coordinator_port():
+    """Jobs on the same first node: job J's control port (coordinator + 1) must not be the
+    coordinator port of any job, job J + 1's included."""
+    jobs = range(100_000, 100_000 + 3 * launching.SLURM_PORT_PAIRS)
+    coordinators = {launching.slurm_port(job) for job in jobs}
+    assert all(61440 <= port and port + 1 <= 65535 for port in coordinators)
+    assert not {port + 1 for port in coordinators} & coordinators
+    assert launching.slurm_port(4243) != launching.slurm_port(4242) + 1
+    assert len(coordinators) == launching.SLURM_PORT_PAIRS  # every pair of the range used

@@ -76,8 +76,8 @@ def start(folder, argv, backend="jax", flag=False, env=None):
 def slurm_job(process_id, count=2):
     """A faked SLURM job step on this machine whose derived coordinator port (and the
     next one) is free: the variables ``srun`` gives task ``process_id``."""
-    for job in range(1000, 1000 + launching.SLURM_PORT_SPAN):
-        port = launching.SLURM_PORT_BASE + job % launching.SLURM_PORT_SPAN
+    for job in range(1000, 1000 + launching.SLURM_PORT_PAIRS):
+        port = launching.slurm_port(job)
         try:
             for candidate in (port, port + 1):
                 with socket.socket() as probe:
@@ -272,7 +272,7 @@ def test_a_killed_process_stops_the_other_which_names_it_and_the_run_resumes_alo
         in log
     assert "keras-wgan train --resume --out run --epochs 3" in log
     assert "or on this machine alone:" in log
-    port = launching.SLURM_PORT_BASE + int(job["SLURM_JOB_ID"]) % launching.SLURM_PORT_SPAN
+    port = launching.slurm_port(int(job["SLURM_JOB_ID"]))
     assert (f"Launch: coordinator localhost:{port} (SLURM: first node of "
             "SLURM_STEP_NODELIST, port from SLURM_JOB_ID), 2 processes (SLURM_NTASKS), this "
             "is process 0 (SLURM_PROCID).") in log

@@ -8,6 +8,7 @@ where each value came from. The control link listens on the coordinator's port +
 """
 
 import os
+import re
 import socket
 from dataclasses import dataclass
 
@@ -24,9 +25,10 @@ SLURM_JOB_ID = "SLURM_JOB_ID"
 SLURM_NODELIST = "SLURM_STEP_NODELIST"
 SLURM_NTASKS = "SLURM_NTASKS"
 SLURM_PROCID = "SLURM_PROCID"
-# The coordinator's port in a SLURM job: derived from the job id, as JAX does, in
-# [61440, 65534], so that the control link's port + 1 is a port too.
-SLURM_PORT_BASE, SLURM_PORT_SPAN = 61440, 4095
+# The coordinator's port in a SLURM job: derived from the job id, in [61440, 65532] and
+# an even offset from the base, so that the control link's port + 1 is odd and never
+# the coordinator port of another job (job + 1's, when ports were base + job % span).
+SLURM_PORT_BASE, SLURM_PORT_PAIRS = 61440, 2047
 
 
 @dataclass(frozen=True)
@@ -128,25 +130,38 @@ class Launch:
 
 def _slurm_launch(env):
     """``{what: (value, source)}`` from a SLURM job step's variables, or ``{}`` outside
-    one. The coordinator is the step's first node (``node[001-004],gpu7`` -> ``node001``)
-    at a port derived from the job id, so every task of the job finds the same one."""
+    one. The coordinator is the step's first node (:func:`first_host`) at a port derived
+    from the job id (:func:`slurm_port`), so every task of the job finds the same one."""
     if not all(env.get(name) for name in (SLURM_JOB_ID, SLURM_NODELIST, SLURM_NTASKS,
                                           SLURM_PROCID)):
         return {}
-    nodes = env[SLURM_NODELIST].strip()
-    first = nodes.split(",")[0]
-    if "[" in first:  # a range comes first: its prefix and the range's first number
-        prefix, _, numbers = nodes.partition("[")
-        first = prefix + numbers.replace("-", ",").split(",")[0].rstrip("]")
-    host = first
-    job = _int_setting(SLURM_JOB_ID, env[SLURM_JOB_ID].split("_")[0])
-    port = SLURM_PORT_BASE + job % SLURM_PORT_SPAN
+    host = first_host(env[SLURM_NODELIST])
+    port = slurm_port(_int_setting(SLURM_JOB_ID, env[SLURM_JOB_ID].split("_")[0]))
     return {
         "coordinator": (f"{host}:{port}", f"SLURM: first node of {SLURM_NODELIST}, port "
                                           f"from {SLURM_JOB_ID}"),
         "num_processes": (_int_setting(SLURM_NTASKS, env[SLURM_NTASKS]), SLURM_NTASKS),
         "process_id": (_int_setting(SLURM_PROCID, env[SLURM_PROCID]), SLURM_PROCID),
     }
+
+
+def first_host(nodelist):
+    """The first host of a SLURM host list: ``node[001-004],gpu7`` -> ``node001``,
+    ``node[1-2]-ib`` -> ``node1-ib``, ``rack[1-2]-n[3-4]`` -> ``rack1-n3``."""
+    depth, nodelist = 0, nodelist.strip()
+    for i, char in enumerate(nodelist):  # the first entry: up to a comma outside brackets
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            nodelist = nodelist[:i]
+            break
+    return re.sub(r"\[([^\]]*)\]", lambda group: re.split(r"[-,]", group[1])[0], nodelist)
+
+
+def slurm_port(job):
+    """The coordinator's port of SLURM job ``job`` (its control link takes the next one):
+    even offsets from :data:`SLURM_PORT_BASE`, so no job's control port is another job's
+    coordinator port."""
+    return SLURM_PORT_BASE + 2 * (job % SLURM_PORT_PAIRS)
 
 
 def free_port_pair(host="127.0.0.1"):
