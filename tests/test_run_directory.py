@@ -170,8 +170,8 @@ def test_the_lock_refuses_a_second_writer_naming_the_holder_and_ends_with_its_pr
 
     out = str(tmp_path / "run")
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from keras_wgan.cli.training.run_directory import "
-         f"RunDirectory\nwith RunDirectory({out!r}).writer():\n print('held', flush=True)\n"
+        [sys.executable, "-c", "import sys, time\nfrom keras_wgan.cli.training.run_directory "
+         f"import RunDirectory\nwith RunDirectory({out!r}).writer():\n print('held', flush=True)\n"
          " time.sleep(600)"], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -217,6 +217,74 @@ def test_a_file_system_that_cannot_lock_is_said_and_the_run_goes_on(tmp_path, ca
         pass
     assert "cannot lock files (No locks available): nothing stops a second `train`" in \
         capsys.readouterr().err
+
+
+def test_a_lock_file_this_user_cannot_write_still_locks(tmp_path, monkeypatch):
+    """``train.lock`` of another user (mode 0644 in a shared folder) opens read-only, and
+    ``flock`` on that descriptor still refuses a second writer while the first holds it."""
+    import subprocess
+    import sys
+
+    from keras_wgan.cli.training import lock
+
+    out = tmp_path / "shared"
+    out.mkdir()
+    path = out / lock.LOCK_FILE
+    path.write_text("{}")
+    holder = subprocess.Popen(  # another user's run: its lock on the same file
+        [sys.executable, "-c", f"import fcntl, os, time\nfd = os.open({str(path)!r}, "
+         "os.O_RDONLY)\nfcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\n"
+         "time.sleep(600)"], stdout=subprocess.PIPE, text=True)
+    real_open = os.open
+
+    def not_ours(name, flags, *mode):  # this user may read the file, not write it
+        if os.fspath(name) == str(path) and flags & (os.O_RDWR | os.O_WRONLY):
+            raise PermissionError(13, "Permission denied", name)
+        return real_open(name, flags, *mode)
+
+    monkeypatch.setattr(lock.os, "open", not_ours)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(CliError, match=r"is in use by another process"):
+            with RunDirectory(str(out)).writer():
+                pass
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    with RunDirectory(str(out)).writer():  # free again: held read-only, holder unnamed
+        with pytest.raises(CliError, match="is in use"):
+            with RunDirectory(str(out)).writer():
+                pass
+
+
+@pytest.mark.parametrize("line, local", [
+    ("srv:/export /mnt/shared nfs4 rw,vers=4.2,local_lock=flock 0 0", "local_lock=flock"),
+    ("srv:/export /mnt/shared nfs rw,nolock,vers=3 0 0", "nolock"),
+    ("mgs@tcp:/fs /mnt/shared lustre rw,localflock 0 0", "localflock"),
+    ("srv:/export /mnt/shared nfs4 rw,vers=4.2,local_lock=none 0 0", None),
+    ("/dev/sda1 /mnt ext4 rw 0 0", None),  # the run's mount is the innermost: /mnt here
+])
+def test_locks_local_to_one_machine_are_detected_from_the_mount(tmp_path, line, local):
+    from keras_wgan.cli.training.lock import local_only_locking
+
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"/dev/sda2 / ext4 rw 0 0\n{line}\n")
+    found = local_only_locking("/mnt/shared/runs/a", str(mounts))
+    assert (found is None) if local is None else (local in found and "/mnt/shared" in found)
+    assert local_only_locking("/home/me/run", str(mounts)) is None
+    assert local_only_locking("/mnt/shared/run", str(tmp_path / "missing")) is None
+
+
+def test_a_lock_on_a_machine_local_mount_warns(tmp_path, capsys, monkeypatch):
+    from keras_wgan.cli.training import lock
+
+    monkeypatch.setattr(lock, "local_only_locking",
+                        lambda path: "a nfs4 mount (/mnt/shared, local_lock=flock)")
+    with RunDirectory(str(tmp_path / "run")).writer():
+        pass
+    err = capsys.readouterr().err
+    assert "is on a nfs4 mount (/mnt/shared, local_lock=flock): its lock keeps out a " \
+        "second `train` on this machine only" in err
 
 
 def test_restart_leaves_the_lock_file_in_place(tmp_path):

@@ -38,9 +38,8 @@ class LockFile:
                   "stops a second `train` from writing it at the same time.", file=sys.stderr)
             return
         for _ in range(10):  # the file can be replaced while we wait for it (see release)
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError:  # an unwritable folder: its first write says so, with the file
+            fd, writable = _open(self.path)
+            if fd is None:  # an unwritable folder: its first write says so, with the file
                 return
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -62,7 +61,15 @@ class LockFile:
                 same = False
             if same:
                 self.fd = fd
-                self._write_holder()
+                if writable:  # else (another user's file) the holder stays unnamed
+                    self._write_holder()
+                local = local_only_locking(out)
+                if local:
+                    print(f"warning: --out {out!r} is on {local}: its lock keeps out a "
+                          "second `train` on this machine only; one on another machine "
+                          "would write the same files. Start each run's `train` on one "
+                          "machine, or use a folder on a file system whose locks are "
+                          "shared (NFS without nolock / local_lock).", file=sys.stderr)
                 return
             os.close(fd)  # released and removed by its holder meanwhile: take the new one
         raise CliError(f"cannot lock {self.path}: it keeps being replaced.")
@@ -82,6 +89,47 @@ class LockFile:
             os.unlink(self.path)
         os.close(self.fd)  # closing the last descriptor releases the lock
         self.fd = None
+
+
+def _open(path):
+    """``(fd, writable)`` of the lock file, created if missing; ``(None, False)`` when it
+    cannot be opened. A file this user may not write (another user's, mode 0644 in a
+    shared folder; a read-only mount) is opened read-only: ``flock`` locks it just the same."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644), True
+    except OSError:
+        pass
+    try:
+        return os.open(path, os.O_RDONLY), False
+    except OSError:
+        return None, False
+
+
+def local_only_locking(path, mounts="/proc/mounts"):
+    """Words naming the mount of ``path`` when its ``flock`` locks are local to this
+    machine (NFS with ``nolock`` or ``local_lock=flock|all``, Lustre ``localflock``),
+    else None. ``mounts``: a file in ``/proc/mounts``' format (None where unreadable)."""
+    try:
+        with open(mounts) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    where, best = os.path.realpath(path), None
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        point = fields[1].encode().decode("unicode_escape")  # \040 for a space
+        inside = where == point or where.startswith(point.rstrip("/") + "/")
+        if inside and (best is None or len(point) > len(best[0])):
+            best = (point, fields[2], fields[3].split(","))
+    if best is None:
+        return None
+    point, kind, options = best
+    local = [o for o in options if o in ("nolock", "local_lock=flock", "local_lock=all")] \
+        if kind.startswith("nfs") else (["localflock"] if kind == "lustre"
+                                        and "localflock" in options else [])
+    return f"a {kind} mount ({point}, {local[0]})" if local else None
 
 
 def _read_holder(fd):
