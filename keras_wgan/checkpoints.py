@@ -193,6 +193,9 @@ class TrainingCheckpoint(AtomicModelCheckpoint):
         every_n_steps: save after every this many steps (counted over the whole run).
         every_n_minutes: save after the first step that ends this many minutes after
             the last save. With neither, only at epoch ends.
+        writes: False for a checkpoint that keeps the position, the stops and the
+            divergence checks of one that writes, but writes no file (a process of a
+            multi-process run whose process 0 saves the replicated state).
 
     Use it with :func:`fit_resumable` to resume inside an epoch; in a plain ``fit`` it
     counts steps from ``initial_epoch * steps_per_epoch``.
@@ -206,9 +209,6 @@ class TrainingCheckpoint(AtomicModelCheckpoint):
     ``request_stop`` (safe from a signal handler) makes it save after the current step
     and stop ``fit``; ``stopped_by`` then names the reason and ``state`` the position
     saved. A save never happens at the end of training on its own.
-
-    ``writes=False``: the same position, stops and divergence, but no file is written
-    (a process of a multi-process run whose process 0 saves the replicated state).
 
     Not ``keras.callbacks.BackupAndRestore``: it resumes at the start of the interrupted
     epoch and trains its batches again (measured: 50/10 updates where 40/8 were due),
