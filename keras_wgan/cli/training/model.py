@@ -39,7 +39,7 @@ def build_gan(settings, image_shape, class_names=None):
 
 def _recipe(settings):
     """The run's recipe: chosen by the data's rule (training/choices.py); a run recorded
-    before recipes were chosen was built with ``choices.LEGACY``'s."""
+    before recipes were chosen was built with the one in ``settings.OLD_RUN_VALUES``."""
     return settings.get("recipe") or TRAIN_PRESET
 
 
