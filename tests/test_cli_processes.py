@@ -2,6 +2,7 @@
 start-up agreement over the control link (two threads on loopback), and the refusals.
 The runs themselves, with JAX's runtime, are in ``test_multi_process.py``."""
 
+import contextlib
 import threading
 import time
 
@@ -9,6 +10,7 @@ import pytest
 
 from keras_wgan import cli
 from keras_wgan.cli.training import connection, control_link
+from keras_wgan.cli.training.hello import difference
 from keras_wgan.cli.training import launch as launching
 from keras_wgan.cli.common import CliError
 
@@ -50,16 +52,16 @@ def test_incomplete_or_wrong_launch_flags_are_refused_with_an_example(monkeypatc
 
 def test_the_difference_between_two_commands_names_the_flag_or_the_package():
     ours = {"command": {"--dim": 4, "--out": "run"}, "versions": {"keras": "3.15.1"}}
-    assert control_link.difference(ours, ours, 1) is None
+    assert difference(ours, ours, 1) is None
     theirs = {"command": {"--dim": 8, "--out": "run"}, "versions": {"keras": "3.15.1"}}
-    assert control_link.difference(ours, theirs, 1) == (
+    assert difference(ours, theirs, 1) == (
         "process 1 runs with --dim 8 where process 0 runs with --dim 4: every process runs "
         "the same command, only --process-id differs")
     missing = {"command": {"--out": "run"}, "versions": {"keras": "3.15.1"}}
     assert "process 3 runs with --dim (not given) where process 0 runs with --dim 4" in \
-        control_link.difference(ours, missing, 3)
+        difference(ours, missing, 3)
     older = {"command": ours["command"], "versions": {"keras": "3.14.0"}}
-    assert control_link.difference(ours, older, 1) == (
+    assert difference(ours, older, 1) == (
         "process 1 has keras 3.14.0 where process 0 has 3.15.1: install the same versions "
         "on every machine (pip install keras==3.15.1)")
 
@@ -291,3 +293,151 @@ def test_no_slurm_jobs_control_port_is_another_jobs_coordinator_port():
     assert not {port + 1 for port in coordinators} & coordinators
     assert launching.slurm_port(4243) != launching.slurm_port(4242) + 1
     assert len(coordinators) == launching.SLURM_PORT_PAIRS  # every pair of the range used
+
+
+# ------------------------------------------------------- the handshake, the messages
+def _connected(port, timeout=30):
+    """A raw socket to process 0's control port, once it listens."""
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port + 1), timeout=10)
+        except OSError:
+            assert time.monotonic() < deadline, "process 0 never listened"
+            time.sleep(0.05)
+
+
+def test_a_client_that_trickles_bytes_holds_up_no_one(monkeypatch, capfd):
+    """A client sends a byte every 0.3 s, each read well inside any per-read limit, and
+    never finishes its handshake: process 0 cuts it off after the handshake's whole time
+    and meanwhile admits the real process, which connected behind it."""
+    from keras_wgan.cli.training import connection as wire
+
+    monkeypatch.setattr(wire, "HANDSHAKE_TIMEOUT_S", 1.5)
+    port = launching.free_port_pair()
+    hello = {"process_id": 0, "command": {"--dim": 4}, "versions": {"keras": "3"}}
+    stop = threading.Event()
+
+    def trickle():
+        with _connected(port) as sock:
+            for byte in b"\x00\x00\x00\xff" + b"x" * 255:  # a 255-byte answer, slowly
+                if stop.wait(0.3):
+                    return
+                try:
+                    sock.sendall(bytes([byte]))
+                except OSError:  # cut off
+                    return
+
+    slow = threading.Thread(target=trickle, daemon=True)
+    slow.start()
+    time.sleep(0.5)  # the trickler is first in line
+    result = {}
+    other = threading.Thread(target=_join, args=(launching.Launch("127.0.0.1", port, 2, 1),
+                                                 {**hello, "process_id": 1}, result))
+    started = time.monotonic()
+    other.start()
+    try:
+        with control_link.ControlLink.open(launching.Launch("127.0.0.1", port, 2, 0),
+                                           KEY) as link:
+            link.agree(hello, {"dim": 4}, b"")
+            took = time.monotonic() - started
+            other.join(timeout=30)
+            link.end_together()
+    finally:
+        stop.set()
+    assert result.get("joined") == ({"dim": 4}, b""), result
+    assert took < 10, took  # not behind the trickler's 78 s
+
+
+def test_a_process_whose_handshake_is_cut_off_tries_again(monkeypatch):
+    """A handshake that fails on the way (cut off, the connection reset) is tried again
+    until the start-up deadline; only a refused key ends it at once."""
+    port = launching.free_port_pair()
+    hello = {"process_id": 0, "command": {"--dim": 4}, "versions": {"keras": "3"}}
+    real, tries = control_link.authenticated, []
+
+    def flaky(sock, key, owner):
+        if not owner and not tries:
+            tries.append("cut")
+            sock.close()
+            raise TimeoutError("the handshake took over 5 s")
+        return real(sock, key, owner)
+
+    monkeypatch.setattr(control_link, "authenticated", flaky)
+    result = {}
+    other = threading.Thread(target=_join, args=(launching.Launch("127.0.0.1", port, 2, 1),
+                                                 {**hello, "process_id": 1}, result))
+    other.start()
+    with control_link.ControlLink.open(launching.Launch("127.0.0.1", port, 2, 0), KEY) as link:
+        link.agree(hello, {"dim": 4}, b"")
+        other.join(timeout=30)
+        link.end_together()
+    assert tries == ["cut"]
+    assert result.get("joined") == ({"dim": 4}, b""), result
+
+
+@pytest.mark.parametrize("send, expected", [
+    (lambda c: c.send_bytes(b"[1, 2]"), "a header that is not a JSON object"),
+    (lambda c: c.send_bytes(b"not json"), "a header that is not JSON"),
+    (lambda c: c.send_bytes(b"x" * (2 << 20)), "a header longer than 1,048,576 bytes"),
+    (lambda c: c.send_bytes(b'{"hello": 7, "payload": 0}'), "a malformed hello"),
+    (lambda c: c.send_bytes(b'{"hello": {}, "payload": -1}'), "a payload size that is not"),
+], ids=["list", "not json", "too long", "bad hello", "bad size"])
+def test_a_malformed_message_at_start_up_is_a_clear_refusal(send, expected):
+    """A client with the key that breaks the protocol: process 0 refuses with words, not
+    a traceback, and reads no more than the bound."""
+    port = launching.free_port_pair()
+    hello = {"process_id": 0, "command": {"--dim": 4}, "versions": {"keras": "3"}}
+
+    def client():
+        connection = control_link.authenticated(_connected(port), KEY, owner=False)
+        with contextlib.suppress(OSError):
+            send(connection)
+            connection.recv_bytes()  # until process 0 closes
+
+    peer = threading.Thread(target=client, daemon=True)
+    peer.start()
+    with pytest.raises(CliError) as error:
+        with control_link.ControlLink.open(launching.Launch("127.0.0.1", port, 2, 0),
+                                           KEY) as link:
+            link.agree(hello, {"dim": 4}, b"")
+    assert expected in str(error.value)
+    assert "every machine must run the same keras-wgan version" in str(error.value)
+    peer.join(timeout=30)
+
+
+def test_a_malformed_message_during_the_run_ends_the_run_with_words(monkeypatch, capfd):
+    """After start-up, a peer's malformed message is a lost peer: the watcher says which
+    and why, and ends the process with LOST_PEER_EXIT (it never dies silently)."""
+    port = launching.free_port_pair()
+    hello = {"process_id": 0, "command": {"--dim": 4}, "versions": {"keras": "3"}}
+    ended = threading.Event()
+    codes = []
+
+    def exit_instead(code):  # the watcher's os._exit, seen and not taken
+        codes.append(code)
+        ended.set()
+        raise SystemExit(code)
+
+    monkeypatch.setattr(control_link.os, "_exit", exit_instead)
+
+    def client():
+        connection = control_link.authenticated(_connected(port), KEY, owner=False)
+        connection.send_bytes(b'{"hello": {"process_id": 1, "command": {"--dim": 4}, '
+                              b'"versions": {"keras": "3"}}, "payload": 0}')
+        connection.recv_bytes()  # the settings
+        connection.send_bytes(b'["not", "an", "object"]')
+        ended.wait(30)
+
+    peer = threading.Thread(target=client, daemon=True)
+    peer.start()
+    with control_link.ControlLink.open(launching.Launch("127.0.0.1", port, 2, 0), KEY) as link:
+        link.agree(hello, {"dim": 4}, b"")
+        assert ended.wait(30)
+        link.end_together()
+    assert codes == [control_link.LOST_PEER_EXIT]
+    err = capfd.readouterr().err
+    assert "lost process 1 of 2 (it sent a malformed control message: a header that is " \
+           "not a JSON object" in err

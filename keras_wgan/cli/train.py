@@ -307,6 +307,7 @@ def _run_multi_process(args, given):
     import keras
 
     from keras_wgan.cli.training import control_link, runtime
+    from keras_wgan.cli.training.hello import versions
     from keras_wgan.cli.training.connection import run_key
     from keras_wgan.cli.training.launch import Launch
     from keras_wgan.cli.training.team import Team
@@ -334,7 +335,7 @@ def _run_multi_process(args, given):
                     "--coordinator": launch.coordinator,
                     "--num-processes": launch.num_processes})
     hello = {"process_id": launch.process_id, "command": command,
-             "versions": control_link.versions()}
+             "versions": versions()}
     with contextlib.ExitStack() as held, control_link.ControlLink.open(launch, key) as link:
         if launch.is_owner:
             run = held.enter_context(RunDirectory.at(given, args.out, args.resume).writer())

@@ -18,6 +18,8 @@ this list, so there is no import circle):
   variables, SLURM) and its ports.
 - :mod:`.connection`: one authenticated connection of the control link (the key, the
   handshake, the messages).
+- :mod:`.hello`: what each process shows process 0 at start-up (its command line and
+  package versions), and the first difference between two.
 - :mod:`.control_link`: process 0's links to the others: start-up agreement,
   heartbeats, lost processes.
 - :mod:`.runtime`: JAX's multi-process runtime and what runs on process 0 alone.

@@ -14,15 +14,19 @@ import json
 import multiprocessing.connection
 import os
 import socket
-import struct
 import threading
 import time
 
 from keras_wgan.cli.common import CliError
 
-# How long a connection may take to prove it holds the key: a client that connects and
-# says nothing holds up the start-up this long at most.
+# How long a whole handshake may take (not each read: a client that trickles a byte at a
+# time is cut off at this deadline too). Process 0 runs handshakes side by side, so a
+# slow one holds up no other; a process whose handshake was cut off tries again.
 HANDSHAKE_TIMEOUT_S = 5.0
+# The largest message a peer may send: a header is a small JSON object (the command
+# line, the settings), a payload is a checkpoint. Anything longer is refused unread.
+MAX_HEADER_BYTES = 1 << 20
+MAX_PAYLOAD_BYTES = 1 << 33
 # The run's secret, when not in a --secret-file: the variable that holds it.
 SECRET_VARIABLE = "KERAS_WGAN_SECRET"
 
@@ -57,14 +61,33 @@ def run_key(launch, secret_file=None):
             "derived from the coordinator and process count (no --secret-file)")
 
 
+class BadMessage(ValueError):
+    """A message that breaks the control link's protocol: longer than its bound, a header
+    that is not a JSON object, a payload of another length than announced."""
+
+
 def authenticated(sock, key, owner):
     """``sock`` as a ``multiprocessing.connection.Connection`` once both ends proved they
-    hold ``key`` (each answers the other's challenge, as ``Listener``/``Client`` do);
-    raises ``multiprocessing.AuthenticationError`` or ``OSError`` otherwise."""
-    seconds = int(HANDSHAKE_TIMEOUT_S)
+    hold ``key`` (each answers the other's challenge, as ``Listener``/``Client`` do),
+    within :data:`HANDSHAKE_TIMEOUT_S` in all; raises
+    ``multiprocessing.AuthenticationError`` (a wrong key), ``TimeoutError`` (too slow) or
+    ``OSError`` / ``EOFError`` (the peer went away)."""
     sock.settimeout(None)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", seconds, 0))
     connection = multiprocessing.connection.Connection(sock.detach())
+    view = socket.socket(fileno=os.dup(connection.fileno()))
+    state = {"done": False, "cut": False}
+    guard = threading.Lock()
+
+    def cut_off():  # ends any read in progress: the peer took too long in all
+        with guard:
+            if not state["done"]:
+                state["cut"] = True
+                with contextlib.suppress(OSError):
+                    view.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(HANDSHAKE_TIMEOUT_S, cut_off)
+    timer.daemon = True
+    timer.start()
     try:
         if owner:
             multiprocessing.connection.deliver_challenge(connection, key)
@@ -72,11 +95,19 @@ def authenticated(sock, key, owner):
         else:
             multiprocessing.connection.answer_challenge(connection, key)
             multiprocessing.connection.deliver_challenge(connection, key)
-    except BaseException:
+    except BaseException as error:
         connection.close()
+        if state["cut"]:
+            raise TimeoutError(f"the handshake took over {HANDSHAKE_TIMEOUT_S:g} s") from error
         raise
-    with socket.socket(fileno=os.dup(connection.fileno())) as view:  # no timeout from now
-        view.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 0))
+    finally:
+        with guard:
+            state["done"] = True
+        timer.cancel()
+        view.close()
+    if state["cut"]:  # cut off just as it ended: the socket is shut down
+        connection.close()
+        raise TimeoutError(f"the handshake took over {HANDSHAKE_TIMEOUT_S:g} s")
     return connection
 
 
@@ -100,17 +131,38 @@ class Connection:
                 self.connection.send_bytes(payload)
 
     def receive(self):
-        """The next message and its payload; (None, b"") when the peer closed."""
+        """The next message (a dict) and its payload; (None, b"") when the peer closed.
+        Raises :class:`BadMessage` for one that breaks the protocol."""
         try:
-            message = json.loads(self.connection.recv_bytes())
+            header = self._read(MAX_HEADER_BYTES, "header")
+            try:
+                message = json.loads(header)
+            except ValueError:
+                raise BadMessage(f"a header that is not JSON ({header[:40]!r})") from None
+            if not isinstance(message, dict):
+                raise BadMessage(f"a header that is not a JSON object ({header[:40]!r})")
             size = message.pop("payload", 0)
-            payload = self.connection.recv_bytes() if size else b""
-        except (EOFError, OSError, ValueError):
+            if isinstance(size, bool) or not isinstance(size, int) \
+                    or not 0 <= size <= MAX_PAYLOAD_BYTES:
+                raise BadMessage(f"a payload size that is not 0 to {MAX_PAYLOAD_BYTES:,} "
+                                 f"bytes ({size!r})")
+            payload = self._read(size, "payload") if size else b""
+        except (EOFError, OSError):
             return None, b""
         if len(payload) != size:
-            return None, b""
+            raise BadMessage(f"a payload of {len(payload):,} bytes where {size:,} were "
+                             "announced")
         self.last_heard = time.monotonic()
         return message, payload
+
+    def _read(self, limit, what):
+        """One message of at most ``limit`` bytes (a longer one is not read)."""
+        try:
+            return self.connection.recv_bytes(limit)
+        except OSError as error:
+            if str(error) == "bad message length":  # the library's refusal of a long one
+                raise BadMessage(f"a {what} longer than {limit:,} bytes") from None
+            raise
 
     def close(self):
         with contextlib.suppress(OSError):

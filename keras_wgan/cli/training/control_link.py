@@ -6,8 +6,8 @@ handshake, the messages): a client without the run's key is dropped before a byt
 the run is sent, and the run goes on as if it had never connected.
 
 At start-up each process shows process 0 its command line and package versions
-(:func:`versions`; :func:`difference` names the first mismatch, which every process
-refuses); process 0 then sends the run's settings and the checkpoint to resume from.
+(:mod:`.hello`: :func:`~.hello.difference` names the first mismatch, which every
+process refuses); process 0 then sends the run's settings and the checkpoint to resume from.
 While training, the link carries heartbeats: a killed process closes its connection at
 once, a silent one is declared lost after :data:`SILENCE_LIMIT_S`, and the survivors
 print which process was lost and how to resume, then exit with :data:`LOST_PEER_EXIT`
@@ -18,6 +18,7 @@ reaches the others with its message and exit code.
 import contextlib
 import multiprocessing
 import os
+import queue
 import socket
 import sys
 import threading
@@ -26,10 +27,12 @@ import time
 from keras_wgan.cli.common import PROG, CliError
 from keras_wgan.cli.training.connection import (
     SECRET_VARIABLE,
+    BadMessage,
     Connection,
     address_family,
     authenticated,
 )
+from keras_wgan.cli.training.hello import difference
 
 # Heartbeats on the control link: one every HEARTBEAT_EVERY_S from a thread that runs
 # while the main thread computes (JAX releases the GIL), so a healthy process never goes
@@ -43,37 +46,23 @@ STARTUP_TIMEOUT_S = 300.0
 LOST_PEER_EXIT = 75
 
 
-def versions():
-    """The package versions every process must share."""
-    from importlib import metadata
-
-    from keras_wgan import __version__
-
-    found = {"keras-wgan": __version__}
-    for package in ("keras", "jax", "jaxlib"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = None
-    return found
-
-
-def difference(ours, theirs, process_id):
-    """The first difference between process 0's hello and another's, in words, or None."""
-    for key in sorted(set(ours["command"]) | set(theirs["command"])):
-        a, b = ours["command"].get(key), theirs["command"].get(key)
-        if a != b:
-            shown = lambda value: "(not given)" if value is None else repr(value)  # noqa: E731
-            return (f"process {process_id} runs with {key} {shown(b)} where process 0 "
-                    f"runs with {key} {shown(a)}: every process runs the same command, "
-                    "only --process-id differs")
-    for package in sorted(ours["versions"]):
-        a, b = ours["versions"][package], theirs["versions"].get(package)
-        if a != b:
-            return (f"process {process_id} has {package} {b} where process 0 has {a}: "
-                    f"install the same versions on every machine (pip install "
-                    f"{package}=={a})")
-    return None
+def _startup_message(connection, expected, who, on_error=None):
+    """The next start-up message from ``connection`` (``who``, in words), which must hold
+    ``expected``; one holding "error" goes to ``on_error``. Refusals are CliErrors."""
+    try:
+        message, payload = connection.receive()
+    except BadMessage as error:
+        raise CliError(f"{who} sent a malformed control message during start-up ({error}): "
+                       "every machine must run the same keras-wgan version") from None
+    if message is None:
+        raise CliError(f"{who} closed its control connection during start-up; see its "
+                       "output")
+    if "error" in message and on_error is not None:
+        on_error(message["error"])
+    if expected not in message:
+        raise CliError(f"{who} sent a control message without {expected!r} during "
+                       "start-up: every machine must run the same keras-wgan version")
+    return message, payload
 
 
 def _exit_now(error):
@@ -136,6 +125,9 @@ class ControlLink:
             link.close()
 
     def _accept_all(self):
+        """Accept and authenticate the others until all have joined: each handshake runs
+        in a thread of its own, bounded as a whole, so a slow or silent client holds up
+        no one; the start-up deadline is checked while waiting."""
         address = (self.launch.host, self.launch.control_port)
         try:
             server = socket.create_server(address, family=address_family(self.launch.host))
@@ -146,47 +138,60 @@ class ControlLink:
                 f"address): {error.strerror or error}; --coordinator must name this "
                 f"machine and a free port, e.g. --coordinator {self.launch.host}:"
                 f"{self.launch.port + 10}") from None
-        server.settimeout(1.0)
+        server.settimeout(0.2)
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        done = queue.Queue()  # (connection or None, the client's address)
+
+        def handshake(sock, where):
+            try:
+                done.put((authenticated(sock, self.key, owner=True), where))
+            except (multiprocessing.AuthenticationError, OSError, EOFError):
+                done.put((None, where))
+
         try:
             while len(self._pending) < self.launch.num_processes - 1:
                 if time.monotonic() > deadline:
                     raise CliError(self._startup_timeout(len(self._pending)))
                 try:
                     sock, where = server.accept()
+                    threading.Thread(target=handshake, args=(sock, where), daemon=True,
+                                     name="keras-wgan-handshake").start()
                 except socket.timeout:
-                    continue
-                try:
-                    connection = authenticated(sock, self.key, owner=True)
-                except (multiprocessing.AuthenticationError, OSError, EOFError):
-                    print(f"warning: a connection from {where[0]} to the control link was "
-                          "dropped: it did not prove it holds the run's key (a stray "
-                          "client, or a process with another --secret-file).",
-                          file=sys.stderr, flush=True)
-                    continue
-                self._pending.append(Connection(connection))
+                    pass
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        connection, where = done.get_nowait()
+                        if connection is not None:
+                            self._pending.append(Connection(connection))
+                            continue
+                        print(f"warning: a connection from {where[0]} to the control link "
+                              "was dropped: it did not prove it holds the run's key, or not "
+                              "in time (a stray client, or a process with another "
+                              "--secret-file).", file=sys.stderr, flush=True)
         finally:
             server.close()
 
     def _connect(self):
+        """Connect to process 0 and authenticate, trying again until the start-up
+        deadline while process 0 is not there or cuts a handshake off (it may be busy
+        starting); a refused key ends at once."""
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         address = (self.launch.host, self.launch.control_port)
         while True:
             try:
                 sock = socket.create_connection(address, timeout=5.0)
+                connection = authenticated(sock, self.key, owner=False)
                 break
-            except OSError:
+            except multiprocessing.AuthenticationError:
+                raise CliError(
+                    f"process 0 at {address[0]}:{address[1]} did not accept this process's "
+                    f"key (or did not prove it holds it): every machine needs the same "
+                    f"secret, the same --secret-file or ${SECRET_VARIABLE} (or neither, and "
+                    "the same --coordinator and --num-processes)") from None
+            except (OSError, EOFError):  # not listening yet, or the handshake was cut off
                 if time.monotonic() > deadline:
                     raise CliError(self._startup_timeout(None)) from None
                 time.sleep(0.5)
-        try:
-            connection = authenticated(sock, self.key, owner=False)
-        except (multiprocessing.AuthenticationError, OSError, EOFError):
-            raise CliError(
-                f"process 0 at {address[0]}:{address[1]} did not accept this process's key "
-                f"(or did not prove it holds it): every machine needs the same secret, the "
-                f"same --secret-file or ${SECRET_VARIABLE} (or neither, and the same "
-                "--coordinator and --num-processes)") from None
         self.peers[0] = Connection(connection, 0)
 
     def _startup_timeout(self, joined):
@@ -205,16 +210,20 @@ class ControlLink:
         the run's ``settings`` and the checkpoint bytes to resume from."""
         seen, hellos = {}, {}
         for connection in self._pending:
-            message, _ = connection.receive()
-            if message is None or "hello" not in message:
-                raise CliError("a process closed its control connection during start-up; "
-                               "see its output")
-            pid = message["hello"]["process_id"]
+            message, _ = _startup_message(connection, "hello", "a process")
+            theirs = message["hello"]
+            if not (isinstance(theirs, dict) and isinstance(theirs.get("process_id"), int)
+                    and isinstance(theirs.get("command"), dict)
+                    and isinstance(theirs.get("versions"), dict)):
+                raise CliError("a process sent a malformed hello during start-up (not its "
+                               "process id, command and versions): every machine must run "
+                               "the same keras-wgan version")
+            pid = theirs["process_id"]
             if pid in seen or pid == 0:
                 raise CliError(f"two processes have --process-id {pid}: give each machine "
                                f"its own, 0 to {self.launch.num_processes - 1}")
             connection.process_id = pid
-            seen[pid], hellos[pid] = connection, message["hello"]
+            seen[pid], hellos[pid] = connection, theirs
         self.peers = seen
         for pid in sorted(hellos):
             problem = difference(hello, hellos[pid], pid)
@@ -228,14 +237,18 @@ class ControlLink:
         """Another process: show process 0 our ``hello``; ``(settings, checkpoint bytes)``."""
         connection = self.peers[0]
         connection.send({"hello": hello})
-        message, payload = connection.receive()
-        if message is None:
-            raise CliError("process 0 closed the control link during start-up; see its output")
-        if "error" in message:
-            self._told = True  # process 0 refused: nothing to tell it
-            raise CliError(message["error"])
+        message, payload = _startup_message(connection, "settings", "process 0",
+                                            self._refused)
+        if not isinstance(message["settings"], dict):
+            raise CliError("process 0 sent malformed settings during start-up: every "
+                           "machine must run the same keras-wgan version")
         self._start_watching()
         return message["settings"], payload
+
+    def _refused(self, text):
+        """Process 0 refused this process at start-up: nothing to tell it back."""
+        self._told = True
+        raise CliError(str(text))
 
     def runtime_joined(self):
         """JAX's runtime is joined: from now on an error ends this process at once (its
@@ -275,6 +288,15 @@ class ControlLink:
             time.sleep(HEARTBEAT_EVERY_S)
 
     def _watch(self, selector):
+        """The watcher thread: it never ends silently. Without it a lost process would go
+        unnoticed, so if it fails, this process says why and stops (telling the others)."""
+        try:
+            self._watch_connections(selector)
+        except Exception as error:  # noqa: BLE001 - reported, then the process ends
+            if not self._closing:
+                self._watcher_failed(error)
+
+    def _watch_connections(self, selector):
         while not self._closing:
             try:
                 ready = selector.select(timeout=1.0)
@@ -284,7 +306,13 @@ class ControlLink:
                 connection = key.data
                 try:
                     message, _ = connection.receive()
-                except (OSError, ValueError, EOFError):
+                except BadMessage as error:
+                    if self._closing:
+                        return
+                    self._lost(connection.process_id,
+                               f"it sent a malformed control message: {error}")
+                    return
+                except (OSError, EOFError):
                     message = None
                 if self._closing:
                     return
@@ -294,10 +322,12 @@ class ControlLink:
                 elif "bye" in message:
                     selector.unregister(key.fd)
                 elif "error" in message:
-                    self._peer_stopped(connection.process_id, message["error"],
-                                       message.get("code", 1))
+                    code = message.get("code")
+                    self._peer_stopped(connection.process_id, str(message["error"]),
+                                       code if isinstance(code, int) and 0 < code < 256
+                                       else 1)
                 elif "stop" in message and self._on_stop_request is not None:
-                    self._on_stop_request(message["stop"], connection.process_id)
+                    self._on_stop_request(str(message["stop"]), connection.process_id)
             now = time.monotonic()
             for key in list(selector.get_map().values()):
                 connection = key.data
@@ -305,6 +335,19 @@ class ControlLink:
                     self._lost(connection.process_id,
                                f"no heartbeat for {SILENCE_LIMIT_S:.0f} s: its machine or "
                                "the network is down")
+
+    def _watcher_failed(self, error):
+        """Say that the watcher failed and why, tell the others, and end this process."""
+        import traceback
+
+        self.save_lock.acquire(timeout=60.0)
+        traceback.print_exception(error)
+        print(f"\n{PROG} train: error: the control link's watcher failed ({type(error).__name__}: "
+              f"{error}); without it a lost process would go unnoticed, so this process "
+              "stops.", file=sys.stderr, flush=True)
+        self._tell_peers_about(f"its control link's watcher failed ({error})")
+        sys.stdout.flush()
+        os._exit(1)
 
     def _lost(self, process_id, why):
         """Say which process was lost and how to resume, then end this process: the
