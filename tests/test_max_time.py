@@ -72,8 +72,8 @@ def test_bad_durations_name_the_forms_that_work(text):
 
 
 def test_durations_print_back_exactly():
-    assert [format_duration(s) for s in (1800, 5400, 45, 3661)] == ["30m", "1h30m", "45s",
-                                                                     "1h1m1s"]
+    assert [format_duration(s) for s in (1800, 5400, 45, 3661, 0.01, 90.5)] == \
+        ["30m", "1h30m", "45s", "1h1m1s", "0.01s", "1m30.5s"]
     assert parse_duration(format_duration(3661)) == 3661
 
 

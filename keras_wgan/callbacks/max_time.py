@@ -77,14 +77,17 @@ class MaxTime(keras.callbacks.Callback):
 
 
 def format_duration(seconds):
-    """``1h30m``, ``45s``: the shortest exact spelling of whole seconds."""
-    seconds = int(round(seconds))
+    """``1h30m``, ``45s``, ``0.5s``: the shortest spelling (whole seconds where whole)."""
+    whole = int(seconds)
     parts = []
-    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
+    for unit, size in (("h", 3600), ("m", 60)):
+        count, whole = divmod(whole, size)
         if count:
             parts.append(f"{count}{unit}")
-    return "".join(parts) or "0s"
+    rest = whole + (seconds - int(seconds))
+    if rest or not parts:
+        parts.append(f"{round(rest, 3):g}s")
+    return "".join(parts)
 
 
 def parse_duration(text):

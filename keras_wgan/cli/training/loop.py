@@ -84,7 +84,8 @@ def train_run(args, run, settings, replicas, team):
         except OSError as error:
             raise CliError(f"cannot write {run.model_path}: "
                            f"{error.strerror or error}.") from None
-    callbacks = team.callbacks_on_this_process(_callbacks(run, settings, image_shape) if owner else {})
+    callbacks = team.callbacks_on_this_process(
+        _callbacks(run, settings, image_shape) if owner else {})
     what = "Continuing" if args.resume else "Training"
     if settings.get("init_from") and not args.resume:
         what = f"Fine-tuning (from {settings['init_from']})"
