@@ -48,7 +48,7 @@ Recipes (where each number comes from):
   has the classifier only).
 
 - ``"small_colour_64"``: a folder of a few hundred colour pictures at 64x64 on a CPU. At
-  equal CPU time on 2 cores (``benchmarks/colour_quality.py``, README "Colour pictures at
+  equal CPU time on 2 cores (``benchmarks/colour_quality.py``, docs "Colour pictures at
   equal CPU time") the DCGAN nets at ``dim=32`` without augmentation made the best
   samples of the four choices (DCGAN or ResNet, DiffAugment on or off), on the whole
   folder and on a 10% subset: a ResNet generator update costs about 8 of theirs at
@@ -160,7 +160,7 @@ _PRESETS = {
                        "until 0.x): dim 64, n_critic 5, the classes' compile() optimizers.",
         "nets": "dcgan",
         "image_shape": (32, 32, 1),
-        # Chosen by benchmarks/fashion_mnist_quality.py (README "Sample quality at equal
+        # Chosen by benchmarks/fashion_mnist_quality.py (docs "Sample quality at equal
         # CPU time"): rate and weight average at dim 32, n_critic 5; the CLI trained at
         # dim 64. The recipe search's "today" and the colour table's recipe.
         "dim": 64,

@@ -175,11 +175,11 @@ BUILT_IN = (
         "dcgan", "keras_wgan.architectures.dcgan:family_generator",
         "keras_wgan.architectures.dcgan:family_critic", fits=sizes.dcgan_fits,
         sizes_rule="both sides multiples of 8: three 2x stages",
-        # The library's recipe (presets "fashion_mnist_32": README "Sample quality at
+        # The library's recipe (presets "fashion_mnist_32": docs "Sample quality at
         # equal CPU time").
         default_width=64,
         suits="the original experiment's nets: grayscale images up to 32x32, and any "
-              "folder on a CPU (they led the README's colour table at equal CPU time)"),
+              "folder on a CPU (they led the docs' colour table at equal CPU time)"),
     Architecture(
         "resnet", "keras_wgan.architectures.resnet:build_resnet_generator",
         "keras_wgan.architectures.resnet:build_resnet_critic", fits=sizes.resnet_fits,

@@ -200,7 +200,7 @@ def add_parser(subparsers):
                         "class with `sample --label NAME`")
     p.add_argument("--precision", choices=PRECISIONS, default=None,
                    help="Keras dtype policy of the nets: mixed_bfloat16 / mixed_float16 compute "
-                        "in 16 bits with float32 weights, losses and penalty (see the README's "
+                        "in 16 bits with float32 weights, losses and penalty (see the docs' "
                         f"Mixed precision); saved with the model; default {d['precision']}")
     p.add_argument("--out", default=None,
                    help="run directory; default runs/MODEL-DATASET")

@@ -7,7 +7,7 @@ space that actually knows the domain (Fashion-MNIST, say), where ImageNet's
 InceptionV3 does not. The cache file is keyed by dataset name and
 :data:`YARDSTICK_VERSION`, so every run on a machine is measured with the same net.
 
-Version 2 (``benchmarks/yardstick_calibration.py``, README "How strict the yardstick
+Version 2 (``benchmarks/yardstick_calibration.py``, docs "How strict the yardstick
 is"): version 1's features, the 128 dense units before the softmax, learn only what
 tells classes apart, so pixel noise of sigma 0.05 moved fd by 3x the real floor on
 Fashion-MNIST. The features are now that dense layer beside the spatial means of

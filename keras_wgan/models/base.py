@@ -506,7 +506,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
 
     # Where the penalty is taken when ``augment`` is on: between the augmented real and
     # fake images, the points the critic scores (measured against the plain ones in
-    # benchmarks/augment_penalty.py; README "Differentiable augmentation").
+    # benchmarks/augment_penalty.py; docs "Small datasets").
     _penalize_augmented = True
 
     def critic_regularizer(self, real, fake, real_scores, training, labels=None):

@@ -19,7 +19,7 @@ class WGAN(WassersteinGAN):
     Defaults: ``n_critic=5``, ``clip_value=0.01`` as in the paper; RMSprop at 1e-3 for
     both networks (the paper: 5e-5, ``paper_optimizers()``) with ``ema_decay=0.999``,
     which reach a given sample quality in far less CPU time on the original experiment's
-    Fashion-MNIST nets (``benchmarks/fashion_mnist_quality.py``, README).
+    Fashion-MNIST nets (``benchmarks/fashion_mnist_quality.py``, docs "Sample quality").
 
     Args:
         generator: a ``keras.Model`` from noise (and labels) to samples.

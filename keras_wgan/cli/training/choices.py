@@ -9,7 +9,7 @@ no augmentation. The device is whether Keras' backend sees a GPU.
 The rules (:data:`RULES`), each citing the measurement it follows:
 
 - **CPU, a folder of pictures** (colour, or larger than 32x32): the DCGAN nets at
-  ``dim=32``, no augmentation. README "Colour pictures at equal CPU time"
+  ``dim=32``, no augmentation. Docs "Colour pictures at equal CPU time"
   (``benchmarks/colour_quality.py``, yardstick version 2), rows "DCGAN, plain" against
   "ResNet, DiffAugment": fd 64.3 vs 281.0 on the 470 icons, 130.4 vs 264.5 on their 10%
   at 6 CPU minutes; plain DCGAN also beat DCGAN with DiffAugment (64.3 vs 161.0, 130.4
@@ -119,7 +119,7 @@ class Rule:
 RULES = (
     Rule("cpu-pictures", "cpu", "pictures", "dcgan", 32, False, "small_colour_64",
          "CPU only: DCGAN nets at dim 32, no augmentation: they led fd 64 vs 281 "
-         "(ResNet with DiffAugment) at 6 CPU minutes, README table \"Colour pictures at "
+         "(ResNet with DiffAugment) at 6 CPU minutes, docs table \"Colour pictures at "
          "equal CPU time\""),
     Rule("gpu-pictures", "gpu", "pictures", "resnet", None, True, "fashion_mnist_32_v1",
          "GPU: the WGAN-GP paper's ResNets, DiffAugment below "
@@ -127,7 +127,7 @@ RULES = (
          "(benchmarks/gpu_check.sh)"),
     Rule("cpu-grayscale", "cpu", "grayscale", "dcgan", None, False, "fashion_mnist_32_v1",
          "CPU only: the reference task's DCGAN nets, no augmentation (it slowed learning "
-         "at equal CPU time, README \"Colour pictures at equal CPU time\")"),
+         "at equal CPU time, docs \"Colour pictures at equal CPU time\")"),
     Rule("gpu-grayscale", "gpu", "grayscale", "dcgan", None, True, "fashion_mnist_32_v1",
          "GPU: the reference task's DCGAN nets, DiffAugment below "
          f"{SMALL_DATASET:,} images (DiffAugment's paper; not yet measured on a GPU here, "
