@@ -104,7 +104,7 @@ def test_each_rule_cites_its_measurement_and_the_cpu_rows_agree_with_the_results
                 f"ResNet, DiffAugment, {subset}"]
         assert all(float(fd(f"DCGAN, plain, {subset}")) < float(fd(row)) for row in rows)
     cpu = choices.rule_for(PICTURES, "cpu")
-    assert "fd 64 vs 281" in cpu.why and "README" in cpu.why
+    assert "fd 64 vs 281" in cpu.why and "Colour pictures at equal CPU time" in cpu.why
     for rule in choices.RULES:  # each cites its measurement (or says it is unmeasured)
         assert any(word in rule.why for word in ("README", "docs", "gpu_check"))
     with pytest.raises(ValueError, match="`device` must be one of"):

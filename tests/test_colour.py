@@ -99,7 +99,8 @@ def test_an_rgba_folder_trains_with_resnets_at_32_and_64_px_and_resumes(tmp_path
         assert cli.main(["train", "--dataset", str(root), "--epochs", "1", "--out", out,
                          "--augment", "translation,cutout", *common]) == 0
         printed = capsys.readouterr().out
-        assert f"--arch resnet, --image-size {size} (rule gpu-pictures: GPU" in printed
+        assert (f"--arch resnet, --image-size {size}, recipe fashion_mnist_32_v1 (rule "
+                "gpu-pictures: GPU") in printed
         with open(os.path.join(out, "config.json")) as f:
             config = json.load(f)
         assert (config["arch"], config["image_size"], config["augment"]) == \
@@ -137,12 +138,13 @@ def test_debian_oxygen_icons_are_a_labelled_colour_folder_of_64_px(tmp_path):
     facts = choices.folder_facts(OXYGEN)
     assert facts.colour and facts.size == (64, 64) and facts.count > 500
     unset = {"arch": None, "dim": None, "image_size": None, "augment": None}
-    chosen, rule = choices.choose(unset, facts, "cpu")  # the README table's winner
-    assert chosen == {"arch": "dcgan", "dim": 32, "image_size": 64, "augment": "off"}
+    chosen, rule = choices.choose(unset, facts, "cpu")  # the docs table's winner
+    assert chosen == {"arch": "dcgan", "dim": 32, "image_size": 64, "augment": "off",
+                      "recipe": "small_colour_64"}
     assert "fd 64 vs 281" in rule.why
     chosen, _ = choices.choose(unset, facts, "gpu")
     assert chosen == {"arch": "resnet", "dim": 64, "image_size": 64,
-                      "augment": choices.COLOUR_POLICY}
+                      "augment": choices.COLOUR_POLICY, "recipe": "fashion_mnist_32_v1"}
     assert folder_is_labelled(OXYGEN)
     places = tmp_path / "places"
     places.mkdir()

@@ -73,7 +73,8 @@ def test_a_family_registered_from_python_trains_saves_and_resumes_from_the_cli(
                      "--out", out, *COMMON]) == 0
     printed = capsys.readouterr().out
     # The family's own default width (3), not the CPU rule's DCGAN width.
-    assert f"--dim 3, --image-size 8, --augment off (rule cpu-pictures" in printed
+    assert f"--dim 3, --image-size 8, --augment off, recipe small_colour_64 (rule cpu-pictures" \
+        in printed
     with open(os.path.join(out, "config.json")) as f:
         config = json.load(f)
     assert (config["arch"], config["dim"], config["image_size"]) == (TINY, 3, 8)
@@ -206,8 +207,8 @@ def test_on_a_cpu_a_colour_folder_gets_the_cpu_winner_and_the_start_line_says_wh
                      *COMMON]) == 0
     printed = capsys.readouterr().out
     assert ("From the data and the device: --arch dcgan, --dim 32, --image-size 16, "
-            "--augment off (rule cpu-pictures: CPU only: DCGAN nets at dim 32, no "
-            "augmentation: they led fd 64 vs 281") in printed
+            "--augment off, recipe small_colour_64 (rule cpu-pictures: CPU only: DCGAN nets "
+            "at dim 32, no augmentation: they led fd 64 vs 281") in printed
     assert "8 colour images of 16x16" in printed
     with open(os.path.join(out, "config.json")) as f:
         config = json.load(f)
