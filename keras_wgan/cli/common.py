@@ -1,5 +1,7 @@
-"""What every subcommand shares: the user-error type, argument types and shared flags,
-files, loading a model and checking its path, a conditional model's class lookup."""
+"""What every subcommand shares: the user-error type, argument types and shared flags.
+
+Also files, loading a model and checking its path, and a conditional model's class
+lookup."""
 
 import json
 import os

@@ -1,5 +1,7 @@
-"""A run's model: its recipe (``settings["recipe"]``, chosen by the data's rule) built
-with the run's settings, compiled.
+"""A run's model: its recipe built with the run's settings, compiled.
+
+The recipe (``settings["recipe"]``, a :mod:`keras_wgan.presets` name) is chosen by the
+data's rule (:mod:`.choices`).
 
 A fine-tuned run (``--init-from``) takes the source's weights and freezes the critic's
 first layers before ``compile`` builds the optimizers (see :mod:`.finetune`).
