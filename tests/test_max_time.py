@@ -26,7 +26,8 @@ def make_dataset():
 
 
 class StepClock:
-    """A clock that reads one 'second' later after each batch (on_train_batch_end)."""
+    """A clock that reads one 'second' later after each batch: :meth:`ticker` is the
+    callback that advances it (listed before MaxTime, so step k ends at k seconds)."""
 
     def __init__(self):
         self.now = 0.0
@@ -34,21 +35,25 @@ class StepClock:
     def __call__(self):
         return self.now
 
+    def ticker(self):
+        import keras
+
+        clock = self
+
+        class Advance(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                clock.now += 1.0
+
+        return Advance()
+
 
 def train(directory, model=None, state=None, limit=None):
-    import keras
-
     if model is None:
         model = tiny_mlp_gan(n_critic=3)
         model.compile()
     checkpoint = TrainingCheckpoint(os.path.join(directory, "model.keras"))
     clock = StepClock()
-
-    class Advance(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            clock.now += 1.0
-
-    callbacks = [Advance()]
+    callbacks = [clock.ticker()]
     if limit is not None:
         callbacks.append(MaxTime(limit, stopper=checkpoint, clock=clock))
     histories = fit_resumable(model, make_dataset, epochs=EPOCHS, steps_per_epoch=STEPS,
@@ -106,17 +111,10 @@ def test_the_limit_saves_after_the_step_and_resumes_exactly(tmp_path):
 
 
 def test_without_a_stopper_it_ends_fit_at_the_limit():
-    import keras
-
     clock = StepClock()
-
-    class Advance(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            clock.now += 1.0
-
     model = tiny_mlp_gan(n_critic=1)
     model.compile()
     limit = MaxTime(3, clock=clock)
     model.fit(make_dataset(), steps_per_epoch=STEPS, epochs=EPOCHS, verbose=0, shuffle=False,
-              callbacks=[Advance(), limit])
+              callbacks=[clock.ticker(), limit])
     assert limit.reached and int(model.critic_optimizer.iterations) == 3
