@@ -9,10 +9,11 @@ and with their icon-theme context (actions, apps, devices, mimetypes, places, ..
 labels, so the yardstick is the labelled one. Symlinks and byte-identical files are left
 out; the 10% subset is every tenth file in sorted order.
 
-Each cell trains ``WGANGP.from_preset("fashion_mnist_32_v1", nets=..., augment=...)`` (then the
-CLI's recipe) at ``--dim`` for a budget of process CPU time, in its own process, and is
-scored against the full folder's held-out test split (every 5th file, never trained on:
-see ``keras_wgan.data.folders.folder_split_arrays``) with the offline domain yardstick
+Each cell trains ``WGANGP.from_preset(PRESET, nets=..., augment=...)`` (``--preset``,
+default ``fashion_mnist_32_v1``, the recipe the published table measured) at ``--dim``
+for a budget of process CPU time, in its own process, and is scored against the full
+folder's held-out test split (every 5th file, never trained on: see
+``keras_wgan.data.folders.folder_split_arrays``) with the offline domain yardstick
 (``DomainYardstick``: a small CNN trained once on the folder's training split, cached),
 beside the real-data floor at the same sample size. Each cell saves a sample grid.
 
@@ -53,6 +54,11 @@ def parse_args(argv=None):
     p.add_argument("--smoke", action="store_true", help="a few CPU seconds a cell")
     p.add_argument("--panel-only", action="store_true",
                    help="redraw OUT/panel.png and the table from OUT/results.json")
+    p.add_argument("--preset", default="fashion_mnist_32_v1",
+                   help="the keras_wgan.presets recipe every cell builds on; default "
+                        "fashion_mnist_32_v1 (the published table's, = small_colour_64's "
+                        "optimizers and n_critic 5); fashion_mnist_32 re-checks the table on "
+                        "the recipe search's winner")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -109,7 +115,7 @@ def run_cell(args, cell, full, subset):
     dataset = data.load_dataset(train_images, image_size=None, batch_size=batch,
                                 shuffle=True, seed=args.seed).repeat()
     keras.utils.set_random_seed(args.seed)
-    gan = WGANGP.from_preset("fashion_mnist_32_v1", nets=arch, image_shape=(64, 64, 3),
+    gan = WGANGP.from_preset(args.preset, nets=arch, image_shape=(64, 64, 3),
                              dim=args.dim, augment=choices.model_augment(augment),
                              seed=args.seed)
     budget = (0.1 if args.smoke else args.budget_minutes) * 60

@@ -255,7 +255,8 @@ def test_examples_build_the_original_experiment(script, cls):
 
 def test_benchmarks_build_the_models_they_built_before():
     quality = _load_script("benchmarks/fashion_mnist_quality.py")
-    args = types.SimpleNamespace(dim=4, latent_dim=8, seed=0, dataset="fashion_mnist")
+    args = types.SimpleNamespace(dim=4, latent_dim=8, seed=0, dataset="fashion_mnist",
+                                 preset="fashion_mnist_32_v1")
     for recipe, ema, optimizer in (
         ("original", None, ("Adam", {"learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9})),
         ("library", 0.999, ("Adam", {"learning_rate": 1e-3, "beta_1": 0.5, "beta_2": 0.9})),
@@ -271,6 +272,13 @@ def test_benchmarks_build_the_models_they_built_before():
     gan = quality.build_gan("wgan", "conditional", args)
     assert gan.num_classes == 10 and gan.class_names[7] == "Sneaker"
     assert gan.generator.get_layer("conv2").filters == 4  # WGAN's middle block: dim
+    # --preset fashion_mnist_32: the same recipes re-checked on the search's winner.
+    args.preset = "fashion_mnist_32"
+    for recipe in ("library", "conditional"):
+        gan = quality.build_gan("wgan-gp", recipe, args)
+        assert (gan.n_critic, gan.drift_weight, gan.num_classes) == \
+            (1, 0.001, 10 if recipe == "conditional" else None)
+        assert_optimizers(gan, "Adam", {"learning_rate": 1e-3, "beta_1": 0.0, "beta_2": 0.99})
 
     speed = _load_script("benchmarks/train_speed.py")
     for model, cls in (("wgan", WGAN), ("wgan-gp", WGANGP)):
