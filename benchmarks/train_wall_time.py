@@ -12,7 +12,12 @@ both meet the same machine:
 - after ``--minutes`` of wall time from its start it gets SIGINT (Ctrl-C), the stop every
   release handles the same way: save after the current step and exit;
 - then ``keras-wgan evaluate`` of *this* checkout scores each saved ``model.keras`` with
-  the domain yardstick (version 2, 10,000 samples, fd and kd beside the real floor).
+  the domain yardstick (version 2, 10,000 samples, fd and kd beside the real floor);
+- and, for ``--keep-best``'s defaults, this checkout times one of its scorings (the
+  ``QualityMetrics`` callback ``train --keep-best`` adds, ``QUALITY_SAMPLES`` images, every
+  epoch) on each model, in CPU seconds beside the CPU seconds of one of the run's epochs
+  (its mean epoch time in the log times the run's cores in use), so the share holds
+  whatever else the machine runs.
 
 Nothing else may run on the machine meanwhile: the figure is a wall-clock one. Example
 (the figures in docs "Recipe search at equal CPU time"; 802c608 is the last commit with
@@ -29,6 +34,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -129,15 +135,70 @@ def evaluate(name, args):
         return json.load(f)
 
 
+SCORING_SNIPPET = """
+import sys, time
+import keras
+import keras_wgan  # registers the classes keras.models.load_model needs
+from keras_wgan.callbacks import QualityMetrics
+from keras_wgan.cli.training.loop import QUALITY_SAMPLES
+from keras_wgan.evaluation import DomainYardstick
+
+gan = keras.models.load_model(sys.argv[1])
+stick = DomainYardstick.for_dataset("fashion_mnist", gan.sample_shape, data_dir=sys.argv[2] or None)
+metrics = QualityMetrics(stick, every_n_epochs=1, num_samples=QUALITY_SAMPLES, seed=0)
+metrics.set_model(gan)
+metrics.on_epoch_end(0, {})  # the first call builds the sampling function
+spent = []
+for _ in range(3):
+    started = time.process_time()
+    metrics.on_epoch_end(0, {})
+    spent.append(time.process_time() - started)
+print(sorted(spent)[1])
+"""
+
+
+def keep_best_cost(name, args):
+    """CPU seconds of one --keep-best scoring of the run's model, and of one of its epochs."""
+    out = os.path.join(args.out, name)
+    path = os.path.join(out, "keep_best_cost.json")
+    if not os.path.exists(path):
+        done = subprocess.run([sys.executable, "-c", SCORING_SNIPPET,
+                               os.path.join(out, "model.keras"), args.data_dir or ""],
+                              check=True, cwd=ROOT, env=_env(ROOT, None), capture_output=True,
+                              text=True)
+        epochs = _epoch_seconds(os.path.join(args.out, f"{name}.log"))
+        with open(os.path.join(out, "run.json")) as f:
+            facts = json.load(f)
+        cores = facts["cpu_s"] / facts["wall_s"]
+        cost = {"scoring_cpu_s": float(done.stdout.split()[-1]),
+                "epoch_wall_s": sum(epochs) / len(epochs) if epochs else None,
+                "epoch_cpu_s": sum(epochs) / len(epochs) * cores if epochs else None}
+        with open(path, "w") as f:
+            json.dump(cost, f, indent=1)
+    with open(path) as f:
+        return json.load(f)
+
+
+def _epoch_seconds(log):
+    """Each completed epoch's seconds from Keras' verbose-2 lines ("937/937 - 168s - ...")."""
+    with open(log, errors="replace") as f:
+        return [float(m.group(1)) for m in re.finditer(r"^\d+/\d+ - (\d+)s - ", f.read(), re.M)]
+
+
 def print_table(rows):
     print(f"{'run':8} {'commit':8} {'wall s':>7} {'cpu s':>7} {'G upd':>6} {'fd':>8} "
-          f"{'kd':>8} {'floor fd':>8}  settings (config.json)")
-    for facts, scores in rows:
+          f"{'kd':>8} {'floor fd':>8} {'epoch s':>8} {'keep-best':>10}  settings (config.json)")
+    for facts, scores, cost in rows:
         settings = ", ".join(f"{k} {v}" for k, v in facts["settings"].items())
+        share = (f"{100 * cost['scoring_cpu_s'] / cost['epoch_cpu_s']:.1f}%"
+                 if cost.get("epoch_cpu_s") else "-")
+        epoch = f"{cost['epoch_wall_s']:.0f}" if cost.get("epoch_wall_s") else "-"
         print(f"{facts['name']:8} {facts['commit']:8} {facts['wall_s']:7.0f} "
               f"{facts['cpu_s']:7.0f} {facts['generator_updates'] or 0:6d} "
               f"{_figure(scores, 'fd'):>8} {_figure(scores, 'kd'):>8} "
-              f"{_figure(scores, 'floor_fd'):>8}  {settings}")
+              f"{_figure(scores, 'floor_fd'):>8} {epoch:>8} {share:>10}  {settings}")
+    print("(epoch s: the mean wall seconds of a completed epoch; keep-best: the CPU time of "
+          "one --keep-best scoring as a share of an epoch's)")
 
 
 def _figure(scores, key):
@@ -172,7 +233,7 @@ def main(argv=None):
         if args.print and not os.path.exists(os.path.join(args.out, name, "run.json")):
             continue
         facts = train(name, tree, args)
-        rows.append((facts, evaluate(name, args)))
+        rows.append((facts, evaluate(name, args), keep_best_cost(name, args)))
     print_table(rows)
 
 
