@@ -52,13 +52,22 @@ def _folder_of_samples(root, gan, seeds):
     return str(root)
 
 
-def test_nearest_tells_a_model_that_returns_its_training_images(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """One yardstick cache for the ``nearest`` tests. Their folders are all called
+    ``data``, so each folder kind's classifier (the labelled one, the rotations one) is
+    trained once, by the first ``nearest`` on such a folder, and loaded by the others,
+    as a user's cache serves a second folder of the same name. (The two kinds have
+    different cache names: neither test depends on the other having run.)"""
+    return str(tmp_path_factory.mktemp("cache"))
+
+
+def test_nearest_tells_a_model_that_returns_its_training_images(cache, tmp_path, capsys):
     gan = tiny_image_gan(ema_decay=None)
     gan.compile()
     model = str(tmp_path / "gan.keras")
     gan.save(model)
-    cache = str(tmp_path / "cache")
-    copied = _folder_of_samples(tmp_path / "copied", gan, list(range(100)))
+    copied = _folder_of_samples(tmp_path / "copied" / "data", gan, list(range(100)))
     out = str(tmp_path / "nearest.png")
     assert cli.main(["nearest", model, "--dataset", copied, "--n", "100", "--rows", "4",
                      "--out", out, "--cache-dir", cache]) == 0
@@ -69,7 +78,7 @@ def test_nearest_tells_a_model_that_returns_its_training_images(tmp_path, capsys
     assert ratio < 0.4, printed
     with Image.open(out) as picture:  # 4 rows of a sample and its 3 neighbours
         assert picture.size == (4 * 16 + 3 * 2, 4 * 16 + 3 * 2)
-    other = _folder_of_samples(tmp_path / "other", gan, list(range(1000, 1100)))
+    other = _folder_of_samples(tmp_path / "other" / "data", gan, list(range(1000, 1100)))
     assert cli.main(["nearest", model, "--dataset", other, "--n", "100", "--out", out,
                      "--cache-dir", cache]) == 0
     printed = capsys.readouterr().out
@@ -116,14 +125,15 @@ def _share_folder(root, gan, share, measured=50, total=100):
     return _folder_of_samples(root, gan, seeds)
 
 
-def test_nearest_reports_the_share_of_copies_names_them_and_shows_them_first(tmp_path,
+def test_nearest_reports_the_share_of_copies_names_them_and_shows_them_first(cache,
+                                                                             tmp_path,
                                                                              capsys):
     gan = tiny_image_gan(ema_decay=None)
     gan.compile()
     model = str(tmp_path / "gan.keras")
     gan.save(model)
     for share in (0.0, 0.2, 0.5, 1.0):
-        cache = str(tmp_path / f"cache{int(share * 100)}")  # each folder its yardstick
+        # Plain folders: one rotations classifier, trained on the first, for all four.
         data = _share_folder(tmp_path / f"share{int(share * 100)}" / "data", gan, share)
         out = str(tmp_path / f"nearest{int(share * 100)}.png")
         assert cli.main(["nearest", model, "--dataset", data, "--n", "50", "--rows", "4",
