@@ -43,9 +43,17 @@ def labelled_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def yardstick(labelled_dir, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("cache")
-    return DomainYardstick.for_dataset(str(labelled_dir), (16, 16, 1), cache_dir=str(cache),
+def yardstick_cache(tmp_path_factory):
+    """The cache folder of the module's yardstick: the classifier of ``labelled_dir`` at
+    16x16x1 is trained once (by ``yardstick``), and the tests that only use it load it
+    from here. (The test of ``evaluate``'s first run keeps a cache of its own: it checks
+    that the classifier is trained and cached.)"""
+    return str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def yardstick(labelled_dir, yardstick_cache):
+    return DomainYardstick.for_dataset(str(labelled_dir), (16, 16, 1), cache_dir=yardstick_cache,
                                        kid_num_subsets=5)
 
 
@@ -145,7 +153,8 @@ def test_class_accuracy_per_class_and_balanced_mean():
 
 
 def test_conditional_train_evaluate_and_quality_report_class_accuracy(labelled_dir, tmp_path,
-                                                                      capsys):
+                                                                      capsys, yardstick,
+                                                                      yardstick_cache):
     out = str(tmp_path / "run")
     assert cli.main(["train", "--dataset", str(labelled_dir), "--conditional", "--epochs", "1",
                      "--steps-per-epoch", "2", "--batch-size", "4", "--dim", "4",
@@ -155,7 +164,7 @@ def test_conditional_train_evaluate_and_quality_report_class_accuracy(labelled_d
         assert json.load(f)["class_names"] == ["0", "1"]
     capsys.readouterr()
     report = str(tmp_path / "figures.json")
-    cache = str(tmp_path / "cache")
+    cache = yardstick_cache  # the module's classifier, trained once
     assert cli.main(["evaluate", os.path.join(out, "model.keras"), "--dataset",
                      str(labelled_dir), "--n", "20", "--cache-dir", cache, "--json", report]) == 0
     printed = capsys.readouterr().out
@@ -193,7 +202,8 @@ def test_conditional_train_evaluate_and_quality_report_class_accuracy(labelled_d
 
 
 def test_keep_best_keeps_the_model_of_the_lowest_fd_epoch(labelled_dir, tmp_path, capsys,
-                                                          monkeypatch):
+                                                          monkeypatch, yardstick,
+                                                          yardstick_cache):
     """``train --keep-best``: fd after every epoch in history.csv, best.json naming the
     epoch of the lowest, best.keras a model that sample takes. (That the file holds
     exactly that epoch's weights: the scripted test below.)"""
@@ -201,7 +211,8 @@ def test_keep_best_keeps_the_model_of_the_lowest_fd_epoch(labelled_dir, tmp_path
 
     from keras_wgan.callbacks.best import read_best
 
-    monkeypatch.setenv("KERAS_WGAN_CACHE", str(tmp_path / "cache"))
+    # The default cache (as a user's): the module's classifier, trained once.
+    monkeypatch.setenv("KERAS_WGAN_CACHE", yardstick_cache)
     out = str(tmp_path / "run")
     assert cli.main(["train", "--dataset", str(labelled_dir), "--batch-size", "8", "--dim",
                      "4", "--latent-dim", "8", "--image-size", "16", "--n-critic", "2",
@@ -233,7 +244,16 @@ def test_keep_best_keeps_the_model_of_the_lowest_fd_epoch(labelled_dir, tmp_path
     assert not os.path.exists(tmp_path / "refused")
 
 
-def test_keep_best_saves_the_epoch_with_the_lowest_figure_not_the_last(tmp_path):
+@pytest.fixture(scope="module")
+def keeper_gan():
+    """One compiled tiny GAN for the scripted KeepBest tests (its train step traced
+    once): each test fits it further and compares the weights of its own fit's epochs."""
+    gan = tiny_image_gan(n_critic=2)
+    gan.compile()
+    return gan
+
+
+def test_keep_best_saves_the_epoch_with_the_lowest_figure_not_the_last(tmp_path, keeper_gan):
     """Figures scripted per epoch (3, 1, 2): best.keras holds the weights of epoch 2."""
     from keras_wgan.callbacks import KeepBest
     from keras_wgan.callbacks.best import read_best
@@ -248,8 +268,7 @@ def test_keep_best_saves_the_epoch_with_the_lowest_figure_not_the_last(tmp_path)
             self.weights.append([keras.ops.convert_to_numpy(w)
                                  for w in self.model.sampling_generator.weights])
 
-    gan = tiny_image_gan(n_critic=2)
-    gan.compile()
+    gan = keeper_gan
     scripted = Scripted([3.0, 1.0, 2.0])
     path = str(tmp_path / "best.keras")
     gan.fit(image_dataset(num_batches=4).repeat(), epochs=3, steps_per_epoch=4, verbose=0,
@@ -298,15 +317,14 @@ def _assert_pair_agrees(path, weights):
 
 @pytest.mark.parametrize("crash_in", ["write_json", "_install"])
 def test_keep_best_pair_agrees_after_a_crash_between_its_writes(tmp_path, monkeypatch,
-                                                                crash_in):
+                                                                crash_in, keeper_gan):
     """A kill between writing the model and best.json (simulated by raising there, at
     epoch 2's new best): the next KeepBest on the path finds a pair that agrees, either
     epoch 1's (crash before best.json: the pending model is dropped) or epoch 2's (crash
     after it: the pending model is put in place), and remembers that pair's figure."""
     from keras_wgan.callbacks import KeepBest, best
 
-    gan = tiny_image_gan(n_critic=2)
-    gan.compile()
+    gan = keeper_gan
     scripted = _Scripted([3.0, 1.0])
     path = str(tmp_path / "best.keras")
     keeper = KeepBest(path)
@@ -337,12 +355,12 @@ def test_keep_best_pair_agrees_after_a_crash_between_its_writes(tmp_path, monkey
 
 
 def test_keep_best_starts_over_on_another_yardstick_version_or_a_foreign_file(tmp_path,
-                                                                             capsys):
+                                                                             capsys,
+                                                                             keeper_gan):
     from keras_wgan.callbacks import KeepBest
     from keras_wgan.files import write_json
 
-    gan = tiny_image_gan(n_critic=2)
-    gan.compile()
+    gan = keeper_gan
     path = str(tmp_path / "best.keras")
     gan.fit(image_dataset(num_batches=4).repeat(), epochs=1, steps_per_epoch=4, verbose=0,
             callbacks=[_Scripted([2.0]), KeepBest(path)])
