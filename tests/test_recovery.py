@@ -1,12 +1,13 @@
 """What survives what: a real ``keras-wgan train`` killed at exact points, then resumed.
 
-Four runs are interrupted at once in subprocesses (tests/kill_worker.py picks the
-point: SIGKILL after a step, SIGKILL inside a checkpoint write, SIGKILL inside the very
-first write, SIGINT; marked `long`), after an uninterrupted run trained here; SIGTERM is
-sent to a run in this process. Each is then resumed with ``--resume`` and must end exactly as the
-uninterrupted run: same weights, update counts, unfinished critic block, history rows
-(none lost, none twice) and sample grids. Run: 2 epochs of 4 steps, n_critic 3 (blocks
-straddle epochs), a checkpoint every 2 steps, so the saves fall at steps 0, 2, 4, 6, 8.
+Four runs are interrupted at once, each in a process of its own (tests/kill_worker.py
+forks them and picks the point: SIGKILL after a step, SIGKILL inside a checkpoint write,
+SIGKILL inside the very first write, SIGINT; marked `long`), after an uninterrupted run
+trained here; SIGTERM is sent to a run in this process. Each is then resumed with
+``--resume`` and must end exactly as the uninterrupted run: same weights, update counts,
+unfinished critic block, history rows (none lost, none twice) and sample grids. Run: 2
+epochs of 4 steps, n_critic 3 (blocks straddle epochs), a checkpoint every 2 steps, so
+the saves fall at steps 0, 2, 4, 6, 8.
 """
 
 import csv
@@ -61,22 +62,22 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def killed(runs):
-    """The four runs interrupted at once, each in a worker process of its own."""
+    """The four runs interrupted at once, each in a process of its own (the worker
+    imports keras_wgan once and forks them)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [os.path.dirname(HERE)] + os.environ.get("PYTHONPATH", "").split(os.pathsep))}
-    workers = {
-        name: subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "kill_worker.py"), how, str(at), "--",
-             *runs.train, "--out", str(runs.root / name)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )
-        for name, (how, at, _, _) in CASES.items()
-    }
+    outs = {name: str(runs.root / name) for name in CASES}
+    points = [str(a) for name, (how, at, _, _) in CASES.items() for a in (how, at, outs[name])]
+    worker = subprocess.run(
+        [sys.executable, os.path.join(HERE, "kill_worker.py"), *points, "--", *runs.train],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    codes = json.loads(worker.stdout.splitlines()[-1])
     results = {}
-    for name, worker in workers.items():
-        _, err = worker.communicate(timeout=600)
-        results[name] = types.SimpleNamespace(out=str(runs.root / name), code=worker.returncode,
-                                              err=err)
+    for name, out in outs.items():
+        with open(out + ".stderr") as f:
+            err = f.read()
+        results[name] = types.SimpleNamespace(out=out, code=codes[out], err=err)
     return results
 
 
