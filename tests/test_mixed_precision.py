@@ -37,11 +37,31 @@ def one_step(policy, cls=WGANGP, build=tiny_mlp_gan, data=point_dataset, save_pa
                               n_critic=1, ema_decay=0.9)
 
 
+@pytest.fixture(scope="module")
+def steps(tmp_path_factory):
+    """``steps(policy, cls)``: :func:`one_step` on the MLPs, run once per module.
+
+    The float32 reference serves both mixed policies; the mixed_float16 WGAN-GP step
+    also runs the saving checks (the last test here asserts on that file's survival).
+    """
+    done = {}
+
+    def step(policy, cls=WGANGP):
+        if (policy, cls) not in done:
+            save_path = None
+            if (policy, cls) == ("mixed_float16", WGANGP):
+                save_path = tmp_path_factory.mktemp("mixed_float16") / "gan.keras"
+            done[policy, cls] = one_step(policy, cls, save_path=save_path)
+        return done[policy, cls]
+
+    return step
+
+
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 @pytest.mark.parametrize("cls", [WGAN, WGANGP])
-def test_one_step_matches_float32_with_float32_losses_and_variables(policy, cls):
-    reference, expected = one_step("float32", cls)
-    gan, logs = one_step(policy, cls)
+def test_one_step_matches_float32_with_float32_losses_and_variables(steps, policy, cls):
+    _, expected = steps("float32", cls)
+    gan, logs = steps(policy, cls)
     compute = policy.split("_")[1]
     assert keras.backend.standardize_dtype(gan.generator.compute_dtype) == compute
     assert keras.backend.standardize_dtype(gan.critic.compute_dtype) == compute
@@ -67,9 +87,10 @@ def test_penalty_and_scores_are_float32_on_the_image_nets(policy):
     assert keras.backend.standardize_dtype(gan._scores_only(real, False).dtype) == "float32"
 
 
-def test_the_policy_and_the_loss_scaling_survive_saving(tmp_path):
+def test_the_policy_and_the_loss_scaling_survive_saving(steps):
     # run_precision_test saves, loads in a float32 process policy and checks the
-    # policy on every layer, the LossScaleOptimizers, the counts and the samples.
-    gan, _ = one_step("mixed_float16", save_path=tmp_path / "gan.keras")
+    # policy on every layer, the LossScaleOptimizers, the counts and the samples (the
+    # fixture's mixed_float16 WGAN-GP step passes it a save_path).
+    gan, _ = steps("mixed_float16", WGANGP)
     assert int(gan.generator_optimizer.iterations) == 1
     assert keras.mixed_precision.global_policy().name == "float32"
