@@ -284,13 +284,14 @@ def test_max_time_stops_cleanly_draws_where_and_resumes_to_the_end(tmp_path, cap
     common = ["--dataset", str(tmp_path / "images.npy"), "--out", out, "--batch-size", "4",
               "--dim", "4", "--latent-dim", "8", "--image-size", "16", "--num-samples",
               "4", "--verbose", "0", "--steps-per-epoch", "2"]
-    # 10 ms of a 60-step run: the first step alone (tracing) outlasts it on any machine.
-    code, said, err = run_cli(capsys, "train", "--epochs", "30", "--max-time", "0.01s",
+    # 10 ms of a 6-step run (3 epochs): the first step alone (tracing) outlasts it on any
+    # machine, so the run stops after step 1, inside epoch 1.
+    code, said, err = run_cli(capsys, "train", "--epochs", "3", "--max-time", "0.01s",
                               *common)
     assert code == 0, err
     with open(os.path.join(out, "model.state.json")) as f:
         step = json.load(f)["global_step"]
-    assert 1 <= step < 60
+    assert 1 <= step < 6
     assert f"Stopped at the time limit (max-time 0.01s) after step {step}" in said
     grids = os.listdir(os.path.join(out, "samples"))
     stopped = [name for name in grids if name.startswith("stopped_at")]
@@ -303,7 +304,7 @@ def test_max_time_stops_cleanly_draws_where_and_resumes_to_the_end(tmp_path, cap
     code, _, err = run_cli(capsys, "train", "--resume", "--out", out, "--verbose", "0")
     assert code == 0, err
     with open(os.path.join(out, "model.state.json")) as f:
-        assert json.load(f)["global_step"] == 60
+        assert json.load(f)["global_step"] == 6
 
 
 def test_resume_of_an_old_run_directory_with_ema_decay_0_builds_without_averaging(
