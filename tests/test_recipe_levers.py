@@ -159,14 +159,16 @@ def test_a_lazy_penalty_is_taken_every_k_critic_updates_at_k_times_the_weight(tm
                   generator_optimizer=keras.optimizers.SGD(0.0))
     real = next(iter(image_dataset(1)))
     real = ops.convert_to_numpy(real)
+    # The same fakes and interpolation weights at every step (nothing moves), so the
+    # full penalty term is computed once; only the step counter changes below.
+    fake = ops.convert_to_numpy(lazy.generate(len(real), seed=0))
+    alpha = np.full((len(real), 1, 1, 1), 0.25, "float32")
+    lazy._interpolation_weights = lambda x, a=alpha: ops.convert_to_tensor(a)
+    every._interpolation_weights = lambda x, a=alpha: ops.convert_to_tensor(a)
+    full_term, full_extras = every.critic_regularizer(real, fake, None, training=True)
     for step in range(2 * k):
         lazy.critic_optimizer.iterations.assign(step)
-        fake = ops.convert_to_numpy(lazy.generate(len(real), seed=0))
-        alpha = np.full((len(real), 1, 1, 1), 0.25, "float32")
-        lazy._interpolation_weights = lambda x, a=alpha: ops.convert_to_tensor(a)
-        every._interpolation_weights = lambda x, a=alpha: ops.convert_to_tensor(a)
         lazy_term, lazy_extras = lazy.critic_regularizer(real, fake, None, training=True)
-        full_term, full_extras = every.critic_regularizer(real, fake, None, training=True)
         value, weight = lazy_extras["gradient_penalty"]
         due = step % k == 0
         assert float(weight) == float(due)
