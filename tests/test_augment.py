@@ -274,11 +274,15 @@ def augmented_wgan(policy=POLICY):
     return gan
 
 
-@pytest.mark.all_backends
-def test_the_generator_step_trains_through_the_augmented_fakes():
-    """One step: the generator's SGD(1) update is minus the gradient of -mean D(augment(G(z)))
-    with the step's own draws, recomputed here from a copy of the seed state, and not the
-    gradient without augmentation."""
+@pytest.fixture(scope="module")
+def one_augmented_step():
+    """``augmented_wgan()`` through one step on ``image_dataset(1)``, once for two tests.
+
+    Before the step: the generator's gradients with and without the augmentation,
+    recomputed by hand from the step's own draws; after it: the generator's step and
+    all the model's weights (copies: the reproducibility test goes on training the
+    model itself).
+    """
     gan = augmented_wgan()
     seed = keras.random.SeedGenerator(0)
     seed.state.assign(numpy(gan.seed_generator.state))
@@ -304,24 +308,39 @@ def test_the_generator_step_trains_through_the_augmented_fakes():
             return -ops.mean(gan.critic(fake, training=True))
         return [numpy(g) for g in weight_gradients(loss, gan.generator.trainable_variables)]
 
-    # Before the step (the critic's zero rate keeps it as it is for the step).
+    # Before the step (the critic's zero rate keeps it as it is for the step). These
+    # forward passes in training mode move the generator's batch-norm statistics (no
+    # gradient depends on them): they are put back, so that the model then takes
+    # exactly the step a fresh augmented_wgan() takes.
+    untouched = [np.copy(w) for w in gan.get_weights()]
     expected, plain = gradients(True), gradients(False)
+    gan.set_weights(untouched)
     before = [numpy(v) for v in gan.generator.trainable_variables]
     gan.fit(image_dataset(1), epochs=1, verbose=0)
     step = [b - numpy(v) for b, v in zip(before, gan.generator.trainable_variables)]
-    for got, want in zip(step, expected):
+    return {"gan": gan, "expected": expected, "plain": plain, "step": step,
+            "weights": [np.copy(w) for w in gan.get_weights()]}
+
+
+@pytest.mark.all_backends
+def test_the_generator_step_trains_through_the_augmented_fakes(one_augmented_step):
+    """One step: the generator's SGD(1) update is minus the gradient of -mean D(augment(G(z)))
+    with the step's own draws, recomputed here from a copy of the seed state, and not the
+    gradient without augmentation."""
+    expected, plain = one_augmented_step["expected"], one_augmented_step["plain"]
+    for got, want in zip(one_augmented_step["step"], expected):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
     assert max(np.abs(g - w).max() for g, w in zip(plain, expected)) > 1e-3
 
 
 @pytest.mark.all_backends
-def test_augmented_training_is_reproducible_and_resumes_exactly(tmp_path):
+def test_augmented_training_is_reproducible_and_resumes_exactly(tmp_path, one_augmented_step):
     """Same seed, same weights; save/load/resume continues exactly (the draws come from
     the saved seed state)."""
-    first, second = augmented_wgan(), augmented_wgan()
-    for gan in (first, second):
-        gan.fit(image_dataset(2), epochs=1, verbose=0)
-    assert_weights_equal(second.get_weights(), first.get_weights())
+    second = augmented_wgan()
+    second.fit(image_dataset(1), epochs=1, verbose=0)  # the fixture's step, again
+    assert_weights_equal(second.get_weights(), one_augmented_step["weights"])
+    first = one_augmented_step["gan"]
     noise = np.random.default_rng(0).normal(size=(3, LATENT_DIM)).astype("float32")
     restored = run_model_saving_test(first, tmp_path / "gan.keras", noise,
                                      resume={"x": image_dataset(2, seed=1)})
