@@ -68,6 +68,9 @@ START=$(date +%s)
 if ((SMOKE)); then
     DEADLINE=600; MIN_STEP=10; NICE=(nice -n 10)
     DIM=8; STEPS=1; WARMUP=0
+    # The matmul row's 2048x2048 chain cost ~4 CPU s a train_speed.py run here; 256 runs
+    # the same code in milliseconds.
+    SPEED=(--matmul-size 256)
     CIFAR=(--generator-updates 1 --eval-every 1 --dim 8 --batch-size 8 --n-eval 16)
     GENERATE=(--images 24 --rounds 1 --batch-size 16)  # >= 21: it checks seeds 0-20
     COLOUR=(--dim 8 --batch-size 8 --n-eval 16)
@@ -76,6 +79,7 @@ if ((SMOKE)); then
 else
     DEADLINE=460; MIN_STEP=20; NICE=()
     DIM=128; STEPS=6; WARMUP=2
+    SPEED=()  # train_speed.py's own matmul row (2048x2048)
     CIFAR=(--generator-updates 60 --eval-every 20 --n-eval 256)
     GENERATE=(--images 2048 --rounds 3)  # the README's CPU figures used 4096 a round
     COLOUR=(--dim 32 --batch-size 32 --n-eval 96)
@@ -158,7 +162,7 @@ step_tf() {
     run_step tf 1_tf "$CAP_TF" tf "TensorFlow fit fp32 and mixed_bfloat16, WGAN-GP DIM $DIM" -- \
         "$PY" benchmarks/train_speed.py --model wgan-gp --dim "$DIM" --backend tensorflow \
         --variants fit fit-bf16 --steps "$STEPS" --warmup "$WARMUP" --no-flops-check \
-        --json "$OUT/1_tf/rows.json" --log-dir "$OUT/1_tf/children"
+        --json "$OUT/1_tf/rows.json" --log-dir "$OUT/1_tf/children" ${SPEED[@]+"${SPEED[@]}"}
 }
 
 step_others() {
@@ -180,7 +184,8 @@ step_others() {
     run_step others 2_jax_torch "$CAP_OTHERS" others "${backends[*]} fit, WGAN-GP DIM $DIM" -- \
         "$PY" benchmarks/train_speed.py --model wgan-gp --dim "$DIM" --backend "${backends[@]}" \
         --variants fit --steps "$STEPS" --warmup "$WARMUP" --no-flops-check \
-        --json "$OUT/2_jax_torch/rows.json" --log-dir "$OUT/2_jax_torch/children"
+        --json "$OUT/2_jax_torch/rows.json" --log-dir "$OUT/2_jax_torch/children" \
+        ${SPEED[@]+"${SPEED[@]}"}
 }
 
 step_cifar() {

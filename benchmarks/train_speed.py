@@ -123,6 +123,9 @@ def parse_args(argv=None):
                         help="where children's stderr goes (default: a temporary folder)")
     parser.add_argument("--json", default=None,
                         help="also write every row's raw result (all update times) here")
+    parser.add_argument("--matmul-size", type=int, default=2048,
+                        help="side of the fp32 matmul row's matrices (the FLOP-rate yardstick); "
+                             "smaller only for smoke runs (gpu_check.sh --smoke)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is None and args.nets == "resnet" and not args.data_only:
@@ -239,7 +242,8 @@ def main(argv=None):
                 if "error" not in check:
                     notes.append(flops_note(model, dim, check))
                     print("# " + notes[-1], flush=True)
-            specs = [dict(base, variant="matmul", jit="-", spe="-")]
+            specs = [dict(base, variant="matmul", jit="-", spe="-",
+                          matmul_size=args.matmul_size)]
             specs += [dict(base, backend=b, variant=v, jit=j, spe=e)
                       for b, v, j, e in training_jobs(args, model)]
             results = run_lockstep(specs, log_dir, progress)
@@ -247,7 +251,8 @@ def main(argv=None):
             matmul = (statistics.median(matmul_result["flops"] / t / 1e9
                                         for t in matmul_result["per_update"])
                       if "error" not in matmul_result else 0.0)
-            notes.append(f"{model} DIM {dim}: fp32 matmul 2048x2048, median of {steps} runs "
+            notes.append(f"{model} DIM {dim}: fp32 matmul "
+                         f"{args.matmul_size}x{args.matmul_size}, median of {steps} runs "
                          f"interleaved with the training rows: {matmul:.1f} GFLOP/s")
             for spec, result in results[1:]:
                 rows.append({"spec": spec, "result": result, "matmul": matmul})

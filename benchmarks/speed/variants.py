@@ -446,10 +446,11 @@ def run_original(spec, lockstep):
 
 
 def run_matmul(spec, lockstep):
-    """fp32 2048x2048 matmul rate: one chain of matmuls per block, interleaved with training."""
+    """fp32 NxN matmul rate (N = spec["matmul_size"], 2048 unless a smoke run asks for less):
+    one chain of matmuls per block, interleaved with training."""
     import tensorflow as tf
 
-    n, chain = 2048, 8
+    n, chain = spec.get("matmul_size", 2048), 8
     a = tf.random.normal((n, n))
     b = tf.random.normal((n, n)) / n**0.5
 
