@@ -27,7 +27,9 @@ the earlier default, dim 64 and five critic steps)::
     python benchmarks/train_wall_time.py --minutes 25 --before ../keras-wgan-before \\
         --data-dir /usr/share/datasets/fashion-mnist --out runs/train-25-minutes
 
-``--print`` prints the table of a finished run again.
+``--also NAME=FLAGS`` adds a run of this checkout with flags, after today's (e.g. the
+rate decay to 0 that ``--max-time`` fixes: ``--also 'decay=--max-time 25m --lr-decay
+linear'``). ``--print`` prints the table of a finished run again.
 """
 
 import argparse
@@ -64,6 +66,7 @@ def train(name, tree, args):
         with open(done) as f:
             return json.load(f)
     cmd = [sys.executable, "-m", "keras_wgan", "train", "--out", out, "--verbose", "2"]
+    cmd += args.flags.get(name, [])
     print(f"[{name}] {' '.join(cmd)}  (PYTHONPATH={tree})", flush=True)
     cpu_before = _children_cpu_s()
     started = time.monotonic()
@@ -116,7 +119,8 @@ def _settings(out):
         return {}
     with open(path) as f:
         config = json.load(f)
-    keep = ("model", "dim", "n_critic", "recipe", "batch_size", "paper_optimizers")
+    keep = ("model", "dim", "n_critic", "recipe", "batch_size", "paper_optimizers",
+            "lr_decay", "lr_decay_steps")
     return {key: config[key] for key in keep if key in config}
 
 
@@ -217,8 +221,19 @@ def parse_args(argv=None):
                    help="Fashion-MNIST IDX folder, given to the runs as KERAS_WGAN_DATA_DIR")
     p.add_argument("--n-eval", type=int, default=10000, help="samples per score; default 10000")
     p.add_argument("--out", default="runs/train-wall-time")
+    p.add_argument("--also", action="append", default=[], metavar="NAME=FLAGS",
+                   help="one more run of this checkout, after today's, with these train "
+                        "flags (e.g. 'decay=--max-time 25m --lr-decay linear'); it also "
+                        "gets Ctrl-C at --minutes if it has not stopped itself; repeatable")
     p.add_argument("--print", action="store_true", help="print a finished run's table")
     args = p.parse_args(argv)
+    args.flags = {}
+    for item in args.also:
+        name, sep, flags = item.partition("=")
+        if not sep or not name.isidentifier() or name in ("before", "today"):
+            p.error(f"--also takes NAME=FLAGS with a new name, got {item!r}; e.g. "
+                    "--also 'decay=--max-time 25m --lr-decay linear'")
+        args.flags[name] = flags.split()
     if not args.minutes > 0:
         p.error(f"--minutes must be positive, got {args.minutes}; e.g. --minutes 25")
     return args
@@ -228,6 +243,7 @@ def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     runs = ([("before", args.before)] if args.before else []) + [("today", ROOT)]
+    runs += [(name, ROOT) for name in args.flags]
     rows = []
     for name, tree in runs:
         if args.print and not os.path.exists(os.path.join(args.out, name, "run.json")):

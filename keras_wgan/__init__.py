@@ -32,8 +32,10 @@ def __dir__():
 
 
 def _register_with_keras():
-    """Define (and so register) every class a saved file can name: the models and 0.1's layers."""
+    """Define (and so register) every class a saved file can name: the models, the rate
+    schedule and 0.1's layers."""
     importlib.import_module("keras_wgan.models")
+    importlib.import_module("keras_wgan.rate_decay")
     importlib.import_module("keras_wgan.legacy_layers")
 
 

@@ -530,18 +530,18 @@ def _optimizers(cls, optimizers, learning_rate, lr_decay_steps=None, n_critic=1,
         pair = {arg: keras.optimizers.get({"class_name": class_name, "config": dict(config)})
                 for arg in ("critic_optimizer", "generator_optimizer")}
     if learning_rate is not None:
-        pair = {arg: _with_rate(opt, learning_rate) for arg, opt in pair.items()}
+        pair = {arg: with_rate(opt, learning_rate) for arg, opt in pair.items()}
     for arg, rate in (("critic_optimizer", critic_learning_rate),
                       ("generator_optimizer", generator_learning_rate)):
         if rate is not None:
-            pair[arg] = _with_rate(pair[arg], rate)
+            pair[arg] = with_rate(pair[arg], rate)
     betas = {k: v for k, v in (("beta_1", beta_1), ("beta_2", beta_2)) if v is not None}
     if betas:
         pair = {arg: _with_settings(opt, betas) for arg, opt in pair.items()}
     if lr_decay_steps is not None:
         steps = {"critic_optimizer": n_critic * lr_decay_steps,
                  "generator_optimizer": lr_decay_steps}
-        pair = {arg: _with_rate(opt, linear_decay(_rate(opt), steps[arg]))
+        pair = {arg: with_rate(opt, linear_decay(rate_of(opt), steps[arg]))
                 for arg, opt in pair.items()}
     return pair
 
@@ -563,7 +563,8 @@ def linear_decay(learning_rate, decay_steps):
         float(learning_rate), decay_steps, end_learning_rate=0.0, power=1.0)
 
 
-def _rate(optimizer):
+def rate_of(optimizer):
+    """An optimizer's constant rate, as written (2e-4, not 1.9999999494757503e-04)."""
     import numpy as np
 
     # The rate as it was written (2e-4, not its float32 value 1.9999999494757503e-04):
@@ -584,7 +585,7 @@ def _with_settings(optimizer, settings):
     return type(optimizer).from_config(config)
 
 
-def _with_rate(optimizer, learning_rate):
+def with_rate(optimizer, learning_rate):
     """A fresh copy of ``optimizer`` with ``learning_rate`` (a number or a schedule)."""
     config = optimizer.get_config()
     config["learning_rate"] = (

@@ -18,6 +18,8 @@ new version, never a truncated one. Append-only CSVs are appended to and flushed
   :mod:`keras_wgan.checkpoints` builds saves inside epochs and exact resumes on it.
 - :class:`MaxTime` (``max_time``): a wall-clock limit that stops the run as safely as
   Ctrl-C (a save after the current step), as Lightning's ``max_time``.
+- :class:`DecayLength` (``decay_length``): fixes where a rate decay to 0 ends from the
+  speed of the run's first minute and the time left (``train --max-time --lr-decay``).
 - ``position``: :class:`~keras_wgan.callbacks.position.EpochSteps` (whether an epoch ran
   to its end; the callbacks above name nothing after an epoch stopped inside) and
   :class:`~keras_wgan.callbacks.position.EpochProgress` (the progress bar at the run's
@@ -25,6 +27,7 @@ new version, never a truncated one. Append-only CSVs are appended to and flushed
 """
 
 from keras_wgan.callbacks.best import KeepBest
+from keras_wgan.callbacks.decay_length import DecayLength
 from keras_wgan.callbacks.epoch_checkpoint import (
     AtomicModelCheckpoint,
     checkpoint_epochs,
@@ -38,6 +41,7 @@ from keras_wgan.callbacks.tensorboard import GANTensorBoard
 
 __all__ = [
     "AtomicModelCheckpoint",
+    "DecayLength",
     "GANTensorBoard",
     "KeepBest",
     "LossHistory",

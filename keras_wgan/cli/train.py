@@ -32,7 +32,7 @@ from keras_wgan.cli.common import (
     positive_int,
 )
 from keras_wgan.cli.common import flag
-from keras_wgan.cli.training import choices, devices, finetune, loop
+from keras_wgan.cli.training import choices, devices, finetune, loop, lr_decay
 from keras_wgan.cli.training.launch import MULTI_PROCESS
 from keras_wgan.cli.training.loop import TENSORBOARD_EVERY_N_STEPS
 from keras_wgan.cli.training.run_directory import BEST_FILE, SKIPPED_FILE, RunDirectory
@@ -169,6 +169,11 @@ def add_parser(subparsers):
                         "their optimizers (WGAN: RMSprop 5e-5, clip 0.01; WGAN-GP: Adam "
                         "1e-4, 0.5, 0.9, the penalty at random points on every critic "
                         "step) and 5 critic steps per generator step (unless --n-critic)")
+    p.add_argument("--lr-decay", choices=("off", "linear"), default=None,
+                   help="'linear': both rates fall linearly to 0 at the run's end: at "
+                        "--epochs, or, with --max-time, where the speed measured over the "
+                        "first minute says the time runs out (recorded in config.json); "
+                        f"default {d['lr_decay']}")
     p.add_argument("--seed", type=non_negative_int, default=None,
                    help=f"seed of weights, noise and data order; default {d['seed']}")
     p.add_argument("--num-samples", type=positive_int, default=None,
@@ -341,6 +346,7 @@ def _run_multi_process(args, given):
             run = held.enter_context(RunDirectory.at(given, args.out, args.resume).writer())
             settings = run.settings_for(given, args.resume, args.restart)
             _check_tensorboard(settings)
+            lr_decay.check_can_fix(settings, args.max_time, launch.num_processes)
             # Once, from process 0's data and device, for all (before JAX starts).
             choices.fill_in(settings, devices.device_kind(runtime_started=False))
             resume_from = b""

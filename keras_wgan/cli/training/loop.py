@@ -12,7 +12,7 @@ import signal
 import sys
 
 from keras_wgan.cli.common import PROG, CliError
-from keras_wgan.cli.training import choices, data, model
+from keras_wgan.cli.training import choices, data, lr_decay, model
 
 TENSORBOARD_EVERY_N_STEPS = 10  # --tensorboard: per-step scalars, means over this many
 # --max-time: the stop reason's start (callbacks.max_time) and the grid of where it stopped.
@@ -57,6 +57,8 @@ def train_run(args, run, settings, replicas, team):
     else:
         run.check_model_fits(gan, image_shape, settings["epochs"], backend)
     steps = data.epoch_length(settings, dataset)
+    max_time = getattr(args, "max_time", None)
+    lr_decay.follow(gan, settings, steps, max_time, say=print if owner else None)
     unread = [dataset]  # built and not iterated yet: the first make_dataset() takes it
     if team.check_same_data(settings, dataset, steps):  # it read the first batch:
         unread.clear()  # fit gets a new dataset (a second pass would be shuffled otherwise)
@@ -100,11 +102,17 @@ def train_run(args, run, settings, replicas, team):
     )
     team.watch(checkpoint, run, team.resume_command(run, settings["epochs"], backend),
                alone=run.resume_command(settings["epochs"], backend))
-    if owner and getattr(args, "max_time", None):
+    if owner and max_time:
         from keras_wgan.callbacks import MaxTime
 
         # Process 0 alone times the run; the stop agreement stops every process there.
-        callbacks["max_time"] = MaxTime(args.max_time, stopper=team.stops)
+        callbacks["max_time"] = limit = MaxTime(max_time, stopper=team.stops)
+        length = lr_decay.length_callback(
+            gan, settings, steps, limit, lambda fixed: run.record(
+                fixed, version=__version__, backend=backend, replicas=replicas,
+                class_names=class_names))
+        if length is not None:
+            callbacks["lr_decay"] = length
     code = _fit(gan, make_dataset, run, settings, steps, state, checkpoint, callbacks,
                 args.verbose if owner else 0, backend, team)
     if code is None:

@@ -3,17 +3,19 @@
 The recipe (``settings["recipe"]``, a :mod:`keras_wgan.presets` name) is chosen by the
 data's rule (:mod:`.choices`).
 
+``--lr-decay linear`` compiles it with rates that decay to 0 (:mod:`.lr_decay`).
 A fine-tuned run (``--init-from``) takes the source's weights and freezes the critic's
 first layers before ``compile`` builds the optimizers (see :mod:`.finetune`).
 """
 
 from keras_wgan import presets
-from keras_wgan.cli.training import choices, finetune
+from keras_wgan.cli.training import choices, finetune, lr_decay
 from keras_wgan.cli.training.settings import OFF, TRAIN_PRESET
 
 
 def build_gan(settings, image_shape, class_names=None):
-    """The run's model: its recipe with the run's settings, compiled."""
+    """The run's model: its recipe with the run's settings, compiled (with
+    ``--lr-decay linear``, with rates whose line :func:`.lr_decay.follow` fixes)."""
     import keras
 
     from keras_wgan import WGAN, WGANGP
@@ -26,14 +28,19 @@ def build_gan(settings, image_shape, class_names=None):
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(settings.get("precision") or "float32")
     try:
-        if not settings.get("init_from"):
+        decays = settings.get("lr_decay", OFF) != OFF
+        if not settings.get("init_from") and not decays:
             return _preset_gan(cls, settings, image_shape, augment, class_names)
         # Fine-tuning: the source's weights and the frozen layers before compile, which
         # builds the optimizers on the trainable variables.
         gan = _preset_gan(cls, settings, image_shape, augment, class_names, compile=False)
-        gan = finetune.initialised_from(settings, gan, image_shape, class_names)
+        if settings.get("init_from"):
+            gan = finetune.initialised_from(settings, gan, image_shape, class_names)
         overrides = _preset_overrides(cls, settings, image_shape, augment, class_names)
-        gan.compile(**presets.make_optimizers(_recipe(settings), cls, **overrides))
+        pair = presets.make_optimizers(_recipe(settings), cls, **overrides)
+        if decays:
+            pair = lr_decay.decaying_optimizers(pair)
+        gan.compile(**pair)
         return gan
     finally:
         keras.mixed_precision.set_global_policy(previous)

@@ -35,6 +35,7 @@ from keras_wgan.cli.common import (
 )
 from keras_wgan.cli.training.lock import LOCK_FILE, LockFile
 from keras_wgan.cli.training.settings import (
+    FIXED_BY_THE_RUN,
     MODEL_SETTINGS,
     OLD_RUN_VALUES,
     STREAM_SETTINGS,
@@ -172,7 +173,8 @@ class RunDirectory:
         settings = dict(TRAIN_DEFAULTS)
         if restart:  # the recorded settings, changed by the flags given
             saved = self.recorded_settings() or {}
-            settings.update({k: v for k, v in saved.items() if k in TRAIN_DEFAULTS})
+            settings.update({k: v for k, v in saved.items()
+                             if k in TRAIN_DEFAULTS and k not in FIXED_BY_THE_RUN})
         return settings
 
     # ------------------------------------------------------------- resuming

@@ -39,6 +39,12 @@ TRAIN_DEFAULTS = {
     "n_critic": None,
     "ema_decay": _RECIPE["ema_decay"],  # --ema-decay off: None (null in config.json)
     "paper_optimizers": False,  # the papers' algorithm (presets.paper_algorithm)
+    # --lr-decay linear: both rates fall to 0 at the run's end (training/lr_decay.py).
+    "lr_decay": OFF,
+    # Not flags: where --lr-decay's line ends and starts ({optimizer: step}), fixed once
+    # by the run (training/lr_decay.py) and recorded in config.json for its resumes.
+    "lr_decay_steps": None,
+    "lr_decay_start": None,
     "recipe": None,  # not a flag: the data's rule names it; recorded in config.json
     "seed": 0,
     "num_samples": 64,
@@ -56,7 +62,7 @@ TRAIN_DEFAULTS = {
 # Settings fixed by the saved model: --resume refuses to change them.
 MODEL_SETTINGS = (
     "model", "dim", "latent_dim", "n_critic", "image_size", "ema_decay", "paper_optimizers",
-    "seed", "conditional", "arch", "augment", "precision", "freeze_critic",
+    "seed", "conditional", "arch", "augment", "precision", "freeze_critic", "lr_decay",
 )
 # Settings that make the data stream: fixed while a checkpoint is inside an epoch.
 STREAM_SETTINGS = ("dataset", "data_dir", "batch_size", "steps_per_epoch", "skip_bad_files")
@@ -81,7 +87,9 @@ NET_SETTINGS = ("model", "dim", "latent_dim", "image_size", "arch", "conditional
 CHOSEN_BY_DATA = ("arch", "dim", "image_size", "augment", "recipe")
 # The values a run directory recorded before these settings existed was built with.
 OLD_RUN_VALUES = {"arch": "dcgan", "augment": OFF, "image_size": 32, "precision": "float32",
-                  "recipe": "fashion_mnist_32_v1"}
+                  "recipe": "fashion_mnist_32_v1", "lr_decay": OFF}
+# Fixed by a run as it trains, not flags: a --restart starts without them.
+FIXED_BY_THE_RUN = ("lr_decay_steps", "lr_decay_start")
 # Flags of one launch of a multi-process run: not settings of the run (a resume may use
 # other machines), so not in config.json.
 LAUNCH_FLAGS = ("coordinator", "num_processes", "process_id", "secret_file")

@@ -1,0 +1,102 @@
+"""``--lr-decay linear``: both rates fall linearly to 0 at the run's end.
+
+The end is fixed once per run and recorded in ``config.json`` (``lr_decay_steps`` and
+``lr_decay_start``: each optimizer's own step counts), so that a resume continues the
+same line exactly:
+
+- with ``--epochs`` alone, before the first step: the epochs' critic steps (the
+  generator's: those divided by ``n_critic``), from the run's first step;
+- with ``--max-time``, from the speed measured over the run's first minute
+  (:class:`keras_wgan.callbacks.decay_length.DecayLength`): the run trains at the full
+  rate until then, and the line starts at the step where it was fixed. Where
+  ``--epochs`` ends sooner, the line ends there.
+
+Imports no Keras until called (``keras-wgan train --help`` loads no framework).
+"""
+
+OPTIMIZERS = ("critic_optimizer", "generator_optimizer")
+
+
+def decaying_optimizers(pair):
+    """``pair`` (compile's optimizer keywords) with each rate a
+    :class:`~keras_wgan.rate_decay.LinearDecayToZero` whose line is not fixed yet."""
+    from keras_wgan import presets
+    from keras_wgan.rate_decay import LinearDecayToZero
+
+    return {arg: presets.with_rate(optimizer, LinearDecayToZero(presets.rate_of(optimizer)))
+            for arg, optimizer in pair.items()}
+
+
+def follow(gan, settings, steps_per_epoch, max_time=None, say=None):
+    """Fix ``gan``'s line before training: the one the run recorded (a resume), else
+    the end of ``--epochs`` from the current step (recorded into ``settings``), else,
+    with ``--max-time``, none yet (``DecayLength`` fixes it). ``say``: a function told
+    when the rates have already reached 0."""
+    from keras_wgan import rate_decay
+
+    if not rate_decay.decaying_schedules(gan):
+        return
+    line = recorded_line(settings)
+    if line is None and max_time:
+        return
+    if line is None:
+        now = rate_decay.iterations(gan)
+        end = max(settings["epochs"] * steps_per_epoch, now["critic_optimizer"] + 1)
+        line = {"critic_optimizer": (end, now["critic_optimizer"]),
+                "generator_optimizer": rate_decay.generator_end(
+                    end, gan.n_critic, now["generator_optimizer"])}
+        settings.update(line_facts(line))
+    rate_decay.fix_line(gan, line)
+    end = line["generator_optimizer"][0]
+    if say is not None and rate_decay.iterations(gan)["generator_optimizer"] >= end:
+        say(f"Note: --lr-decay linear: the rates reached 0 at generator update {end} "
+            "(config.json's lr_decay_steps, fixed once per run): further steps change no "
+            "weights. For more training, start a new run (--lr-decay off keeps a "
+            "constant rate).", flush=True)
+
+
+def length_callback(gan, settings, steps_per_epoch, limit, record):
+    """With ``--max-time`` (``limit``: the run's ``MaxTime``) and no line yet, the
+    callback that fixes it and calls ``record(settings)`` once it is in ``settings``;
+    else None."""
+    from keras_wgan import rate_decay
+    from keras_wgan.callbacks.decay_length import DecayLength
+
+    if not rate_decay.decaying_schedules(gan) or recorded_line(settings) is not None:
+        return None
+
+    def fixed(line):  # config.json holds the line before a step follows it
+        settings.update(line_facts(line))
+        record(settings)
+
+    return DecayLength(lambda: limit.seconds - limit.elapsed(),
+                       total_critic_steps=settings["epochs"] * steps_per_epoch,
+                       on_fixed=fixed)
+
+
+def check_can_fix(settings, max_time, processes):
+    """Refuse what cannot fix the line: ``--max-time`` on several processes (each would
+    measure its own speed)."""
+    from keras_wgan.cli.common import PROG, CliError
+    from keras_wgan.cli.training.settings import OFF
+
+    if settings.get("lr_decay", OFF) != OFF and max_time and processes > 1 \
+            and not settings.get("lr_decay_steps"):
+        raise CliError(
+            f"--lr-decay linear with --max-time measures one process's speed; on "
+            f"{processes} processes, let --epochs fix where the rates reach 0: {PROG} "
+            "train --lr-decay linear --epochs N ... (without --max-time)")
+
+
+def recorded_line(settings):
+    """The line a run recorded (``{optimizer name: (decay_steps, start)}``), or None."""
+    steps, start = settings.get("lr_decay_steps"), settings.get("lr_decay_start")
+    if not steps:
+        return None
+    return {name: (steps[name], start[name]) for name in OPTIMIZERS}
+
+
+def line_facts(line):
+    """What config.json records of a fixed line."""
+    return {"lr_decay_steps": {n: int(s) for n, (s, _) in line.items()},
+            "lr_decay_start": {n: int(t) for n, (_, t) in line.items()}}

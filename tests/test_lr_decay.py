@@ -1,0 +1,196 @@
+"""--lr-decay linear: the schedule (rate_decay.py), the callback that fixes its line from
+the measured speed (callbacks/decay_length.py) and how a run records and keeps the line
+(cli/training/lr_decay.py).
+
+The schedule is checked against the formula computed in numpy; the line fixed from the
+measured speed against the same arithmetic on a clock the test advances; the retraced
+train step against a model whose line was fixed from its first step (the same weights
+prove the step used the new rates); the CLI's records against the saved model.
+"""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from test_cli import run_cli
+from test_max_time import StepClock
+from testing import assert_weights_equal, tiny_mlp_gan
+
+from keras_wgan import rate_decay
+from keras_wgan.callbacks import decay_length
+from keras_wgan.cli.training import lr_decay
+from keras_wgan.rate_decay import LinearDecayToZero
+
+
+def reference_rates(rate, steps, decay_steps, start_step):
+    steps = np.asarray(steps, dtype=np.float64)
+    if decay_steps is None:
+        return np.full_like(steps, rate)
+    line = rate * np.clip(1.0 - steps / decay_steps, 0.0, None)
+    return np.where(steps < start_step, rate, line)
+
+
+@pytest.mark.parametrize("decay_steps, start_step", [(None, 0), (10, 0), (10, 4), (7, 6)])
+def test_the_schedule_follows_its_formula(decay_steps, start_step):
+    schedule = LinearDecayToZero(2e-3, decay_steps, start_step)
+    steps = np.arange(0, 14)
+    got = [float(keras.ops.convert_to_numpy(schedule(step))) for step in steps]
+    np.testing.assert_allclose(got, reference_rates(2e-3, steps, decay_steps, start_step),
+                               rtol=1e-6, atol=1e-12)
+
+
+def test_the_schedule_is_saved_by_name_with_its_line():
+    schedule = LinearDecayToZero(1e-3)
+    schedule.fix(40, 12)
+    revived = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
+    assert isinstance(revived, LinearDecayToZero)
+    assert revived.get_config() == {"learning_rate": 1e-3, "decay_steps": 40, "start_step": 12}
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"learning_rate": 0.0}, "learning_rate"),
+    ({"learning_rate": 1e-3, "decay_steps": 5, "start_step": 5}, "decay_steps"),
+    ({"learning_rate": 1e-3, "decay_steps": 5.5}, "decay_steps"),
+    ({"learning_rate": 1e-3, "decay_steps": 5, "start_step": -1}, "start_step"),
+])
+def test_the_schedule_names_a_bad_argument(kwargs, name):
+    with pytest.raises(ValueError, match=f"`{name}`"):
+        LinearDecayToZero(**kwargs)
+
+
+def points():
+    tf.random.set_seed(0)
+    data = np.random.default_rng(0).normal(size=(96, 2)).astype("float32")
+    return tf.data.Dataset.from_tensor_slices(data).batch(16).repeat()
+
+
+def decaying_gan(line=None):
+    gan = tiny_mlp_gan(n_critic=2)
+    gan.compile(**lr_decay.decaying_optimizers(
+        {"critic_optimizer": keras.optimizers.Adam(1e-2),
+         "generator_optimizer": keras.optimizers.Adam(5e-3)}))
+    if line is not None:
+        rate_decay.fix_line(gan, line)
+    return gan
+
+
+def test_the_line_is_fixed_from_the_measured_speed_and_the_step_follows_it(monkeypatch):
+    # Each step takes 20 "seconds": the first minute after step 1 ends at step 4.
+    monkeypatch.setattr(decay_length, "MEASURE_SECONDS", 60.0)
+    clock, limit, seconds_per_step = StepClock(), 400.0, 20.0
+    recorded = []
+
+    class Tick(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            clock.now += seconds_per_step
+
+    gan = decaying_gan()
+    length = decay_length.DecayLength(lambda: limit - clock.now, on_fixed=recorded.append,
+                                  clock=clock)
+    gan.fit(points(), epochs=1, steps_per_epoch=12, verbose=0, shuffle=False,
+            callbacks=[Tick(), length])
+    # Fixed after step 4 (at 80 s; 60 s after step 1's 20 s): 320 s left at one critic
+    # step (half a generator step) per 20 s, of which KEPT_SPEED is expected.
+    left = limit - 4 * seconds_per_step
+    expected = {"critic_optimizer": (4 + int(left / 20.0 * decay_length.KEPT_SPEED), 4),
+                "generator_optimizer": (2 + int(left / 40.0 * decay_length.KEPT_SPEED), 2)}
+    assert recorded == [expected] and length.line == expected
+    for name, (decay_steps, start) in expected.items():
+        assert rate_decay.decaying_schedules(gan)[name].get_config()["decay_steps"] == \
+            decay_steps
+    # The same run with the line fixed before its first step: every step the first run
+    # took after fixing used the new line only if its traced step was rebuilt.
+    again = decaying_gan(expected)
+    again.fit(points(), epochs=1, steps_per_epoch=12, verbose=0, shuffle=False)
+    assert_weights_equal(again.get_weights(), gan.get_weights(), atol=1e-6)
+    untouched = decaying_gan()
+    untouched.fit(points(), epochs=1, steps_per_epoch=12, verbose=0, shuffle=False)
+    assert not np.allclose(untouched.generator.get_weights()[0], gan.generator.get_weights()[0])
+
+
+def test_the_epochs_fix_the_line_before_the_first_step_and_a_recorded_line_wins():
+    gan, settings = decaying_gan(), {"epochs": 3, "lr_decay": "linear"}
+    lr_decay.follow(gan, settings, steps_per_epoch=10)
+    assert settings["lr_decay_steps"] == {"critic_optimizer": 30, "generator_optimizer": 15}
+    assert settings["lr_decay_start"] == {"critic_optimizer": 0, "generator_optimizer": 0}
+    # A resume reads the line the run recorded, whatever --epochs says now.
+    resumed = decaying_gan()
+    lr_decay.follow(resumed, {**settings, "epochs": 9}, steps_per_epoch=10)
+    assert rate_decay.decaying_schedules(resumed)["generator_optimizer"].get_config() == {
+        "learning_rate": 5e-3, "decay_steps": 15, "start_step": 0}
+    # With --max-time and no line yet, none is fixed before the speed is measured.
+    timed, fresh = decaying_gan(), {"epochs": 3, "lr_decay": "linear"}
+    lr_decay.follow(timed, fresh, steps_per_epoch=10, max_time=60.0)
+    assert "lr_decay_steps" not in fresh
+    assert rate_decay.decaying_schedules(timed)["critic_optimizer"].decay_steps is None
+
+
+def test_several_processes_cannot_measure_the_line_with_max_time():
+    settings = {"lr_decay": "linear"}
+    with pytest.raises(Exception, match="--lr-decay linear --epochs N"):
+        lr_decay.check_can_fix(settings, 60.0, 2)
+    lr_decay.check_can_fix(settings, None, 2)  # --epochs fixes it
+    lr_decay.check_can_fix(settings, 60.0, 1)
+
+
+def test_train_records_the_line_and_resumes_along_it(tmp_path, capsys):
+    images = np.random.default_rng(5).integers(0, 256, (8, 16, 16, 1)).astype(np.uint8)
+    np.save(tmp_path / "images.npy", images)
+    out = str(tmp_path / "run")
+    common = ["--dataset", str(tmp_path / "images.npy"), "--out", out, "--batch-size", "4",
+              "--dim", "4", "--latent-dim", "8", "--image-size", "16", "--num-samples",
+              "4", "--verbose", "0", "--steps-per-epoch", "2"]
+    code, _, err = run_cli(capsys, "train", "--epochs", "2", "--lr-decay", "linear", *common)
+    assert code == 0, err
+    with open(os.path.join(out, "config.json")) as f:
+        config = json.load(f)
+    assert config["lr_decay"] == "linear"
+    assert config["lr_decay_steps"] == {"critic_optimizer": 4, "generator_optimizer": 4}
+    gan = keras.models.load_model(os.path.join(out, "model.keras"))
+    for name in lr_decay.OPTIMIZERS:
+        optimizer = getattr(gan, name)
+        assert optimizer._learning_rate.get_config()["decay_steps"] == 4
+        assert float(optimizer.learning_rate) == 0.0  # the line's end, at step 4
+    # The line stays the recorded one: a longer resume says its rates are 0.
+    code, said, err = run_cli(capsys, "train", "--resume", "--out", out, "--epochs", "3",
+                              "--verbose", "0")
+    assert code == 0, err
+    assert "the rates reached 0 at generator update 4" in said
+    code, _, err = run_cli(capsys, "train", "--resume", "--out", out, "--lr-decay", "off",
+                           "--epochs", "4", "--verbose", "0")
+    assert code == 2 and "--lr-decay off differs from the run's linear" in err
+    # --restart starts a new line for its own epochs.
+    code, _, err = run_cli(capsys, "train", "--restart", "--epochs", "3", *common)
+    assert code == 0, err
+    with open(os.path.join(out, "config.json")) as f:
+        assert json.load(f)["lr_decay_steps"]["critic_optimizer"] == 6
+
+
+def test_max_time_fixes_the_line_records_it_and_saves_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(decay_length, "MEASURE_SECONDS", 0.0)  # fixed after the second step
+    images = np.random.default_rng(6).integers(0, 256, (8, 16, 16, 1)).astype(np.uint8)
+    np.save(tmp_path / "images.npy", images)
+    out = str(tmp_path / "run")
+    # 10 epochs of 2 steps end long before the time limit: the line, measured after
+    # step 2, ends at the epochs' last step (a tiny step takes milliseconds, so the
+    # limit's 10 minutes would buy far more).
+    code, said, err = run_cli(
+        capsys, "train", "--dataset", str(tmp_path / "images.npy"), "--out", out,
+        "--batch-size", "4", "--dim", "4", "--latent-dim", "8", "--image-size", "16",
+        "--num-samples", "4", "--verbose", "0", "--steps-per-epoch", "2", "--epochs", "10",
+        "--n-critic", "2", "--lr-decay", "linear", "--max-time", "10m")
+    assert code == 0, err
+    with open(os.path.join(out, "config.json")) as f:
+        config = json.load(f)
+    line = {"critic_optimizer": (20, 2), "generator_optimizer": (10, 1)}
+    assert lr_decay.recorded_line(config) == line
+    gan = keras.models.load_model(os.path.join(out, "model.keras"))
+    for name, (decay_steps, start) in line.items():
+        optimizer = getattr(gan, name)
+        assert optimizer._learning_rate.get_config() == {
+            "learning_rate": pytest.approx(1e-3), "decay_steps": decay_steps,
+            "start_step": start}
+        assert float(optimizer.learning_rate) == 0.0
