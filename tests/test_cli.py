@@ -299,7 +299,12 @@ def test_max_time_stops_cleanly_draws_where_and_resumes_to_the_end(tmp_path, cap
     assert all(re.fullmatch(r"epoch_\d{3}\.png", name) for name in set(grids) - set(stopped))
     assert len(read_csv(os.path.join(out, "history_batches.csv"))) == step
     with open(os.path.join(out, "config.json")) as f:
-        assert "max_time" not in json.load(f)  # per invocation, not a setting of the run
+        config = json.load(f)
+    assert "max_time" not in config  # per invocation, not a setting of the run
+    # A run that knows its end decays its rates to 0 there (tests/test_lr_decay.py); this
+    # one stopped before its first minute, so before its line was fixed.
+    assert config["lr_decay"] == "linear" and config["lr_decay_steps"] is None
+    assert "--max-time: both rates decay linearly to 0 at the time limit" in said
     # Resumed without a limit, it runs to the end.
     code, _, err = run_cli(capsys, "train", "--resume", "--out", out, "--verbose", "0")
     assert code == 0, err

@@ -194,3 +194,20 @@ def test_max_time_fixes_the_line_records_it_and_saves_it(tmp_path, capsys, monke
             "learning_rate": pytest.approx(1e-3), "decay_steps": decay_steps,
             "start_step": start}
         assert float(optimizer.learning_rate) == 0.0
+
+
+@pytest.mark.parametrize("given, max_time, processes, resume, chosen", [
+    (None, 1500.0, 1, False, "linear"),   # the run knows its end
+    (None, None, 1, False, "off"),        # Ctrl-C has no end to decay towards
+    (None, 1500.0, 2, False, "off"),      # each process would measure its own speed
+    (None, 1500.0, 1, True, "off"),       # a run recorded without it keeps constant rates
+    ("off", 1500.0, 1, False, "off"),
+    ("linear", None, 1, False, "linear"),
+])
+def test_left_out_the_decay_follows_the_time_limit(given, max_time, processes, resume,
+                                                   chosen):
+    settings, said = {"lr_decay": given}, []
+    lr_decay.choose(settings, max_time, processes, resume,
+                    say=lambda text, flush=False: said.append(text))
+    assert settings["lr_decay"] == chosen
+    assert bool(said) == (given is None and chosen == "linear")

@@ -173,7 +173,8 @@ def add_parser(subparsers):
                    help="'linear': both rates fall linearly to 0 at the run's end: at "
                         "--epochs, or, with --max-time, where the speed measured over the "
                         "first minute says the time runs out (recorded in config.json); "
-                        f"default {d['lr_decay']}")
+                        "'off': constant rates; default linear with --max-time on one "
+                        "process, else off")
     p.add_argument("--seed", type=non_negative_int, default=None,
                    help=f"seed of weights, noise and data order; default {d['seed']}")
     p.add_argument("--num-samples", type=positive_int, default=None,
@@ -280,6 +281,7 @@ def run_train(args):
                   "use several).", flush=True)
             settings["distribute"] = "auto"
         _check_tensorboard(settings)
+        lr_decay.choose(settings, args.max_time, resume=args.resume)
         scope, replicas = devices.distribution_scope(settings["distribute"])
         _check_batch_size(settings, replicas)
         with scope:
@@ -346,6 +348,7 @@ def _run_multi_process(args, given):
             run = held.enter_context(RunDirectory.at(given, args.out, args.resume).writer())
             settings = run.settings_for(given, args.resume, args.restart)
             _check_tensorboard(settings)
+            lr_decay.choose(settings, args.max_time, launch.num_processes, args.resume)
             lr_decay.check_can_fix(settings, args.max_time, launch.num_processes)
             # Once, from process 0's data and device, for all (before JAX starts).
             choices.fill_in(settings, devices.device_kind(runtime_started=False))

@@ -15,6 +15,27 @@ Imports no Keras until called (``keras-wgan train --help`` loads no framework).
 """
 
 OPTIMIZERS = ("critic_optimizer", "generator_optimizer")
+# --lr-decay left out: linear when the run knows its end, which --max-time tells on one
+# process; constant otherwise (a run stopped by Ctrl-C has no end to decay towards).
+# Measured: docs "Recipe search at equal CPU time", "A rate decay to 0":
+# benchmarks/rate_decay.py (fd 4.18 against 4.42 at 2,000 generator updates, kd 0.31
+# against 0.43) and benchmarks/train_wall_time.py (25 wall minutes on 2 cores).
+DEFAULT_WITH_MAX_TIME = "linear"
+
+
+def choose(settings, max_time, processes=1, resume=False, say=print):
+    """Fill in --lr-decay when it was left out (``settings["lr_decay"]`` None) and say so
+    when a time limit turned it on. A resumed run keeps what it recorded (a run
+    recorded without it: off)."""
+    from keras_wgan.cli.training.settings import OFF
+
+    if settings.get("lr_decay") is not None:
+        return
+    decays = bool(max_time) and processes == 1 and not resume
+    settings["lr_decay"] = DEFAULT_WITH_MAX_TIME if decays else OFF
+    if decays:
+        say("--max-time: both rates decay linearly to 0 at the time limit, fixed from the "
+            "speed of the first minute (--lr-decay off keeps them constant).", flush=True)
 
 
 def decaying_optimizers(pair):
@@ -80,7 +101,7 @@ def check_can_fix(settings, max_time, processes):
     from keras_wgan.cli.common import PROG, CliError
     from keras_wgan.cli.training.settings import OFF
 
-    if settings.get("lr_decay", OFF) != OFF and max_time and processes > 1 \
+    if settings.get("lr_decay") not in (None, OFF) and max_time and processes > 1 \
             and not settings.get("lr_decay_steps"):
         raise CliError(
             f"--lr-decay linear with --max-time measures one process's speed; on "

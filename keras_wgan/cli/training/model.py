@@ -28,7 +28,7 @@ def build_gan(settings, image_shape, class_names=None):
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(settings.get("precision") or "float32")
     try:
-        decays = settings.get("lr_decay", OFF) != OFF
+        decays = settings.get("lr_decay") not in (None, OFF)
         if not settings.get("init_from") and not decays:
             return _preset_gan(cls, settings, image_shape, augment, class_names)
         # Fine-tuning: the source's weights and the frozen layers before compile, which

@@ -39,8 +39,9 @@ TRAIN_DEFAULTS = {
     "n_critic": None,
     "ema_decay": _RECIPE["ema_decay"],  # --ema-decay off: None (null in config.json)
     "paper_optimizers": False,  # the papers' algorithm (presets.paper_algorithm)
-    # --lr-decay linear: both rates fall to 0 at the run's end (training/lr_decay.py).
-    "lr_decay": OFF,
+    # --lr-decay linear: both rates fall to 0 at the run's end (training/lr_decay.py);
+    # left out: linear with --max-time on one process, else off (lr_decay.choose).
+    "lr_decay": None,
     # Not flags: where --lr-decay's line ends and starts ({optimizer: step}), fixed once
     # by the run (training/lr_decay.py) and recorded in config.json for its resumes.
     "lr_decay_steps": None,
