@@ -21,6 +21,7 @@ from testing import assert_weights_equal, tiny_mlp_gan
 
 from keras_wgan import rate_decay
 from keras_wgan.callbacks import decay_length
+from keras_wgan.cli.common import CliError
 from keras_wgan.cli.training import lr_decay
 from keras_wgan.rate_decay import LinearDecayToZero
 
@@ -130,7 +131,7 @@ def test_the_epochs_fix_the_line_before_the_first_step_and_a_recorded_line_wins(
 
 def test_several_processes_cannot_measure_the_line_with_max_time():
     settings = {"lr_decay": "linear"}
-    with pytest.raises(Exception, match="--lr-decay linear --epochs N"):
+    with pytest.raises(CliError, match="--lr-decay linear --epochs N"):
         lr_decay.check_can_fix(settings, 60.0, 2)
     lr_decay.check_can_fix(settings, None, 2)  # --epochs fixes it
     lr_decay.check_can_fix(settings, 60.0, 1)
