@@ -22,7 +22,8 @@ first round's batches). The table is printed and written to ``--out/results.json
 
 Keys (all optional): ``n_critic``, ``lr`` (both nets), ``lr_critic``, ``lr_generator``,
 ``beta_1``, ``beta_2``, ``optimizer`` (``adam`` | ``rmsprop``), ``ema`` (a decay or
-``off``), ``dim``, ``batch``, ``critic_norm`` (``spectral`` | ``none``); WGAN-GP:
+``off``), ``dim``, ``batch``, ``g_batch`` (the generator's batch as a multiple of the critic's),
+``critic_norm`` (``spectral`` | ``none``); WGAN-GP:
 ``penalty`` (``random`` | ``midpoint``), ``penalty_every`` (lazy, weight times k),
 ``gp`` (the weight), ``drift``; WGAN: ``clip``.
 
@@ -69,7 +70,7 @@ CANDIDATES = {
     ],
 }
 _FLOATS = ("lr", "lr_critic", "lr_generator", "beta_1", "beta_2", "gp", "drift", "clip")
-_INTS = ("n_critic", "dim", "batch", "penalty_every")
+_INTS = ("n_critic", "dim", "batch", "penalty_every", "g_batch")
 _CHOICES = {"optimizer": ("adam", "rmsprop"), "penalty": ("random", "midpoint"),
             "critic_norm": ("spectral", "none")}
 _ONLY = {"penalty": "wgan-gp", "penalty_every": "wgan-gp", "gp": "wgan-gp",
@@ -114,7 +115,8 @@ def preset_overrides(changes):
     names = {"lr": "learning_rate", "lr_critic": "critic_learning_rate",
              "lr_generator": "generator_learning_rate", "optimizer": "optimizers",
              "ema": "ema_decay", "penalty": "penalty_at", "gp": "gp_weight",
-             "drift": "drift_weight", "clip": "clip_value"}
+             "drift": "drift_weight", "clip": "clip_value",
+             "g_batch": "generator_batch_factor"}
     overrides = {names.get(k, k): v for k, v in changes.items() if k != "batch"}
     if overrides.get("critic_norm") == "none":
         overrides["critic_norm"] = None

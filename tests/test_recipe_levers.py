@@ -15,6 +15,7 @@ from testing import (
     run_model_saving_test,
     run_serialization_test,
     tiny_image_gan,
+    tiny_mlp_gan,
 )
 
 from keras_wgan import WGAN, WGANGP
@@ -214,3 +215,76 @@ def test_separate_rates_and_betas_reach_each_optimizer_and_the_saved_file(tmp_pa
     assert float(restored.critic_optimizer.learning_rate) == pytest.approx(3e-4)
     assert float(restored.generator_optimizer.learning_rate) == pytest.approx(1e-4)
     assert restored.generator_optimizer.beta_2 == pytest.approx(0.99)
+
+
+# ------------------------------------------------------- the generator's batch
+def _conditional_mlp_gan(**kwargs):
+    from keras_wgan.architectures import build_mlp_critic, build_mlp_generator
+
+    keras.utils.set_random_seed(0)
+    return WGANGP(build_mlp_generator(2, 2, width=8, depth=2, num_classes=3),
+                  build_mlp_critic(2, width=8, depth=2, num_classes=3), seed=0, **kwargs)
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_the_generator_update_scores_factor_times_the_real_batch(conditional, tmp_path,
+                                                                 noise):
+    """Each generator update draws ``factor * batch`` noise rows (the critic update: the
+    batch's own count) and its loss is the mean critic score of exactly those fakes,
+    computed here by hand; with labels, the real batch's labels repeated ``factor``
+    times."""
+    factor, batch = 3, 4
+    if conditional:
+        gan = _conditional_mlp_gan(n_critic=1, ema_decay=None,
+                                   generator_batch_factor=factor)
+    else:
+        gan = tiny_mlp_gan(n_critic=1, ema_decay=None, generator_batch_factor=factor)
+    gan.compile(critic_optimizer=keras.optimizers.SGD(0.0),
+                generator_optimizer=keras.optimizers.SGD(0.0), run_eagerly=True)
+    drawn = {}
+
+    def fixed_noise(n):  # one fixed draw per size, so the loss can be recomputed
+        n = int(n)
+        drawn.setdefault(n, np.random.default_rng(n).normal(
+            size=(n, gan.latent_dim)).astype("float32"))
+        return ops.convert_to_tensor(drawn[n])
+
+    gan.sample_noise = fixed_noise
+    rng = np.random.default_rng(1)
+    points = rng.normal(size=(batch, 2)).astype("float32")
+    labels = np.array([0, 2, 1, 2], "int32")
+    seen = []
+    generate = gan._generate
+    gan._generate = lambda net, z, y, training: (
+        seen.append(None if y is None else ops.convert_to_numpy(y)),
+        generate(net, z, y, training))[1]
+    logs = gan.fit(*((points, labels) if conditional else (points,)), batch_size=batch,
+                   shuffle=False, epochs=1, verbose=0).history
+    assert sorted(drawn) == [batch, factor * batch]
+    z = drawn[factor * batch]
+    if conditional:
+        repeated = np.concatenate([labels] * factor)
+        np.testing.assert_array_equal(seen[-1], repeated)
+        z, repeated = ops.convert_to_tensor(z), ops.convert_to_tensor(repeated)
+        fakes = gan.generator([z, repeated], training=True)
+        scores = gan.critic([fakes, repeated], training=True)
+    else:
+        assert seen[-1] is None
+        z = ops.convert_to_tensor(z)
+        scores = gan.critic(gan.generator(z, training=True), training=True)
+    expected = -float(np.mean(ops.convert_to_numpy(scores)))
+    assert logs["generator_loss"][0] == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_the_generator_batch_factor_is_saved_resumes_exactly_and_refuses_bad_values(
+        tmp_path, noise):
+    gan = WGANGP.from_preset("fashion_mnist_32", dim=4, image_shape=(16, 16, 1),
+                             latent_dim=LATENT_DIM, generator_batch_factor=2)
+    assert gan.generator_batch_factor == 2
+    revived = run_serialization_test(gan)
+    assert revived.generator_batch_factor == 2
+    run_model_saving_test(gan, tmp_path / "g_batch.keras", noise,
+                          resume={"x": image_dataset(2)})
+    for bad in (0, 1.5, "2"):
+        with pytest.raises(ValueError, match="generator_batch_factor"):
+            tiny_mlp_gan(generator_batch_factor=bad)

@@ -98,6 +98,10 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
             random parameters per sample) and takes the penalty between them; the
             generator step scores its augmented fakes, so its gradient flows through the
             augmentation. ``evaluate`` scores the plain images.
+        generator_batch_factor: the generator update scores this many times the real
+            batch's number of fakes (the WGAN-GP paper's ResNet recipe,
+            ``gan_cifar_resnet.py``, uses 2; default 1: the same number). With
+            ``label_sampling="batch"`` the real labels are repeated that many times.
     """
 
     # Subclasses set ``default_critic_optimizer`` / ``default_generator_optimizer``
@@ -119,6 +123,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
         generator_classifier_weight=0.1,
         class_names=None,
         augment=None,
+        generator_batch_factor=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -145,6 +150,9 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
         )
         self.latent_dim = self._resolve_latent_dim(generator, latent_dim)
         self.n_critic = checks.check_positive_int("n_critic", n_critic)
+        self.generator_batch_factor = checks.check_positive_int(
+            "generator_batch_factor", generator_batch_factor
+        )
         if critic_schedule not in CRITIC_SCHEDULES:
             raise ValueError(
                 f"`critic_schedule` must be one of {CRITIC_SCHEDULES}, got {critic_schedule!r}."
@@ -292,6 +300,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
             "generator_classifier_weight": self.generator_classifier_weight,
             "class_names": self.class_names,
             "augment": augmentation.serialize_policy(self.augment),
+            "generator_batch_factor": self.generator_batch_factor,
         }
 
     @classmethod
@@ -574,6 +583,11 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
         return extras
 
     def _generator_update(self, batch_size, real_labels=None):
+        factor = self.generator_batch_factor
+        if factor > 1:
+            batch_size = batch_size * factor
+            if real_labels is not None:
+                real_labels = ops.concatenate([real_labels] * factor, axis=0)
         labels = self._fake_labels(real_labels, batch_size)
 
         def loss_fn():
