@@ -56,9 +56,9 @@ def parse_args(argv=None):
                    help="redraw OUT/panel.png and the table from OUT/results.json")
     p.add_argument("--preset", default="fashion_mnist_32_v1",
                    help="the keras_wgan.presets recipe every cell builds on; default "
-                        "fashion_mnist_32_v1 (the published table's, = small_colour_64's "
-                        "optimizers and n_critic 5); fashion_mnist_32 re-checks the table on "
-                        "the recipe search's winner")
+                        "fashion_mnist_32_v1 (the published table's: the compile() optimizers, "
+                        "n_critic 5); fashion_mnist_32 or small_colour_64 (their WGAN-GP: "
+                        "the recipe search's winner) re-check it on the new recipe")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
