@@ -112,16 +112,46 @@ def test_the_line_is_fixed_from_the_measured_speed_and_the_step_follows_it(monke
     assert not np.allclose(untouched.generator.get_weights()[0], gan.generator.get_weights()[0])
 
 
+def _said():
+    said = []
+    return said, lambda text, flush=False: said.append(text)
+
+
 def test_the_epochs_fix_the_line_before_the_first_step_and_a_recorded_line_wins():
     gan, settings = decaying_gan(), {"epochs": 3, "lr_decay": "linear"}
     lr_decay.follow(gan, settings, steps_per_epoch=10)
     assert settings["lr_decay_steps"] == {"critic_optimizer": 30, "generator_optimizer": 15}
     assert settings["lr_decay_start"] == {"critic_optimizer": 0, "generator_optimizer": 0}
-    # A resume reads the line the run recorded, whatever --epochs says now.
-    resumed = decaying_gan()
-    lr_decay.follow(resumed, {**settings, "epochs": 9}, steps_per_epoch=10)
-    assert rate_decay.decaying_schedules(resumed)["generator_optimizer"].get_config() == {
+    # A resume with the same --epochs keeps the line (a resume is exact); one with
+    # another --epochs moves the end of a line --epochs fixed (it starts at step 0)
+    # there, and says so.
+    same, (said, say) = decaying_gan(), _said()
+    lr_decay.follow(same, dict(settings), steps_per_epoch=10, say=say)
+    assert rate_decay.decaying_schedules(same)["generator_optimizer"].get_config() == {
         "learning_rate": 5e-3, "decay_steps": 15, "start_step": 0}
+    assert said == []
+    resumed, longer, (said, say) = decaying_gan(), {**settings, "epochs": 9}, _said()
+    resumed.critic_optimizer.iterations.assign(24)
+    resumed.generator_optimizer.iterations.assign(12)
+    lr_decay.follow(resumed, longer, steps_per_epoch=10, say=say)
+    assert rate_decay.decaying_schedules(resumed)["generator_optimizer"].get_config() == {
+        "learning_rate": 5e-3, "decay_steps": 45, "start_step": 0}
+    assert longer["lr_decay_steps"] == {"critic_optimizer": 90, "generator_optimizer": 45}
+    assert "reach 0 at generator update 45 (the end of epoch 9) instead of 15" in said[0]
+    assert f"from {1 - 12 / 45:.0%} of the full rate" in said[0]
+    # A line the time limit fixed (it starts later) stays as recorded; past its end a
+    # resume says the rates are 0.
+    timed = {"epochs": 9, "lr_decay": "linear",
+             "lr_decay_steps": {"critic_optimizer": 24, "generator_optimizer": 12},
+             "lr_decay_start": {"critic_optimizer": 4, "generator_optimizer": 2}}
+    kept, (said, say) = decaying_gan(), _said()
+    kept.critic_optimizer.iterations.assign(24)
+    kept.generator_optimizer.iterations.assign(12)
+    lr_decay.follow(kept, timed, steps_per_epoch=10, say=say)
+    assert rate_decay.decaying_schedules(kept)["generator_optimizer"].get_config() == {
+        "learning_rate": 5e-3, "decay_steps": 12, "start_step": 2}
+    assert "the rates reached 0 at generator update 12" in said[0]
+    assert "start a new run" in said[0]
     # With --max-time and no line yet, none is fixed before the speed is measured.
     timed, fresh = decaying_gan(), {"epochs": 3, "lr_decay": "linear"}
     lr_decay.follow(timed, fresh, steps_per_epoch=10, max_time=60.0)
@@ -155,11 +185,20 @@ def test_train_records_the_line_and_resumes_along_it(tmp_path, capsys):
         optimizer = getattr(gan, name)
         assert optimizer._learning_rate.get_config()["decay_steps"] == 4
         assert float(optimizer.learning_rate) == 0.0  # the line's end, at step 4
-    # The line stays the recorded one: a longer resume says its rates are 0.
+    # A longer resume moves the line's end to its last epoch, records and saves it.
     code, said, err = run_cli(capsys, "train", "--resume", "--out", out, "--epochs", "3",
                               "--verbose", "0")
     assert code == 0, err
-    assert "the rates reached 0 at generator update 4" in said
+    assert "the rates now reach 0 at generator update 6 (the end of epoch 3) instead of " \
+        "4; they go on from 33% of the full rate" in said
+    with open(os.path.join(out, "config.json")) as f:
+        assert json.load(f)["lr_decay_steps"] == {"critic_optimizer": 6,
+                                                  "generator_optimizer": 6}
+    gan = keras.models.load_model(os.path.join(out, "model.keras"))
+    for name in lr_decay.OPTIMIZERS:
+        optimizer = getattr(gan, name)
+        assert optimizer._learning_rate.get_config()["decay_steps"] == 6
+        assert int(optimizer.iterations) == 6 and float(optimizer.learning_rate) == 0.0
     code, _, err = run_cli(capsys, "train", "--resume", "--out", out, "--lr-decay", "off",
                            "--epochs", "4", "--verbose", "0")
     assert code == 2 and "--lr-decay off differs from the run's linear" in err

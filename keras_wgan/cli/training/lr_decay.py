@@ -15,27 +15,40 @@ Imports no Keras until called (``keras-wgan train --help`` loads no framework).
 """
 
 OPTIMIZERS = ("critic_optimizer", "generator_optimizer")
-# --lr-decay left out: linear when the run knows its end, which --max-time tells on one
-# process; constant otherwise (a run stopped by Ctrl-C has no end to decay towards).
-# Measured: docs "Recipe search at equal CPU time", "A rate decay to 0":
-# benchmarks/rate_decay.py (fd 4.18 against 4.42 at 2,000 generator updates, kd 0.31
-# against 0.43) and benchmarks/train_wall_time.py (25 wall minutes on 2 cores).
+# --lr-decay left out, on a new run: with --max-time on one process, the line from the
+# speed of the first minute; with --max-time on several, constant (each process would
+# measure its own speed); without --max-time, DEFAULT_WITH_EPOCHS: the line to the end
+# of --epochs, or constant. Measured: docs "Recipe search at equal CPU time", "A rate
+# decay to 0": benchmarks/rate_decay.py (fd 4.18 against 4.42 at 2,000 generator
+# updates, kd 0.31 against 0.43) and benchmarks/train_wall_time.py (25 wall minutes on 2
+# cores).
 DEFAULT_WITH_MAX_TIME = "linear"
+DEFAULT_WITH_EPOCHS = "off"
 
 
 def choose(settings, max_time, processes=1, resume=False, say=print):
-    """Fill in --lr-decay when it was left out (``settings["lr_decay"]`` None) and say so
-    when a time limit turned it on. A resumed run keeps what it recorded (a run
+    """Fill in --lr-decay when it was left out (``settings["lr_decay"]`` None) and say
+    what a decay does when one was chosen. A resumed run keeps what it recorded (a run
     recorded without it: off)."""
     from keras_wgan.cli.training.settings import OFF
 
     if settings.get("lr_decay") is not None:
         return
-    decays = bool(max_time) and processes == 1 and not resume
-    settings["lr_decay"] = DEFAULT_WITH_MAX_TIME if decays else OFF
-    if decays:
+    if resume:
+        chosen = OFF
+    elif max_time:
+        chosen = DEFAULT_WITH_MAX_TIME if processes == 1 else OFF
+    else:
+        chosen = DEFAULT_WITH_EPOCHS
+    settings["lr_decay"] = chosen
+    if chosen == OFF:
+        return
+    if max_time:
         say("--max-time: both rates decay linearly to 0 at the time limit, fixed from the "
             "speed of the first minute (--lr-decay off keeps them constant).", flush=True)
+    else:
+        say(f"Both rates decay linearly to 0 at the end of epoch {settings.get('epochs')} "
+            "(--lr-decay off keeps them constant).", flush=True)
 
 
 def decaying_optimizers(pair):
@@ -51,8 +64,11 @@ def decaying_optimizers(pair):
 def follow(gan, settings, steps_per_epoch, max_time=None, say=None):
     """Fix ``gan``'s line before training: the one the run recorded (a resume), else
     the end of ``--epochs`` from the current step (recorded into ``settings``), else,
-    with ``--max-time``, none yet (``DecayLength`` fixes it). ``say``: a function told
-    when the rates have already reached 0."""
+    with ``--max-time``, none yet (``DecayLength`` fixes it). A recorded line that
+    starts at step 0 was fixed by ``--epochs``: a resume with another ``--epochs`` moves
+    its end there (the rate at each step is then the new line's, as if the run had been
+    started with that ``--epochs``). ``say``: a function told when the line moved or
+    the rates have already reached 0."""
     from keras_wgan import rate_decay
 
     if not rate_decay.decaying_schedules(gan):
@@ -60,20 +76,43 @@ def follow(gan, settings, steps_per_epoch, max_time=None, say=None):
     line = recorded_line(settings)
     if line is None and max_time:
         return
+    now = rate_decay.iterations(gan)
     if line is None:
-        now = rate_decay.iterations(gan)
-        end = max(settings["epochs"] * steps_per_epoch, now["critic_optimizer"] + 1)
-        line = {"critic_optimizer": (end, now["critic_optimizer"]),
-                "generator_optimizer": rate_decay.generator_end(
-                    end, gan.n_critic, now["generator_optimizer"])}
+        line = _to_the_last_epoch(gan, settings, steps_per_epoch, now)
         settings.update(line_facts(line))
+    elif line["critic_optimizer"][1] == 0 \
+            and settings["epochs"] * steps_per_epoch > now["critic_optimizer"]:
+        moved = _to_the_last_epoch(gan, settings, steps_per_epoch, dict.fromkeys(now, 0))
+        if moved != line:
+            if say is not None:
+                end, was = moved["generator_optimizer"][0], line["generator_optimizer"][0]
+                share = 1.0 - now["generator_optimizer"] / end
+                say(f"--epochs {settings['epochs']}: the rates now reach 0 at generator "
+                    f"update {end} (the end of epoch {settings['epochs']}) instead of "
+                    f"{was}; they go on from {share:.0%} of the full rate (config.json "
+                    "records the new line).", flush=True)
+            line = moved
+            settings.update(line_facts(line))
     rate_decay.fix_line(gan, line)
     end = line["generator_optimizer"][0]
     if say is not None and rate_decay.iterations(gan)["generator_optimizer"] >= end:
+        more = ("resume with a larger --epochs (the line then ends there)"
+                if line["critic_optimizer"][1] == 0 else
+                "start a new run (--lr-decay off keeps a constant rate)")
         say(f"Note: --lr-decay linear: the rates reached 0 at generator update {end} "
-            "(config.json's lr_decay_steps, fixed once per run): further steps change no "
-            "weights. For more training, start a new run (--lr-decay off keeps a "
-            "constant rate).", flush=True)
+            "(config.json's lr_decay_steps): further steps change no weights. For more "
+            f"training, {more}.", flush=True)
+
+
+def _to_the_last_epoch(gan, settings, steps_per_epoch, start):
+    """The line from the steps ``start`` (``{optimizer name: step}``) to the end of
+    ``--epochs``."""
+    from keras_wgan import rate_decay
+
+    end = max(settings["epochs"] * steps_per_epoch, start["critic_optimizer"] + 1)
+    return {"critic_optimizer": (end, start["critic_optimizer"]),
+            "generator_optimizer": rate_decay.generator_end(
+                end, gan.n_critic, start["generator_optimizer"])}
 
 
 def length_callback(gan, settings, steps_per_epoch, limit, record):
