@@ -267,10 +267,16 @@ def test_the_recipe_and_n_critic_follow_the_model_and_the_paper_flag(
     kind, rate, beta_1 = expected.pop("optimizer", (None, None, None))
     for name, value in expected.items():
         assert getattr(gan, name) == pytest.approx(value), name
+    paper = "--paper-optimizers" in flags
+    assert config["lr_decay"] == ("off" if paper else "linear")  # the papers' rates: constant
     for optimizer in (gan.critic_optimizer, gan.generator_optimizer):
         if kind is not None:
             assert type(optimizer).__name__ == kind
-            assert float(optimizer.learning_rate) == pytest.approx(rate)
+            # The recipe's rate: constant, or where the default decay to 0 starts from.
+            schedule = optimizer._learning_rate
+            start = float(optimizer.learning_rate) if paper else \
+                schedule.get_config()["learning_rate"]
+            assert start == pytest.approx(rate)
         if beta_1 is not None:
             assert float(optimizer.beta_1) == pytest.approx(beta_1)
 

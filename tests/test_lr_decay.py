@@ -238,16 +238,22 @@ def test_max_time_fixes_the_line_records_it_and_saves_it(tmp_path, capsys, monke
 
 @pytest.mark.parametrize("given, max_time, processes, resume, chosen", [
     (None, 1500.0, 1, False, "linear"),   # the run knows its end
-    (None, None, 1, False, "off"),        # Ctrl-C has no end to decay towards
+    (None, None, 1, False, "linear"),     # to the end of --epochs
+    (None, None, 2, False, "linear"),     # --epochs fixes it on several processes too
     (None, 1500.0, 2, False, "off"),      # each process would measure its own speed
     (None, 1500.0, 1, True, "off"),       # a run recorded without it keeps constant rates
     ("off", 1500.0, 1, False, "off"),
     ("linear", None, 1, False, "linear"),
+    (None, None, "paper", False, "off"),  # --paper-optimizers: the papers' constant rates
 ])
 def test_left_out_the_decay_follows_the_time_limit(given, max_time, processes, resume,
                                                    chosen):
-    settings, said = {"lr_decay": given}, []
+    settings, said = {"lr_decay": given, "epochs": 7}, []
+    if processes == "paper":
+        settings["paper_optimizers"], processes = True, 1
     lr_decay.choose(settings, max_time, processes, resume,
                     say=lambda text, flush=False: said.append(text))
     assert settings["lr_decay"] == chosen
     assert bool(said) == (given is None and chosen == "linear")
+    if said:
+        assert ("at the time limit" if max_time else "at the end of epoch 7") in said[0]

@@ -173,8 +173,10 @@ def add_parser(subparsers):
                    help="'linear': both rates fall linearly to 0 at the run's end: at "
                         "--epochs, or, with --max-time, where the speed measured over the "
                         "first minute says the time runs out (recorded in config.json); "
-                        "'off': constant rates; default linear with --max-time on one "
-                        "process, else off")
+                        "'off': constant rates; default linear, but off with "
+                        "--paper-optimizers (the papers' constant rates), with --max-time "
+                        "on several processes, and on a resume of a run recorded without "
+                        "it")
     p.add_argument("--seed", type=non_negative_int, default=None,
                    help=f"seed of weights, noise and data order; default {d['seed']}")
     p.add_argument("--num-samples", type=positive_int, default=None,

@@ -1,11 +1,13 @@
 """``--lr-decay linear``: both rates fall linearly to 0 at the run's end.
 
-The end is fixed once per run and recorded in ``config.json`` (``lr_decay_steps`` and
+The default when ``--lr-decay`` is left out (:func:`choose`). The end is fixed once
+per run and recorded in ``config.json`` (``lr_decay_steps`` and
 ``lr_decay_start``: each optimizer's own step counts), so that a resume continues the
 same line exactly:
 
-- with ``--epochs`` alone, before the first step: the epochs' critic steps (the
-  generator's: those divided by ``n_critic``), from the run's first step;
+- without ``--max-time``, before the first step: the critic steps of ``--epochs`` (the
+  generator's: those divided by ``n_critic``), from the run's first step; a resume with
+  another ``--epochs`` moves the end there;
 - with ``--max-time``, from the speed measured over the run's first minute
   (:class:`keras_wgan.callbacks.decay_length.DecayLength`): the run trains at the full
   rate until then, and the line starts at the step where it was fixed. Where
@@ -15,26 +17,30 @@ Imports no Keras until called (``keras-wgan train --help`` loads no framework).
 """
 
 OPTIMIZERS = ("critic_optimizer", "generator_optimizer")
-# --lr-decay left out, on a new run: with --max-time on one process, the line from the
+# --lr-decay left out, on a new run without --paper-optimizers: with --max-time on one process, the line from the
 # speed of the first minute; with --max-time on several, constant (each process would
-# measure its own speed); without --max-time, DEFAULT_WITH_EPOCHS: the line to the end
-# of --epochs, or constant. Measured: docs "Recipe search at equal CPU time", "A rate
-# decay to 0": benchmarks/rate_decay.py (fd 4.18 against 4.42 at 2,000 generator
-# updates, kd 0.31 against 0.43) and benchmarks/train_wall_time.py (25 wall minutes on 2
-# cores).
+# measure its own speed); without --max-time, the line from the first step to the end
+# of --epochs (a run stopped before its end by Ctrl-C has its rates part of the way
+# down). Measured: docs "Recipe search at equal CPU time", "A rate decay to 0":
+# benchmarks/rate_decay.py (fd 4.18 against 4.42 at 2,000 generator updates, kd 0.31
+# against 0.43) and benchmarks/train_wall_time.py, keras-wgan train stopped by Ctrl-C
+# after 25 wall minutes on 2 cores, in one run: fd 1.20 decaying over 10 epochs (now the
+# default: settings.py), 1.52 over 20 (at 56% of the full rate when stopped), 2.32 at a
+# constant rate; in another, with --max-time 25m, 1.61 against 2.93.
 DEFAULT_WITH_MAX_TIME = "linear"
-DEFAULT_WITH_EPOCHS = "off"
+DEFAULT_WITH_EPOCHS = "linear"
 
 
 def choose(settings, max_time, processes=1, resume=False, say=print):
     """Fill in --lr-decay when it was left out (``settings["lr_decay"]`` None) and say
     what a decay does when one was chosen. A resumed run keeps what it recorded (a run
-    recorded without it: off)."""
+    recorded without it: off); ``--paper-optimizers`` trains the papers' algorithm, whose
+    rates are constant."""
     from keras_wgan.cli.training.settings import OFF
 
     if settings.get("lr_decay") is not None:
         return
-    if resume:
+    if resume or settings.get("paper_optimizers"):  # the papers' algorithm: constant rates
         chosen = OFF
     elif max_time:
         chosen = DEFAULT_WITH_MAX_TIME if processes == 1 else OFF
