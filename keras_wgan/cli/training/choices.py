@@ -31,8 +31,8 @@ re-measured on the colour table's DCGAN cells, where it won all four (fd 37.4 ag
 80.9 on the whole icon set at 5 CPU minutes, docs "Recipe search at equal CPU time"), so
 ``small_colour_64`` (rule ``cpu-pictures``) trains WGAN-GP with it. The other folder
 rules keep the recipe their tables measured (``fashion_mnist_32_v1``: ``n_critic=5``,
-the classes' ``compile()`` optimizers) until a measurement on them says otherwise. ``--n-critic`` left out takes the recipe's (with ``--paper-optimizers``, the
-papers' 5).
+the classes' ``compile()`` optimizers) until a measurement on them says otherwise.
+``--n-critic`` left out takes the recipe's (with ``--paper-optimizers``, the papers' 5).
 
 The image size is a folder's most common size rounded down to one the nets accept
 (their registry entry, :mod:`keras_wgan.architectures`); the width is the rule's, else

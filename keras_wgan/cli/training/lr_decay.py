@@ -17,16 +17,17 @@ Imports no Keras until called (``keras-wgan train --help`` loads no framework).
 """
 
 OPTIMIZERS = ("critic_optimizer", "generator_optimizer")
-# --lr-decay left out, on a new run without --paper-optimizers: with --max-time on one process, the line from the
-# speed of the first minute; with --max-time on several, constant (each process would
-# measure its own speed); without --max-time, the line from the first step to the end
-# of --epochs (a run stopped before its end by Ctrl-C has its rates part of the way
-# down). Measured: docs "Recipe search at equal CPU time", "A rate decay to 0":
-# benchmarks/rate_decay.py (fd 4.18 against 4.42 at 2,000 generator updates, kd 0.31
-# against 0.43) and benchmarks/train_wall_time.py, keras-wgan train stopped by Ctrl-C
-# after 25 wall minutes on 2 cores, in one run: fd 1.20 decaying over 10 epochs (now the
-# default: settings.py), 1.52 over 20 (at 56% of the full rate when stopped), 2.32 at a
-# constant rate; in another, with --max-time 25m, 1.61 against 2.93.
+# --lr-decay left out, on a new run without --paper-optimizers: with --max-time on one
+# process, the line from the speed of the first minute; with --max-time on several,
+# constant (each process would measure its own speed); without --max-time, the line
+# from the first step to the end of --epochs (a run stopped before its end by Ctrl-C
+# has its rates part of the way down). Measured: docs "Recipe search at equal CPU
+# time", "A rate decay to 0": benchmarks/rate_decay.py (fd 4.18 against 4.42 at 2,000
+# generator updates, kd 0.31 against 0.43) and benchmarks/train_wall_time.py,
+# keras-wgan train stopped by Ctrl-C after 25 wall minutes on 2 cores, in one run: fd
+# 1.20 decaying over 10 epochs (now the default: settings.py), 1.52 over 20 (at 56% of
+# the full rate when stopped), 2.32 at a constant rate; in another, with --max-time
+# 25m, 1.61 against 2.93.
 DEFAULT_WITH_MAX_TIME = "linear"
 DEFAULT_WITH_EPOCHS = "linear"
 
