@@ -586,7 +586,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
         factor = self.generator_batch_factor
         if factor > 1:
             batch_size = batch_size * factor
-            if real_labels is not None:
+            if real_labels is not None and self.label_sampling == "batch":
                 real_labels = ops.concatenate([real_labels] * factor, axis=0)
         labels = self._fake_labels(real_labels, batch_size)
 
