@@ -45,7 +45,8 @@ TRAIN_DEFAULTS = {
     "ema_decay": _RECIPE["ema_decay"],  # --ema-decay off: None (null in config.json)
     "paper_optimizers": False,  # the papers' algorithm (presets.paper_algorithm)
     # --lr-decay linear: both rates fall to 0 at the run's end (training/lr_decay.py);
-    # left out: linear, but off with --max-time on several processes (lr_decay.choose).
+    # left out: linear, but off with --paper-optimizers, with --max-time on several
+    # processes and on a resume of a run recorded without it (lr_decay.choose).
     "lr_decay": None,
     # Not flags: where --lr-decay's line ends and starts ({optimizer: step}), fixed once
     # by the run (training/lr_decay.py) and recorded in config.json for its resumes.
