@@ -15,6 +15,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from graph_settings import apply_test_graph_settings, set_test_environment  # noqa: E402
 
 set_test_environment()
+# One persistent XLA cache for this process and every JAX process it starts
+# (run_all_backends.sh sets one for the whole run; fork_server.py needs the children's
+# JAX_* settings equal to its own, fixed at import).
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="keras_wgan_jax_")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -29,13 +38,11 @@ apply_test_graph_settings()
 
 if BACKEND == "jax":
     # Many tests jit the same tiny train step: compile each distinct program once per
-    # session (XLA compilation dominates the JAX run on 2 cores).
-    import tempfile
-
+    # session (XLA compilation dominates the JAX run on 2 cores); the JAX processes the
+    # tests start share it through the environment set above.
     import jax
 
-    jax.config.update("jax_compilation_cache_dir", os.environ.get("JAX_COMPILATION_CACHE_DIR")
-                      or tempfile.mkdtemp(prefix="keras_wgan_jax_"))
+    jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
@@ -53,3 +60,15 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def noise():
     return np.random.default_rng(123).normal(size=(6, LATENT_DIM)).astype("float32")
+
+
+@pytest.fixture(scope="session")
+def fork_servers():
+    """Start programs as forks of a process per backend that has imported the frameworks
+    (tests/fork_server.py): ``fork_servers["jax"].start(argv, cwd=..., log=...,
+    module="keras_wgan")``. For the tests that are not about a fresh interpreter."""
+    from testing.forked import ForkServers
+
+    servers = ForkServers()
+    yield servers
+    servers.close()

@@ -14,8 +14,6 @@ two host devices.
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,19 +27,18 @@ BACKENDS = ("tensorflow", "jax")
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    """Both backends' workers, run side by side."""
+def reports(tmp_path_factory, fork_servers):
+    """Both backends' workers, run side by side, each a fork of its backend's fork server
+    (tests/fork_server.py: the devices are set up after the fork, before any runtime)."""
     directory = tmp_path_factory.mktemp("distribute")
     env = {**os.environ, "XLA_FLAGS": xla_flags_with_host_devices(2)}
     running = {}
     for backend in BACKENDS:
-        log = open(directory / f"log_{backend}.txt", "w")
-        running[backend] = (log, subprocess.Popen(
-            [sys.executable, str(WORKER), str(directory)],
-            env={**env, "KERAS_BACKEND": backend}, stdout=log, stderr=subprocess.STDOUT))
-    for backend, (log, process) in running.items():
+        running[backend] = fork_servers[backend].start(
+            [directory], cwd=directory, log=directory / f"log_{backend}.txt",
+            env={**env, "KERAS_BACKEND": backend}, script=WORKER)
+    for backend, process in running.items():
         process.wait(timeout=900)
-        log.close()
         output = (directory / f"log_{backend}.txt").read_text()
         assert process.returncode == 0, f"{backend}:\n{output[-4000:]}"
     return {b: json.loads((directory / f"report_{b}.json").read_text()) for b in BACKENDS}
@@ -107,14 +104,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_two_worker_processes_train_one_model_and_agree(tmp_path, reports):
+def test_two_worker_processes_train_one_model_and_agree(tmp_path, reports, fork_servers):
     """Several machines: JAX's multi-process runtime with keras.distribution (two local
     processes here, gloo collectives); each feeds its share of every global batch."""
     worker = Path(__file__).with_name("multiworker_worker.py")
     port = free_port()
-    processes = [
-        subprocess.Popen([sys.executable, str(worker), str(i), str(port), str(tmp_path)],
-                         stdout=open(tmp_path / f"log_{i}.txt", "w"), stderr=subprocess.STDOUT)
+    processes = [  # forks of the JAX fork server: jax.distributed starts after the fork
+        fork_servers["jax"].start([i, port, tmp_path], cwd=tmp_path,
+                                  log=tmp_path / f"log_{i}.txt", script=worker)
         for i in (0, 1)
     ]
     try:

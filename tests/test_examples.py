@@ -1,9 +1,9 @@
 """examples/: every script runs with --smoke as a user types it, and says what it is.
 
 Each example is a complete program a user copies; ``--smoke`` runs it in seconds at tiny
-sizes. Here each runs in its own process (``python examples/NAME.py --smoke --out DIR``,
-with tiny data made in ``tmp_path`` where the script reads data), two at a time to use
-both cores, and must exit 0 and write the files its docstring promises. A new script in
+sizes. Here each runs in its own process with the argv a user types (``python
+examples/NAME.py --smoke --out DIR``, with tiny data made in ``tmp_path`` where the script
+reads data; see ``runs`` for how the process starts), two at a time to use both cores, and must exit 0 and write the files its docstring promises. A new script in
 examples/ without an entry in ``RUNS`` fails ``test_every_example_is_run``.
 """
 
@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+import types
 
 import numpy as np
 import pytest
@@ -22,6 +23,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
 TIMEOUT_S = 300
 PARALLEL = 2
+# Scripts that set what a framework reads when it is imported or starts (XLA_FLAGS):
+# each runs in a fresh interpreter, the others as forks of the fork server.
+FRESH = {"several_devices.py"}
 
 
 def colour_folder(folder):
@@ -70,31 +74,45 @@ RUNS = {
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Run every example with --smoke, PARALLEL at a time; {script: (rc, output, out, s)}."""
+def runs(tmp_path_factory, fork_servers):
+    """Run every example with --smoke, PARALLEL at a time; {script: (rc, output, out, s)}.
+
+    Each runs in a process of its own with the user's argv, folder and environment: a
+    fork of the TensorFlow fork server (tests/fork_server.py: the frameworks imported
+    once, not once a script), or a fresh interpreter for a script that sets what the
+    frameworks read at import (FRESH)."""
     root = tmp_path_factory.mktemp("examples")
     pending = []
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     for script, (arguments, _, *settings) in RUNS.items():
         work = root / script[:-3]
         out = work / "out"
-        command = [sys.executable, os.path.join(EXAMPLES, script), "--smoke",
-                   "--out", str(out), *arguments(str(work))]
-        pending.append((script, command, out, {**env, **(settings[0] if settings else {})}))
+        argv = ["--smoke", "--out", str(out), *arguments(str(work))]
+        pending.append((script, argv, out, {**env, **(settings[0] if settings else {})}))
     results, running = {}, []
     while pending or running:
         while pending and len(running) < PARALLEL:
-            script, command, out, environment = pending.pop(0)
-            process = subprocess.Popen(command, cwd=str(root), env=environment, text=True,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            running.append((script, process, out, time.monotonic()))
-        script, process, out, start = running.pop(0)
+            script, argv, out, environment = pending.pop(0)
+            log = root / f"{script[:-3]}.log"
+            path = os.path.join(EXAMPLES, script)
+            if script in FRESH:
+                with open(log, "w") as output:
+                    process = subprocess.Popen([sys.executable, path, *argv], cwd=str(root),
+                                               env=environment, stdout=output,
+                                               stderr=subprocess.STDOUT)
+            else:
+                process = fork_servers["tensorflow"].start(argv, cwd=root, log=log,
+                                                           env=environment, script=path)
+            running.append((script, process, out, log, time.monotonic()))
+        script, process, out, log, start = running.pop(0)
         try:
-            output, _ = process.communicate(timeout=TIMEOUT_S)
+            process.wait(timeout=TIMEOUT_S)
+            killed = ""
         except subprocess.TimeoutExpired:
             process.kill()
-            output, _ = process.communicate()
-            output += f"\n[killed after {TIMEOUT_S} s]"
+            process.wait()
+            killed = f"\n[killed after {TIMEOUT_S} s]"
+        output = log.read_text(errors="replace") + killed
         results[script] = (process.returncode, output, out, time.monotonic() - start)
     return results
 
@@ -112,16 +130,18 @@ def test_example_runs_with_smoke_and_writes_its_files(runs, script):
     assert not missing, f"{script} did not write {missing} into --out:\n{output[-2000:]}"
 
 
-def test_own_training_loop_resumes_where_it_stopped(runs):
+def test_own_training_loop_resumes_where_it_stopped(runs, fork_servers, tmp_path):
     """The same command with a larger --epochs continues the saved run: epoch 2 is added
     to the history, epoch 1's row stays, and the step counts go on from the file's."""
     returncode, output, out, _ = runs["own_training_loop.py"]
     assert returncode == 0, output[-3000:]
-    command = [sys.executable, os.path.join(EXAMPLES, "own_training_loop.py"), "--smoke",
-               "--out", str(out), "--epochs", "2"]
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    result = subprocess.run(command, env=env, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, timeout=TIMEOUT_S)
+    log = tmp_path / "resume.log"
+    process = fork_servers["tensorflow"].start(
+        ["--smoke", "--out", str(out), "--epochs", "2"], cwd=tmp_path, log=log, env=env,
+        script=os.path.join(EXAMPLES, "own_training_loop.py"))
+    result = types.SimpleNamespace(returncode=process.wait(timeout=TIMEOUT_S),
+                                   stdout=log.read_text(errors="replace"))
     assert result.returncode == 0, result.stdout[-3000:]
     assert "Resuming from" in result.stdout and "1 completed epoch" in result.stdout
     with open(out / "history.csv", encoding="utf-8") as f:

@@ -38,9 +38,9 @@ RUN = [
     "--out", "run",
 ]
 TIMEOUT_S = 240  # a whole run of these tiny nets takes well under a minute
-# The JAX children's environment: one persistent XLA cache for all of this module's
-# runs, which repeat each other's programs (compiling is most of a tiny run).
-_CHILD_ENV = {}
+# The session's fork servers (conftest.py), for start(). The runs share one persistent
+# XLA cache (conftest.py sets it in the environment): they repeat each other's programs.
+_SERVERS = []
 
 
 def write_labelled_idx(directory, count=48, classes=3, seed=0):
@@ -63,14 +63,19 @@ def multi(port, process_id, count=2):
 
 def start(folder, argv, backend="jax", flag=False, env=None):
     """``python -m keras_wgan ARGV`` in ``folder``, output to ``folder``/log.txt; with
-    ``flag``, ``--backend`` picks the backend (the environment names another)."""
+    ``flag``, ``--backend`` picks the backend (the environment names another) in a fresh
+    interpreter. Without it the process is a fork of the backend's fork server (it has
+    imported the frameworks: each run skips ~8 CPU s of imports)."""
     os.makedirs(folder, exist_ok=True)
-    log = open(os.path.join(folder, "log.txt"), "w")
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow" if flag else backend, **_CHILD_ENV,
-           **(env or {})}
-    argv = ["--backend", backend, *argv] if flag else list(argv)
-    return subprocess.Popen([sys.executable, "-m", "keras_wgan", *argv], cwd=folder, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    log = os.path.join(folder, "log.txt")
+    if not flag:
+        return _SERVERS[0][backend].start(argv, cwd=folder, log=log, env=env,
+                                          module="keras_wgan")
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", **(env or {})}
+    with open(log, "w") as output:
+        return subprocess.Popen([sys.executable, "-m", "keras_wgan", "--backend", backend,
+                                 *argv], cwd=folder, env=env, stdout=output,
+                                stderr=subprocess.STDOUT)
 
 
 def slurm_job(process_id, count=2):
@@ -122,15 +127,10 @@ def counts(run_dir):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def shared_compilation_cache(tmp_path_factory):
-    _CHILD_ENV.update({  # run_all_backends.sh's cache for the whole run, when set
-        "JAX_COMPILATION_CACHE_DIR": os.environ.get("JAX_COMPILATION_CACHE_DIR")
-        or str(tmp_path_factory.mktemp("jax_cache")),
-        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
-    })
+def servers(fork_servers):
+    _SERVERS.append(fork_servers)
     yield
-    _CHILD_ENV.clear()
+    _SERVERS.clear()
 
 
 @pytest.fixture(scope="module")
