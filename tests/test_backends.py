@@ -21,29 +21,36 @@ WORKER = Path(__file__).with_name("cross_backend_worker.py")
 DATA = Path(__file__).with_name("data")
 
 
-def run_on_every_backend(mode, directory):
+def run_on_every_backend(mode, directory, fork_servers):
+    """``cross_backend_worker.py MODE DIR`` on the three backends at once. The loads run
+    in fresh interpreters (the generator files must load with keras_wgan not imported);
+    the saves of TensorFlow and JAX in forks of the fork servers the long runs share
+    (tests/fork_server.py), PyTorch's in its own interpreter (no other long run uses it)."""
     processes = {}
     for backend in BACKENDS:
-        log = open(directory / f"{mode}_{backend}.log", "w")  # files: no pipe can fill up
-        processes[backend] = (log, subprocess.Popen(
-            [sys.executable, str(WORKER), mode, str(directory)],
-            env={**os.environ, "KERAS_BACKEND": backend},
-            stdout=log, stderr=subprocess.STDOUT, text=True,
-        ))
-    for backend, (log, process) in processes.items():
+        log = directory / f"{mode}_{backend}.log"  # files: no pipe can fill up
+        env = {**os.environ, "KERAS_BACKEND": backend}
+        if mode == "save" and backend != "torch":
+            processes[backend] = fork_servers[backend].start(
+                [mode, directory], cwd=directory, log=log, env=env, script=WORKER)
+            continue
+        with open(log, "w") as output:
+            processes[backend] = subprocess.Popen(
+                [sys.executable, str(WORKER), mode, str(directory)], env=env,
+                stdout=output, stderr=subprocess.STDOUT)
+    for backend, process in processes.items():
         process.wait(timeout=600)
-        log.close()
         output = (directory / f"{mode}_{backend}.log").read_text()
         assert process.returncode == 0, f"{mode} on {backend} failed:\n{output[-3000:]}"
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
+def reports(tmp_path_factory, fork_servers):
     directory = tmp_path_factory.mktemp("cross_backend")
     np.save(directory / "noise.npy",
             np.random.default_rng(11).normal(size=(5, 8)).astype("float32"))
-    run_on_every_backend("save", directory)
-    run_on_every_backend("load", directory)
+    run_on_every_backend("save", directory, fork_servers)
+    run_on_every_backend("load", directory, fork_servers)
     return directory, {
         backend: json.loads((directory / f"report_{backend}.json").read_text())
         for backend in BACKENDS

@@ -552,16 +552,20 @@ def test_backend_flag_trains_on_torch_and_the_run_resumes_and_samples_here(tmp_p
 
 @pytest.mark.long
 @pytest.mark.processes
-def test_distribute_mirrored_trains_on_two_jax_devices_and_resumes_on_one(tmp_path, idx_dir):
+def test_distribute_mirrored_trains_on_two_jax_devices_and_resumes_on_one(tmp_path, idx_dir,
+                                                                          fork_servers):
     # (and on another backend: the run moves from two JAX devices to one TensorFlow CPU)
-    """--distribute mirrored: data-parallel over every device (two host devices here)."""
+    """--distribute mirrored: data-parallel over every device (two host devices here).
+    ``KERAS_BACKEND=jax python -m keras_wgan train ...``, as a fork of the JAX fork server
+    (tests/fork_server.py: XLA_FLAGS is read when the JAX runtime starts, after the fork)."""
     env = {**os.environ, "KERAS_BACKEND": "jax", "XLA_FLAGS": xla_flags_with_host_devices(2)}
     out = str(tmp_path / "run")
-    train = [sys.executable, "-m", "keras_wgan", "train", "--dataset", "fashion_mnist",
-             "--data-dir", idx_dir, "--steps-per-epoch", "2", "--out", out, *TINY]
-    result = subprocess.run(train + ["--epochs", "1", "--distribute", "mirrored"], env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    train = ["train", "--dataset", "fashion_mnist", "--data-dir", idx_dir,
+             "--steps-per-epoch", "2", "--out", out, *TINY]
+    log = tmp_path / "mirrored.log"
+    process = fork_servers["jax"].start(train + ["--epochs", "1", "--distribute", "mirrored"],
+                                        cwd=tmp_path, log=log, env=env, module="keras_wgan")
+    assert process.wait(timeout=600) == 0, log.read_text()[-3000:]
     config = json.load(open(os.path.join(out, "config.json")))
     assert (config["distribute"], config["replicas"], config["backend"]) == ("mirrored", 2, "jax")
     # A different device count on resume: one device now, in this (TensorFlow) process.
