@@ -113,19 +113,31 @@ def say(message):
     sys.stdout.flush()
 
 
+def requests():
+    """The request lines on stdin, None while none has come for 50 ms (unbuffered: a line
+    read ahead into a buffer would wait there unseen by select)."""
+    pending = b""
+    while True:
+        if b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            yield json.loads(line)
+        elif select.select([0], [], [], 0.05)[0]:
+            chunk = os.read(0, 65536)
+            if not chunk:
+                return
+            pending += chunk
+        else:
+            yield None
+
+
 def serve():
     """Answer requests until stdin closes; in a child, return its exit status."""
     mine = fixed_at_import(os.environ)
     children = set()
-    while True:
+    for request in requests():
         reap(children)
-        ready, _, _ = select.select([sys.stdin], [], [], 0.05)
-        if not ready:
+        if request is None:
             continue
-        line = sys.stdin.readline()
-        if not line:
-            return 0
-        request = json.loads(line)
         theirs = fixed_at_import(request["env"])
         if theirs != mine:
             say({"error": f"the child's import-time settings {theirs} differ from the "
@@ -138,6 +150,7 @@ def serve():
             return run_child(request)
         children.add(pid)
         say({"pid": pid})
+    return 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ process with what the tests use of ``subprocess.Popen``: ``pid``, ``returncode``
 ``poll``, ``wait``, ``send_signal`` and ``kill``. Its output goes to the file ``log``.
 """
 
+import contextlib
 import json
 import os
 import select
@@ -36,8 +37,9 @@ class ForkedProcess:
         return self.returncode
 
     def send_signal(self, number):
-        if self.returncode is None:
-            os.kill(self.pid, number)
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):  # it has just ended
+                os.kill(self.pid, number)
 
     def kill(self):
         self.send_signal(signal.SIGKILL)
@@ -52,9 +54,8 @@ class ForkServer:
             [HERE, os.path.dirname(HERE), *filter(None, [environment.get("PYTHONPATH")])])
         self.backend, self.env = backend, environment
         self._process = subprocess.Popen([sys.executable, SERVER], env=environment,
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         text=True)
-        self._children, self._lines, self._ended = {}, [], {}
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._children, self._lines, self._ended, self._partial = {}, [], {}, b""
         self._expect("ready", START_TIMEOUT_S)
 
     def start(self, argv, *, cwd, log, env=None, module=None, script=None):
@@ -63,7 +64,7 @@ class ForkServer:
         request = {"argv": [str(a) for a in argv], "cwd": str(cwd), "log": str(log),
                    "env": {k: str(v) for k, v in {**self.env, **(env or {})}.items()}}
         request.update({"module": module} if module else {"script": str(script)})
-        self._process.stdin.write(json.dumps(request) + "\n")
+        self._process.stdin.write(json.dumps(request).encode() + b"\n")
         self._process.stdin.flush()
         answer = self._expect(("pid", "error"), 60)
         if "error" in answer:
@@ -73,21 +74,26 @@ class ForkServer:
         return process
 
     def read(self, timeout):
-        """Take the lines the server has written (waiting up to ``timeout`` s for one)."""
-        stream = self._process.stdout
-        while select.select([stream], [], [], timeout)[0]:
-            line = stream.readline()
-            if not line:
+        """Take the lines the server has written (waiting up to ``timeout`` s for one).
+        Unbuffered: a line read ahead into a buffer would wait there unseen by select."""
+        fd = self._process.stdout.fileno()
+        while select.select([fd], [], [], timeout)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
                 raise RuntimeError(f"the {self.backend} fork server ended "
                                    f"(exit status {self._process.wait()})")
-            message = json.loads(line)
-            if "ended" in message and message["ended"] in self._children:
-                self._children[message["ended"]].returncode = message["returncode"]
-            elif "ended" in message:  # before its "pid" line was taken
-                self._ended[message["ended"]] = message["returncode"]
-            else:
-                self._lines.append(message)
+            *lines, self._partial = (self._partial + chunk).split(b"\n")
+            for line in lines:
+                self._take(json.loads(line))
             timeout = 0
+
+    def _take(self, message):
+        if "ended" in message and message["ended"] in self._children:
+            self._children[message["ended"]].returncode = message["returncode"]
+        elif "ended" in message:  # before its "pid" line was taken
+            self._ended[message["ended"]] = message["returncode"]
+        else:
+            self._lines.append(message)
 
     def _expect(self, keys, timeout):
         keys = (keys,) if isinstance(keys, str) else keys
