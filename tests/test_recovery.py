@@ -14,8 +14,6 @@ import csv
 import json
 import os
 import signal
-import subprocess
-import sys
 import types
 
 import keras
@@ -61,18 +59,18 @@ def runs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def killed(runs):
-    """The four runs interrupted at once, each in a process of its own (the worker
-    imports keras_wgan once and forks them)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [os.path.dirname(HERE)] + os.environ.get("PYTHONPATH", "").split(os.pathsep))}
+def killed(runs, fork_servers):
+    """The four runs interrupted at once, each in a process of its own (the worker, a
+    fork of the TensorFlow fork server, forks them)."""
     outs = {name: str(runs.root / name) for name in CASES}
     points = [str(a) for name, (how, at, _, _) in CASES.items() for a in (how, at, outs[name])]
-    worker = subprocess.run(
-        [sys.executable, os.path.join(HERE, "kill_worker.py"), *points, "--", *runs.train],
-        env=env, capture_output=True, text=True, timeout=600)
-    assert worker.returncode == 0, worker.stderr[-3000:]
-    codes = json.loads(worker.stdout.splitlines()[-1])
+    log = runs.root / "worker.log"
+    worker = fork_servers["tensorflow"].start([*points, "--", *runs.train], cwd=runs.root,
+                                              log=log, script=os.path.join(HERE, "kill_worker.py"))
+    worker.wait(timeout=600)
+    printed = log.read_text()
+    assert worker.returncode == 0, printed[-3000:]
+    codes = json.loads(printed.strip().splitlines()[-1])
     results = {}
     for name, out in outs.items():
         with open(out + ".stderr") as f:
