@@ -1,9 +1,10 @@
 """Programs started as forks of a server that has imported the frameworks (fork_server.py).
 
 ``fork_servers`` (a session fixture in conftest.py) starts one server per backend on first
-use. ``servers.start(argv, cwd=..., env=..., log=..., module="keras_wgan")`` returns a
-process with what the tests use of ``subprocess.Popen``: ``pid``, ``returncode``,
-``poll``, ``wait``, ``send_signal`` and ``kill``. Its output goes to the file ``log``.
+use. ``fork_servers["jax"].start(argv, cwd=..., log=..., env=..., module="keras_wgan")``
+(or ``script=PATH``) returns a process with what the tests use of ``subprocess.Popen``:
+``pid``, ``returncode``, ``poll``, ``wait``, ``send_signal`` and ``kill``. Its output
+(stdout and stderr) goes to the file ``log``; ``env`` is added to the server's.
 """
 
 import contextlib
@@ -50,8 +51,6 @@ class ForkServer:
 
     def __init__(self, backend, env=None):
         environment = {**os.environ, **(env or {}), "KERAS_BACKEND": backend}
-        environment["PYTHONPATH"] = os.pathsep.join(
-            [HERE, os.path.dirname(HERE), *filter(None, [environment.get("PYTHONPATH")])])
         self.backend, self.env = backend, environment
         self._process = subprocess.Popen([sys.executable, SERVER], env=environment,
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
