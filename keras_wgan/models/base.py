@@ -36,7 +36,9 @@ from keras_wgan import augment as augmentation
 from keras_wgan import checks, conditioning, losses
 from keras_wgan.architectures import spectral
 from keras_wgan.backend import GANTrainer
+from keras_wgan.models import networks
 from keras_wgan.models.averaging import WeightAverage
+from keras_wgan.models.networks import shape_tuple
 from keras_wgan.models.optimizers import OptimizerPair
 from keras_wgan.models.sampling import Sampler
 from keras_wgan.schedule import (
@@ -52,10 +54,6 @@ BATCH_COUPLED_LAYERS = (keras.layers.BatchNormalization,)
 
 def _has_layer(model, layer_types):
     return any(isinstance(layer, layer_types) for layer in model._flatten_layers())
-
-
-def _shape_tuple(shape):
-    return tuple(None if d is None else int(d) for d in shape)
 
 
 class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Model):
@@ -141,14 +139,14 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
                 f"{label_sampling!r}."
             )
         self.label_sampling = label_sampling
-        self.class_names = self._check_class_names(class_names)
+        self.class_names = networks.check_class_names(class_names, self.num_classes)
         self.classifier_weight = checks.check_non_negative_number(
             "classifier_weight", classifier_weight
         )
         self.generator_classifier_weight = checks.check_non_negative_number(
             "generator_classifier_weight", generator_classifier_weight
         )
-        self.latent_dim = self._resolve_latent_dim(generator, latent_dim)
+        self.latent_dim = networks.resolve_latent_dim(generator, latent_dim)
         self.n_critic = checks.check_positive_int("n_critic", n_critic)
         self.generator_batch_factor = checks.check_positive_int(
             "generator_batch_factor", generator_batch_factor
@@ -164,7 +162,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
                 raise ValueError(f"`ema_decay` must be in (0, 1), got {ema_decay!r}.")
         self.ema_decay = ema_decay
         self.seed = seed
-        self.sample_shape = self._check_compatible(
+        self.sample_shape = networks.check_compatible(
             generator, critic, self.latent_dim, self.num_classes
         )
         self.augment = augmentation.check_policy(augment)
@@ -201,85 +199,6 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
         self.critic_optimizer = None
         self.generator_optimizer = None
         self.built = True
-
-    # ------------------------------------------------------------------ checks
-    def _check_class_names(self, class_names):
-        if class_names is None:
-            return None
-        names = [str(name) for name in class_names] if not isinstance(class_names, str) else []
-        if self.num_classes is None or len(names) != self.num_classes:
-            raise ValueError(
-                f"`class_names` must list one name per class ({self.num_classes} for this "
-                f"model), got {class_names!r}."
-            )
-        return names
-
-    @staticmethod
-    def _resolve_latent_dim(generator, latent_dim):
-        inputs = getattr(generator, "inputs", None)
-        inferred = None
-        # A conditional generator's first input is the noise, its second the labels.
-        if inputs and len(inputs) in (1, 2) and len(inputs[0].shape) == 2:
-            inferred = inputs[0].shape[-1]
-        if latent_dim is None:
-            if inferred is None:
-                raise ValueError(
-                    "`latent_dim` is required: it cannot be inferred from the generator "
-                    "(expected a functional model with one input of shape (batch, latent_dim))."
-                )
-            return int(inferred)
-        latent_dim = checks.check_positive_int("latent_dim", latent_dim)
-        if inferred is not None and inferred != latent_dim:
-            raise ValueError(
-                f"`latent_dim`={latent_dim} does not match the generator's input size "
-                f"{inferred} (generator input shape {tuple(inputs[0].shape)})."
-            )
-        return latent_dim
-
-    @staticmethod
-    def _check_compatible(generator, critic, latent_dim, num_classes=None):
-        noise = keras.KerasTensor((None, latent_dim))
-        labels = keras.KerasTensor((None,), dtype="int32")
-        try:
-            fake = generator.compute_output_spec(
-                noise if num_classes is None else [noise, labels]
-            )
-        except Exception as error:  # noqa: BLE001 - re-raised with context
-            raise ValueError(
-                f"The generator could not be run on noise of shape (batch, {latent_dim}): {error}"
-            ) from error
-        sample_shape = _shape_tuple(fake.shape[1:])
-        critic_inputs = getattr(critic, "inputs", None)
-        if critic_inputs and len(critic_inputs) in (1, 2):
-            expected = _shape_tuple(critic_inputs[0].shape[1:])
-            if expected != sample_shape:
-                raise ValueError(
-                    f"The generator's output shape {sample_shape} differs from the critic's "
-                    f"input shape {expected}: `generator` and `critic` must agree on the "
-                    "sample shape (without the batch axis)."
-                )
-        try:
-            scores = critic.compute_output_spec(
-                [fake, labels] if conditioning.takes_labels(critic) else fake
-            )
-        except Exception as error:  # noqa: BLE001
-            raise ValueError(
-                f"The critic could not be run on the generator's output of shape "
-                f"{sample_shape}: {error}"
-            ) from error
-        if conditioning.classifies(critic):
-            scores, logits = scores
-            if _shape_tuple(logits.shape[1:]) != (num_classes,):
-                raise ValueError(
-                    f"The critic's second output must be {num_classes} class logits, shape "
-                    f"(batch, {num_classes}); it is {_shape_tuple(logits.shape)}."
-                )
-        if _shape_tuple(scores.shape[1:]) not in ((1,), ()):
-            raise ValueError(
-                f"The critic must output one score per sample, shape (batch, 1); it outputs "
-                f"{_shape_tuple(scores.shape)}."
-            )
-        return sample_shape
 
     # ----------------------------------------------------------------- config
     def get_config(self):
@@ -404,8 +323,8 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
         augmented = self._augmentation(samples, uniform)
         # Checked when traced (static shapes and dtypes): a user policy's mistake is
         # named here, not deep inside the critic.
-        got = (_shape_tuple(augmented.shape[1:]), keras.backend.standardize_dtype(augmented.dtype))
-        expected = (_shape_tuple(samples.shape[1:]), keras.backend.standardize_dtype(samples.dtype))
+        got = (shape_tuple(augmented.shape[1:]), keras.backend.standardize_dtype(augmented.dtype))
+        expected = (shape_tuple(samples.shape[1:]), keras.backend.standardize_dtype(samples.dtype))
         if got != expected:
             raise ValueError(
                 f"The `augment` policy must return images of the shape and dtype it gets, "
@@ -439,7 +358,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
                 f"{dtype}. Scale uint8 images with x / 127.5 - 1 "
                 "(keras_wgan.data.load_dataset does this)."
             )
-        got = _shape_tuple(data.shape[1:])
+        got = shape_tuple(data.shape[1:])
         if got != self.sample_shape:
             raise ValueError(
                 f"`{method}()` received samples of shape {got} (without the batch axis), but "
@@ -467,7 +386,7 @@ class WassersteinGAN(GANTrainer, OptimizerPair, Sampler, WeightAverage, keras.Mo
         if len(labels.shape) != 1:
             raise ValueError(
                 f"`{method}()` expects one class index per sample, shape (batch,), got "
-                f"labels of shape {_shape_tuple(labels.shape)}."
+                f"labels of shape {shape_tuple(labels.shape)}."
             )
         return labels
 
