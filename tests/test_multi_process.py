@@ -1,7 +1,8 @@
 """``keras-wgan train --distribute multi-process``: one run, two processes, one run directory.
 
-Every process here is a real ``python -m keras_wgan train`` on JAX, started as another
-machine would start it, with its own working folder and the same relative ``--out``: so
+Every process here is ``python -m keras_wgan train`` on JAX, a process of its own with
+its own working folder and the same relative ``--out`` (a fork of the JAX fork server,
+tests/fork_server.py; the SLURM test types ``--backend jax`` in a fresh interpreter): so
 "only process 0 writes" is checked by what each folder holds afterwards. The processes
 meet on a free local port (``--coordinator 127.0.0.1:PORT``, the control link on PORT+1),
 and every wait is bounded.
